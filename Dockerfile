@@ -1,0 +1,43 @@
+# Flux web process: gunicorn serving project.wsgi with the production settings.
+# Configuration comes from the environment at run time (SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, FLUX_*).
+
+# The Tailwind CSS, built from the templates with the npm packages locked in theme/static_src/.
+FROM node:20-slim AS css
+WORKDIR /app/theme/static_src
+COPY theme/static_src/package.json theme/static_src/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+WORKDIR /app
+COPY . .
+RUN cd theme/static_src && npm run build
+
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=project.settings.prod
+
+WORKDIR /app
+RUN groupadd --system flux && useradd --system --gid flux --home-dir /app --no-create-home flux
+
+# Dependencies first, so a code change does not reinstall them.
+COPY requirements/ requirements/
+RUN pip install -r requirements/prod.txt
+
+COPY . .
+COPY --from=css /app/theme/static/css/dist/ theme/static/css/dist/
+# The production settings refuse to load without a long SECRET_KEY: collectstatic gets a throwaway
+# one for this step only (it is not kept in the image's environment). var/ is the app user's
+# (SQLite fallback when DATABASE_URL is unset); the collected static files stay root's, read-only.
+RUN SECRET_KEY=build-only-collectstatic-key-never-used-at-run-time-0123456789 \
+        python manage.py collectstatic --noinput --verbosity 0 \
+    && chown flux:flux var
+
+USER flux
+EXPOSE 8000
+# Any answer below 500 means gunicorn and Django are up (a 400 for an unlisted host included).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import sys, urllib.error, urllib.request as r\ntry:\n    r.urlopen(r.Request('http://127.0.0.1:8000/admin/login/', headers={'X-Forwarded-Proto': 'https'}), timeout=4)\nexcept urllib.error.HTTPError as error:\n    sys.exit(error.code >= 500)\n"]
+# WEB_CONCURRENCY sets the number of workers (gunicorn reads it). No control socket: gunicorn 27
+# would put it in the home directory, which the app user cannot write.
+CMD ["gunicorn", "project.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]

@@ -1,0 +1,52 @@
+# Flux: `make run` serves the app with demo data; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install css migrate seed lint check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall whenever a requirements file changes.
+$(VENV)/.installed: $(BIN)/python requirements/base.txt requirements/dev.txt requirements/prod.txt
+	$(BIN)/pip install --quiet -r requirements/dev.txt -r requirements/prod.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# The Tailwind CSS (theme/, django-tailwind with npm). npm packages are reinstalled, exactly as
+# locked, only when package.json or its lock changes; the CSS is rebuilt every time (a few seconds).
+THEME_SRC := theme/static_src
+NPM ?= npm
+$(THEME_SRC)/node_modules/.installed: $(THEME_SRC)/package.json $(THEME_SRC)/package-lock.json
+	cd $(THEME_SRC) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+css: install $(THEME_SRC)/node_modules/.installed
+	$(BIN)/python manage.py tailwind build
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Every process in the foreground (Ctrl-C stops them all): web (ASGI), nats-server (unless
+# NATS_URL points at another one), the audit relay and the audit consumer.
+run: seed css
+	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(NATS_URL),web relay consumer,)
+
+test: install css
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings=project.settings.test
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis $(THEME_SRC)/node_modules theme/static/css/dist e2e/artifacts

@@ -1,0 +1,37 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.api.filters import AuditLogFilter
+from audit.api.serializers import AuditLogRecordSerializer, VerdictSerializer
+from audit.chain import verify
+from audit.models import AuditLogRecord
+from core.api.pagination import IdCursorPagination
+from core.api.permissions import IsSupervisor
+
+
+class SeqCursorPagination(IdCursorPagination):
+    ordering = "-seq"
+
+
+class AuditEventListView(generics.ListAPIView):
+    """The audit log, newest first (supervisors). Filters: actor, action, target_type, target_id, from, to."""
+
+    permission_classes = [IsSupervisor]
+    serializer_class = AuditLogRecordSerializer
+    filterset_class = AuditLogFilter
+    pagination_class = SeqCursorPagination
+    queryset = AuditLogRecord.objects.all()
+
+
+class AuditVerifyView(APIView):
+    """Recompute the hash chain: {ok, checked, first_bad}."""
+
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(responses=VerdictSerializer)
+    def get(self, request: Request) -> Response:
+        verdict = verify()
+        return Response(VerdictSerializer(verdict).data)

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from audit.consumer import Consumer
+from audit.management.commands._runner import run_until_signalled
+
+
+class Command(BaseCommand):
+    help = "Store audit events from NATS JetStream in the hash-chained audit log (runs until stopped)."
+
+    def handle(self, *args, **options):
+        self.stdout.write(
+            f"audit consumer: {settings.NATS_URL} stream {settings.FLUX_AUDIT_STREAM} "
+            f"durable {settings.FLUX_AUDIT_CONSUMER}"
+        )
+        consumer = Consumer()
+        run_until_signalled(consumer.run)
+        self.stdout.write(f"audit consumer stopped: {consumer.stored} stored, {consumer.duplicates} duplicates")

@@ -1,0 +1,38 @@
+"""Access checks in one place: each returns the object the user may see or raises not-found.
+A customer never learns that another customer's object exists."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from banking.models import Account, Transaction
+from core.errors import NotFound
+from core.ids import parse_id
+
+
+def accounts_visible_to(user) -> QuerySet[Account]:
+    if user.is_bank_staff:
+        return Account.objects.all()
+    return Account.objects.filter(customer=user)
+
+
+def account_for_user(user, account_id: object) -> Account:
+    try:
+        return accounts_visible_to(user).get(pk=parse_id(account_id))
+    except Account.DoesNotExist:
+        raise NotFound("Account not found.") from None
+
+
+def transactions_visible_to(user) -> QuerySet[Transaction]:
+    if user.is_bank_staff:
+        return Transaction.objects.all()
+    return Transaction.objects.filter(Q(source__customer=user) | Q(destination__customer=user))
+
+
+def transaction_for_user(user, transaction_id: object) -> Transaction:
+    try:
+        return transactions_visible_to(user).select_related("source", "destination").get(
+            pk=parse_id(transaction_id)
+        )
+    except Transaction.DoesNotExist:
+        raise NotFound("Transaction not found.") from None

@@ -1,0 +1,88 @@
+"""Shapes of the banking API. Serializers validate shape only; services apply the rules."""
+
+from rest_framework import serializers
+
+from banking.models import CUSTOMER_KINDS, Account, Entry, Transaction
+from core.api.fields import AmountField
+from core.ids import MAX_ID
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    balance = AmountField(read_only=True)
+    available = AmountField(read_only=True)
+    overdraft_limit = AmountField(read_only=True)
+
+    class Meta:
+        model = Account
+        fields = ["id", "iban", "kind", "currency", "balance", "available", "overdraft_limit", "status",
+                  "customer", "opened_at"]
+        read_only_fields = fields
+
+
+class AccountOpenSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    kind = serializers.ChoiceField(choices=[k.value for k in CUSTOMER_KINDS])
+    currency = serializers.CharField(required=False, max_length=3, min_length=3)
+    overdraft_limit = AmountField(required=False, allow_zero=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    amount = AmountField(read_only=True)
+    balance_after = AmountField(read_only=True)
+    kind = serializers.CharField(source="transaction.kind", read_only=True)
+    reference = serializers.CharField(source="transaction.reference", read_only=True)
+
+    class Meta:
+        model = Entry
+        fields = ["id", "transaction", "amount", "balance_after", "kind", "counterparty", "reference", "created_at"]
+        read_only_fields = fields
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    amount = AmountField(read_only=True)
+    source_account = serializers.IntegerField(source="source_id", read_only=True, allow_null=True)
+    source_iban = serializers.SerializerMethodField()
+    destination_account = serializers.IntegerField(source="destination_id", read_only=True, allow_null=True)
+    destination_iban = serializers.SerializerMethodField()
+    initiated_by = serializers.IntegerField(source="initiated_by_id", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+    reverses = serializers.IntegerField(source="reverses_id", read_only=True, allow_null=True)
+    reversed_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id", "kind", "status", "amount", "currency", "source_account", "source_iban",
+            "destination_account", "destination_iban", "reference", "initiated_by", "created_at",
+            "posted_at", "expires_at", "decided_by", "decided_at", "decision_reason", "reverses", "reversed_by",
+        ]
+        read_only_fields = fields
+
+    def get_source_iban(self, txn: Transaction) -> str | None:
+        return txn.source.iban if txn.source_id else None
+
+    def get_destination_iban(self, txn: Transaction) -> str | None:
+        if txn.external_iban and txn.kind != "reversal":
+            return txn.external_iban
+        return txn.destination.iban if txn.destination_id else None
+
+    def get_reversed_by(self, txn: Transaction) -> int | None:
+        reversal = getattr(txn, "reversal", None)
+        return reversal.pk if reversal else None
+
+
+class TransferCreateSerializer(serializers.Serializer):
+    source_account = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    destination_iban = serializers.CharField(max_length=64, allow_blank=True, trim_whitespace=True)
+    amount = AmountField()
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=140, default="")
+
+
+class CashSerializer(serializers.Serializer):
+    account = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    amount = AmountField()
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=140, default="")

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from banking.api import views
+
+urlpatterns = [
+    path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
+    path("accounts/<str:pk>/", views.AccountDetailView.as_view(), name="account-detail"),
+    path("accounts/<str:pk>/entries/", views.AccountEntryListView.as_view(), name="account-entries"),
+    path("accounts/<str:pk>/freeze/", views.AccountFreezeView.as_view(), name="account-freeze"),
+    path("accounts/<str:pk>/unfreeze/", views.AccountUnfreezeView.as_view(), name="account-unfreeze"),
+    path("accounts/<str:pk>/close/", views.AccountCloseView.as_view(), name="account-close"),
+    path("transfers/", views.TransferCreateView.as_view(), name="transfer-create"),
+    path("deposits/", views.DepositCreateView.as_view(), name="deposit-create"),
+    path("withdrawals/", views.WithdrawalCreateView.as_view(), name="withdrawal-create"),
+    path("transactions/<str:pk>/", views.TransactionDetailView.as_view(), name="transaction-detail"),
+    path("transactions/<str:pk>/approve/", views.TransactionApproveView.as_view(), name="transaction-approve"),
+    path("transactions/<str:pk>/reject/", views.TransactionRejectView.as_view(), name="transaction-reject"),
+    path("transactions/<str:pk>/reverse/", views.TransactionReverseView.as_view(), name="transaction-reverse"),
+    path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
+]

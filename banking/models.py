@@ -1,0 +1,182 @@
+"""The ledger. Money is stored as integer minor units (cents); every posted transaction's
+entries sum to zero; an account's stored balance always equals the sum of its entries."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from core.money import format_minor
+
+
+class AccountKind(models.TextChoices):
+    CHECKING = "checking", "Checking"
+    SAVINGS = "savings", "Savings"
+    # The bank's own accounts, the other side of cash and of transfers to other banks.
+    CASH = "cash", "Cash vault"
+    CLEARING = "clearing", "External clearing"
+
+
+CUSTOMER_KINDS = (AccountKind.CHECKING, AccountKind.SAVINGS)
+INTERNAL_KINDS = (AccountKind.CASH, AccountKind.CLEARING)
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    FROZEN = "frozen", "Frozen"
+    CLOSED = "closed", "Closed"
+
+
+class Account(models.Model):
+    iban = models.CharField(max_length=34, unique=True)
+    kind = models.CharField(max_length=16, choices=AccountKind.choices)
+    currency = models.CharField(max_length=3, default="EUR")
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+    balance = models.BigIntegerField(default=0)
+    held = models.BigIntegerField(default=0)
+    overdraft_limit = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(held__gte=0), name="account_held_non_negative"),
+            models.CheckConstraint(condition=Q(overdraft_limit__gte=0), name="account_overdraft_non_negative"),
+            # Customer accounts never go below minus their overdraft limit, holds included.
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in INTERNAL_KINDS])
+                | Q(balance__gte=F("held") - F("overdraft_limit")),
+                name="account_within_overdraft",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AccountStatus.CLOSED) | (Q(balance=0) & Q(held=0)),
+                name="account_closed_empty",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in INTERNAL_KINDS], customer__isnull=True)
+                | Q(kind__in=[k.value for k in CUSTOMER_KINDS], customer__isnull=False),
+                name="account_owner_matches_kind",
+            ),
+            # One cash vault and one clearing account per currency.
+            models.UniqueConstraint(
+                fields=["kind", "currency"],
+                condition=Q(kind__in=[k.value for k in INTERNAL_KINDS]),
+                name="account_one_internal_per_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.iban} ({self.kind}, {format_minor(self.balance)} {self.currency})"
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held + self.overdraft_limit
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind in INTERNAL_KINDS
+
+
+class TransactionKind(models.TextChoices):
+    TRANSFER = "transfer", "Transfer"
+    EXTERNAL_TRANSFER = "external_transfer", "Transfer to another bank"
+    DEPOSIT = "deposit", "Cash deposit"
+    WITHDRAWAL = "withdrawal", "Cash withdrawal"
+    REVERSAL = "reversal", "Reversal"
+
+
+class TransactionStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    POSTED = "posted", "Posted"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+
+
+class Transaction(models.Model):
+    """One money movement. Posted: its entries exist and sum to zero. Pending: no entries yet,
+    its amount is held on the source account until a second staff member decides."""
+
+    kind = models.CharField(max_length=20, choices=TransactionKind.choices)
+    status = models.CharField(max_length=10, choices=TransactionStatus.choices)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    source = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="outgoing_transactions"
+    )
+    destination = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="incoming_transactions"
+    )
+    # For transfers to other banks: where the clearing account sends the money.
+    external_iban = models.CharField(max_length=34, blank=True)
+    reference = models.CharField(max_length=140, blank=True)
+    initiated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="initiated_transactions"
+    )
+    created_at = models.DateTimeField()
+    posted_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    # A reversal points at what it reverses; the unique constraint makes "at most once" a fact.
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
+    )
+    # The amount held on `source` while pending (0 when nothing is held, e.g. a cash deposit).
+    hold_amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "id"], name="transaction_status_idx"),
+            models.Index(fields=["status", "expires_at"], name="transaction_expiry_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transaction_amount_positive"),
+            models.CheckConstraint(condition=Q(hold_amount__gte=0), name="transaction_hold_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {format_minor(self.amount)} {self.currency} {self.status}"
+
+
+class Entry(models.Model):
+    """One leg of a posted transaction on one account. Immutable: on PostgreSQL a trigger refuses
+    UPDATE and DELETE; a mistake is corrected by a reversal."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    # The other side as the account holder sees it (an IBAN or "Cash"), fixed at posting time.
+    counterparty = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "entries"
+        indexes = [models.Index(fields=["account", "-id"], name="entry_account_id_idx")]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_non_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.account.iban} {format_minor(self.amount)}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key and the response it got, so a retry replays instead of
+    moving money again. Unique per user; written in the same transaction as the operation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status})"

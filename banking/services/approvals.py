@@ -1,0 +1,123 @@
+"""Four eyes: a pending transaction is approved (posted) or rejected (hold released) by a staff
+member other than its initiator, or voided when it expires."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit import actions
+from audit.services import audit_record
+from banking.ledger import ensure_open, post
+from banking.locks import lock_accounts, lock_transaction
+from banking.models import Account, Transaction, TransactionStatus
+from banking.services.common import require_reason, require_staff
+from banking.services.movements import legs_for, transaction_audit_data
+from core.errors import ApplicationError, NotFound
+from identity.models import User
+
+
+def _lock_pending(*, decider: User, transaction_id: int, now: datetime) -> Transaction:
+    txn = lock_transaction(transaction_id)
+    if txn is None:
+        raise NotFound("Transaction not found.")
+    if txn.status != TransactionStatus.PENDING:
+        raise ApplicationError("not_pending", f"This transaction is {txn.status}, not pending.")
+    if txn.expires_at and txn.expires_at <= now:
+        raise ApplicationError("not_pending", "This transaction has expired.")
+    if txn.initiated_by_id == decider.pk:
+        raise ApplicationError("permission_denied", "A transaction is decided by someone other than its initiator.")
+    return txn
+
+
+def _release_hold(txn: Transaction, source: Account) -> None:
+    if txn.hold_amount:
+        source.held -= txn.hold_amount
+        source.save(update_fields=["held"])
+
+
+def transaction_approve(*, approver: User, transaction_id: int) -> Transaction:
+    """Post a pending transaction: the hold is released and the entries written at once.
+
+    Errors: permission_denied (not staff, or the initiator), not_found, not_pending,
+    account_frozen, account_closed, insufficient_funds.
+    """
+    require_staff(approver)
+    now = timezone.now()
+    with transaction.atomic():
+        txn = _lock_pending(decider=approver, transaction_id=transaction_id, now=now)
+        accounts = lock_accounts([txn.source_id, txn.destination_id])
+        for account in accounts.values():
+            ensure_open(account)
+        _release_hold(txn, accounts[txn.source_id])
+        txn.status = TransactionStatus.POSTED
+        txn.posted_at = now
+        txn.decided_by = approver
+        txn.decided_at = now
+        txn.save(update_fields=["status", "posted_at", "decided_by", "decided_at"])
+        post(txn, legs_for(txn, accounts), at=now)
+        audit_record(
+            actor=approver,
+            action=actions.TRANSACTION_APPROVED,
+            target_type="transaction",
+            target_id=txn.pk,
+            data=transaction_audit_data(txn) | {"initiated_by": txn.initiated_by_id},
+        )
+        return txn
+
+
+def transaction_reject(*, approver: User, transaction_id: int, reason: str) -> Transaction:
+    """Refuse a pending transaction: nothing posts and its hold is released.
+
+    Errors: permission_denied, not_found, not_pending, validation_error (no reason).
+    """
+    require_staff(approver)
+    reason = require_reason(reason)
+    now = timezone.now()
+    with transaction.atomic():
+        txn = _lock_pending(decider=approver, transaction_id=transaction_id, now=now)
+        accounts = lock_accounts([txn.source_id])
+        _release_hold(txn, accounts[txn.source_id])
+        txn.status = TransactionStatus.REJECTED
+        txn.decided_by = approver
+        txn.decided_at = now
+        txn.decision_reason = reason
+        txn.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        audit_record(
+            actor=approver,
+            action=actions.TRANSACTION_REJECTED,
+            target_type="transaction",
+            target_id=txn.pk,
+            data=transaction_audit_data(txn) | {"reason": reason},
+        )
+        return txn
+
+
+def pending_expire(*, now: datetime | None = None) -> int:
+    """Void every pending transaction past its expiry and release its hold. Returns how many.
+    Each one is expired in its own transaction, so a long backlog never holds many locks."""
+    now = now or timezone.now()
+    expired = 0
+    candidates = Transaction.objects.filter(status=TransactionStatus.PENDING, expires_at__lte=now)
+    for transaction_id in candidates.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            txn = lock_transaction(transaction_id)
+            if txn is None or txn.status != TransactionStatus.PENDING:
+                continue  # decided meanwhile
+            accounts = lock_accounts([txn.source_id])
+            _release_hold(txn, accounts[txn.source_id])
+            txn.status = TransactionStatus.EXPIRED
+            txn.decided_at = now
+            txn.decision_reason = "Expired without a decision."
+            txn.save(update_fields=["status", "decided_at", "decision_reason"])
+            audit_record(
+                actor=None,
+                action=actions.TRANSACTION_EXPIRED,
+                target_type="transaction",
+                target_id=txn.pk,
+                data=transaction_audit_data(txn),
+            )
+            expired += 1
+    return expired

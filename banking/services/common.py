@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from core.errors import ApplicationError, ValidationFailed
+
+
+def require_staff(user) -> None:
+    if not getattr(user, "is_bank_staff", False):
+        raise ApplicationError("permission_denied", "Only bank staff may do this.")
+
+
+def require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": ["Give a reason."]})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": ["Keep the reason under 500 characters."]})
+    return reason

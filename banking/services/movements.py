@@ -1,0 +1,245 @@
+"""Money movements: transfers (within Flux and to other banks), cash deposits and withdrawals.
+
+Each one locks the accounts it touches (ascending pk), checks the rules on the locked rows, then
+either posts its entries or, at or above an approval threshold, is created `pending` with its
+amount held on the source account until a second staff member decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit import actions
+from audit.services import audit_record
+from banking.access import account_for_user
+from banking.iban import is_flux_iban, parse_iban
+from banking.ledger import Leg, ensure_available, ensure_open, internal_account, post
+from banking.locks import lock_accounts
+from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
+from banking.services.common import require_staff
+from core.errors import ApplicationError, ValidationFailed
+from core.money import decimal_to_minor, format_minor
+from identity.models import User
+
+CASH_COUNTERPARTY = "Cash"
+
+
+def transaction_audit_data(txn: Transaction) -> dict:
+    return {
+        "kind": txn.kind,
+        "status": txn.status,
+        "amount": format_minor(txn.amount),
+        "currency": txn.currency,
+        "source": txn.source.iban if txn.source_id else None,
+        "destination": txn.external_iban or (txn.destination.iban if txn.destination_id else None),
+        "reference": txn.reference,
+    }
+
+
+def legs_for(txn: Transaction, accounts: dict[int, Account]) -> list[Leg]:
+    """The entries a transaction posts: the source is debited, the destination credited."""
+    source, destination = accounts[txn.source_id], accounts[txn.destination_id]
+    if txn.kind == TransactionKind.DEPOSIT:
+        source_label, destination_label = destination.iban, CASH_COUNTERPARTY
+    elif txn.kind == TransactionKind.WITHDRAWAL:
+        source_label, destination_label = CASH_COUNTERPARTY, source.iban
+    elif txn.kind == TransactionKind.EXTERNAL_TRANSFER:
+        source_label, destination_label = txn.external_iban, source.iban
+    else:
+        source_label, destination_label = destination.iban, source.iban
+    return [
+        Leg(source, -txn.amount, source_label),
+        Leg(destination, txn.amount, destination_label),
+    ]
+
+
+def _validate_amount(amount: int) -> int:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed({"amount": ["The amount must be a positive number of cents."]})
+    return amount
+
+
+def _validate_reference(reference: str) -> str:
+    reference = (reference or "").strip()
+    if len(reference) > 140:
+        raise ValidationFailed({"reference": ["Keep the reference to 140 characters."]})
+    return reference
+
+
+def _create(
+    *,
+    initiator: User,
+    kind: TransactionKind,
+    source_id: int,
+    destination_id: int,
+    amount: int,
+    currency: str,
+    reference: str,
+    needs_approval: bool,
+    hold: bool,
+    external_iban: str = "",
+    at: datetime | None,
+) -> Transaction:
+    """Lock both accounts, check them, and post or create pending. Runs in the caller's atomic block."""
+    now = at or timezone.now()
+    accounts = lock_accounts([source_id, destination_id])
+    source, destination = accounts[source_id], accounts[destination_id]
+    ensure_open(source)
+    ensure_open(destination)
+    txn = Transaction(
+        kind=kind,
+        amount=amount,
+        currency=currency,
+        source=source,
+        destination=destination,
+        external_iban=external_iban,
+        reference=reference,
+        initiated_by=initiator,
+        created_at=now,
+    )
+    if needs_approval:
+        if hold:
+            ensure_available(source, amount)
+            source.held += amount
+            source.save(update_fields=["held"])
+            txn.hold_amount = amount
+        txn.status = TransactionStatus.PENDING
+        txn.expires_at = now + timedelta(days=settings.FLUX_PENDING_TTL_DAYS)
+        txn.save()
+        action = actions.TRANSACTION_PENDING
+    else:
+        txn.status = TransactionStatus.POSTED
+        txn.posted_at = now
+        txn.save()
+        post(txn, legs_for(txn, accounts), at=now)
+        action = actions.TRANSACTION_POSTED
+    audit_record(
+        actor=initiator,
+        action=action,
+        target_type="transaction",
+        target_id=txn.pk,
+        data=transaction_audit_data(txn),
+    )
+    return txn
+
+
+def transfer_create(
+    *,
+    initiator: User,
+    source_account_id: int,
+    destination_iban: str,
+    amount: int,
+    reference: str = "",
+    at: datetime | None = None,
+) -> Transaction:
+    """Move `amount` minor units from a customer account to a Flux IBAN or another bank's IBAN.
+
+    A customer may only send from their own accounts (others are not_found). Between Flux
+    accounts both sides post at once; to another bank the customer is debited and the clearing
+    account credited. At or above FLUX_APPROVAL_THRESHOLD the transfer is pending and its amount
+    held. `at` back-dates the booking (demo data only).
+
+    Errors: not_found, invalid_iban, unknown_account, same_account, currency_mismatch,
+    account_frozen, account_closed, insufficient_funds, validation_error (reference).
+    """
+    amount = _validate_amount(amount)
+    reference = _validate_reference(reference)
+    source = account_for_user(initiator, source_account_id)
+    if source.is_internal:
+        raise ApplicationError("unknown_account", "Transfers start from a customer account.")
+    iban = parse_iban(destination_iban)
+    external_iban = ""
+    if is_flux_iban(iban):
+        destination = Account.objects.filter(iban=str(iban)).first()
+        if destination is None or destination.is_internal:
+            raise ApplicationError("unknown_account", f"No Flux account has the IBAN {iban}.")
+        if destination.pk == source.pk:
+            raise ApplicationError("same_account", "The source and destination are the same account.")
+        if destination.currency != source.currency:
+            raise ApplicationError(
+                "currency_mismatch",
+                f"The source account is in {source.currency}, the destination in {destination.currency}.",
+            )
+        kind = TransactionKind.TRANSFER
+    else:
+        destination = internal_account(AccountKind.CLEARING, source.currency)
+        external_iban = str(iban)
+        kind = TransactionKind.EXTERNAL_TRANSFER
+    needs_approval = amount >= decimal_to_minor(settings.FLUX_APPROVAL_THRESHOLD)
+    with transaction.atomic():
+        return _create(
+            initiator=initiator,
+            kind=kind,
+            source_id=source.pk,
+            destination_id=destination.pk,
+            amount=amount,
+            currency=source.currency,
+            reference=reference,
+            needs_approval=needs_approval,
+            hold=True,
+            external_iban=external_iban,
+            at=at,
+        )
+
+
+def _cash(
+    *, kind: TransactionKind, initiator: User, account_id: int, amount: int, reference: str, at: datetime | None
+) -> Transaction:
+    """Cash across the counter: the customer account against the cash vault of its currency."""
+    require_staff(initiator)
+    amount = _validate_amount(amount)
+    reference = _validate_reference(reference)
+    account = account_for_user(initiator, account_id)
+    if account.is_internal:
+        raise ApplicationError("unknown_account", "Cash goes in and out of customer accounts only.")
+    vault = internal_account(AccountKind.CASH, account.currency)
+    paying_in = kind == TransactionKind.DEPOSIT
+    with transaction.atomic():
+        return _create(
+            initiator=initiator,
+            kind=kind,
+            source_id=vault.pk if paying_in else account.pk,
+            destination_id=account.pk if paying_in else vault.pk,
+            amount=amount,
+            currency=account.currency,
+            reference=reference,
+            needs_approval=amount >= decimal_to_minor(settings.FLUX_CASH_APPROVAL_THRESHOLD),
+            # A pending withdrawal holds the customer's money; a pending deposit holds nothing
+            # (the cash is not the customer's until approved).
+            hold=not paying_in,
+            at=at,
+        )
+
+
+def deposit_create(
+    *, initiator: User, account_id: int, amount: int, reference: str = "", at: datetime | None = None
+) -> Transaction:
+    """Cash paid in at the counter: the cash vault is debited, the customer credited.
+
+    Staff only. At or above FLUX_CASH_APPROVAL_THRESHOLD it waits for another staff member.
+    Errors: permission_denied, validation_error, not_found, unknown_account, account_frozen,
+    account_closed.
+    """
+    return _cash(
+        kind=TransactionKind.DEPOSIT, initiator=initiator, account_id=account_id, amount=amount,
+        reference=reference, at=at,
+    )
+
+
+def withdrawal_create(
+    *, initiator: User, account_id: int, amount: int, reference: str = "", at: datetime | None = None
+) -> Transaction:
+    """Cash paid out at the counter: the customer is debited, the cash vault credited.
+
+    Staff only. At or above FLUX_CASH_APPROVAL_THRESHOLD it is pending and the amount held.
+    Errors: permission_denied, validation_error, not_found, unknown_account, account_frozen,
+    account_closed, insufficient_funds.
+    """
+    return _cash(
+        kind=TransactionKind.WITHDRAWAL, initiator=initiator, account_id=account_id, amount=amount,
+        reference=reference, at=at,
+    )

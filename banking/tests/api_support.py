@@ -1,0 +1,334 @@
+"""Fixtures and helpers for the REST API tests (identity and banking).
+
+The shared fixtures are prefixed `api_` so they never clash with the project-wide `conftest.py`; test
+modules import what they use explicitly. People are real users, accounts are opened and funded
+through the services, and every API client signs in with a real JWT from POST /api/v1/auth/token/.
+
+The banking API modules (test_api_*.py) also share the request helpers and URLs here, and the two
+scenario fixtures at the end, `rich_account` and `pending_transfer`: those keep the names their
+tests request (no fixture in `conftest.py` has either name).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.db.models import Sum
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from banking.models import Account, Entry, IdempotencyKey, Transaction, TransactionStatus
+from banking.services import account_open, deposit_create, transaction_approve
+from identity.models import Role, User
+
+API = "/api/v1/"
+API_PASSWORD = "api-test-password-2026"
+
+ACCOUNTS = f"{API}accounts/"
+TRANSFERS = f"{API}transfers/"
+DEPOSITS = f"{API}deposits/"
+WITHDRAWALS = f"{API}withdrawals/"
+EXTERNAL_IBAN = "DE89370400440532013000"
+PAGE_FIELDS = {"results", "next", "previous"}
+
+__all__ = [
+    "ACCOUNTS",
+    "API",
+    "API_PASSWORD",
+    "DEPOSITS",
+    "EXTERNAL_IBAN",
+    "PAGE_FIELDS",
+    "TRANSFERS",
+    "WITHDRAWALS",
+    "api_agent",
+    "api_agent2",
+    "api_alice",
+    "api_alice_account",
+    "api_bob",
+    "api_bob_account",
+    "api_carol",
+    "api_carol_account",
+    "api_client_for",
+    "api_make_user",
+    "api_open_account",
+    "api_supervisor",
+    "api_unchanged",
+    "assert_error",
+    "assert_ledger_consistent",
+    "balance_of",
+    "cash",
+    "client_for",
+    "fresh",
+    "fund_account",
+    "idempotency_key",
+    "ledger_snapshot",
+    "lifecycle",
+    "obtain_tokens",
+    "make_user",
+    "open_account",
+    "page",
+    "pending_transfer",
+    "post",
+    "rich_account",
+    "transfer",
+]
+
+
+# --- Plain helpers (usable from threads and transactional tests too) -----------------------------
+
+
+def make_user(username: str, role: str = Role.CUSTOMER, **extra) -> User:
+    extra.setdefault("email", f"{username}@example.test")
+    extra.setdefault("first_name", username.capitalize())
+    extra.setdefault("last_name", "Tester")
+    return User.objects.create_user(username=username, password=API_PASSWORD, role=role, **extra)
+
+
+def fund_account(account: Account, amount: int, *, agent: User, approver: User) -> Transaction:
+    """Pay `amount` minor units in at the counter; a deposit above the cash threshold is approved."""
+    txn = deposit_create(initiator=agent, account_id=account.pk, amount=amount, reference="Opening deposit")
+    if txn.status == TransactionStatus.PENDING:
+        txn = transaction_approve(approver=approver, transaction_id=txn.pk)
+    account.refresh_from_db()
+    return txn
+
+
+def open_account(
+    customer: User, *, agent: User, approver: User, balance: int = 0, kind: str = "checking",
+    currency: str = "EUR", overdraft_limit: int = 0,
+) -> Account:
+    account = account_open(
+        actor=agent, customer_id=customer.pk, kind=kind, currency=currency, overdraft_limit=overdraft_limit
+    )
+    if balance:
+        fund_account(account, balance, agent=agent, approver=approver)
+    account.refresh_from_db()
+    return account
+
+
+def obtain_tokens(user: User, password: str = API_PASSWORD) -> dict:
+    response = APIClient().post(f"{API}auth/token/", {"username": user.username, "password": password},
+                                format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def client_for(user: User | None, *, access: str | None = None) -> APIClient:
+    """An APIClient signed in as `user` with a real access token (anonymous when `user` is None)."""
+    client = APIClient()
+    if user is not None:
+        access = access or obtain_tokens(user)["access"]
+    if access:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
+
+
+def idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+def balance_of(account: Account) -> int:
+    account.refresh_from_db()
+    return account.balance
+
+
+def ledger_snapshot() -> dict:
+    """Everything an API request may touch: balances, holds and status of every account, every
+    entry, every transaction's state, every audit event and every idempotency key."""
+    return {
+        "accounts": {
+            pk: rest
+            for pk, *rest in Account.objects.values_list("pk", "balance", "held", "status", "closed_at")
+        },
+        "entries": list(Entry.objects.order_by("pk").values_list("pk", "account_id", "amount", "balance_after")),
+        "transactions": list(
+            Transaction.objects.order_by("pk").values_list(
+                "pk", "status", "hold_amount", "posted_at", "decided_by_id", "decision_reason"
+            )
+        ),
+        "audit_events": list(AuditEvent.objects.order_by("pk").values_list("pk", "action", "target_id")),
+        "idempotency_keys": list(IdempotencyKey.objects.order_by("pk").values_list("pk", "user_id", "key")),
+    }
+
+
+def assert_ledger_consistent() -> None:
+    """Each account's stored balance equals the sum of its entries, and all entries sum to zero."""
+    for account in Account.objects.all():
+        total = Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or 0
+        assert account.balance == total, f"{account.iban}: balance {account.balance} != entries {total}"
+    assert (Entry.objects.aggregate(total=Sum("amount"))["total"] or 0) == 0
+    for txn in Transaction.objects.filter(status=TransactionStatus.POSTED):
+        assert sum(txn.entries.values_list("amount", flat=True)) == 0, txn
+
+
+def assert_error(response, status: int, code: str, *, fields: set[str] | None = None) -> dict:
+    """The documented error shape: {"error": {"code", "message", "fields"?}} and nothing else."""
+    assert response.status_code == status, (response.status_code, response.content)
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"], error
+    if fields is None:
+        assert set(error) <= {"code", "message", "fields"}, error
+    else:
+        assert set(error) == {"code", "message", "fields"}, error
+        assert set(error["fields"]) == fields, error["fields"]
+        for messages in error["fields"].values():
+            assert isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages)
+    return error
+
+
+# --- Banking API requests (shared by the test_api_*.py modules) ----------------------------------
+
+
+def post(client: APIClient, url: str, data: dict | None = None, *, key: str | None = None):
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post(url, data or {}, format="json", headers=headers)
+
+
+def transfer(client: APIClient, source: Account, destination: str | Account, amount: str, *, key: str | None = "",
+             **extra):
+    if isinstance(destination, Account):
+        destination = destination.iban
+    body = {"source_account": source.pk, "destination_iban": destination, "amount": amount} | extra
+    return post(client, TRANSFERS, body, key=idempotency_key() if key == "" else key)
+
+
+def cash(client: APIClient, url: str, account: Account, amount: str, **extra):
+    return post(client, url, {"account": account.pk, "amount": amount} | extra, key=idempotency_key())
+
+
+def fresh(account: Account) -> Account:
+    account.refresh_from_db()
+    return account
+
+
+def page(response) -> list[dict]:
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == PAGE_FIELDS, body
+    return body["results"]
+
+
+def lifecycle(client, account: Account, action: str, reason: str | None = "Customer request"):
+    return post(client, f"{ACCOUNTS}{account.pk}/{action}/", {} if reason is None else {"reason": reason})
+
+
+# --- Fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_make_user(db) -> Callable[..., User]:
+    return make_user
+
+
+@pytest.fixture
+def api_agent(db) -> User:
+    return make_user("api_agnes", Role.AGENT, first_name="Agnes", last_name="Agent")
+
+
+@pytest.fixture
+def api_agent2(db) -> User:
+    return make_user("api_arthur", Role.AGENT, first_name="Arthur", last_name="Agent")
+
+
+@pytest.fixture
+def api_supervisor(db) -> User:
+    return make_user("api_sam", Role.SUPERVISOR, first_name="Sam", last_name="Supervisor")
+
+
+@pytest.fixture
+def api_alice(db) -> User:
+    return make_user("api_alice", first_name="Alice", last_name="Liddell", email="alice.liddell@example.test")
+
+
+@pytest.fixture
+def api_bob(db) -> User:
+    return make_user("api_bob", first_name="Bob", last_name="Builder", email="bob.builder@example.test")
+
+
+@pytest.fixture
+def api_carol(db) -> User:
+    return make_user("api_carol", first_name="Carol", last_name="Danvers", email="carol@example.test")
+
+
+@pytest.fixture
+def api_open_account(api_agent, api_supervisor) -> Callable[..., Account]:
+    """`api_open_account(customer, balance=100_00, ...)`: opened by the agent, funded at the counter."""
+
+    def make(customer: User, **kwargs) -> Account:
+        return open_account(customer, agent=api_agent, approver=api_supervisor, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def api_alice_account(api_open_account, api_alice) -> Account:
+    return api_open_account(api_alice, balance=1_000_00)  # 1000.00 EUR
+
+
+@pytest.fixture
+def api_bob_account(api_open_account, api_bob) -> Account:
+    return api_open_account(api_bob, balance=500_00)  # 500.00 EUR
+
+
+@pytest.fixture
+def api_carol_account(api_open_account, api_carol) -> Account:
+    return api_open_account(api_carol, balance=0)
+
+
+@pytest.fixture
+def api_client_for(db) -> Callable[[User | None], APIClient]:
+    """`api_client_for(user)`: an APIClient with a real JWT (cached per user within a test)."""
+    tokens: dict[int, str] = {}
+
+    def make(user: User | None) -> APIClient:
+        if user is None:
+            return APIClient()
+        if user.pk not in tokens:
+            tokens[user.pk] = obtain_tokens(user)["access"]
+        return client_for(user, access=tokens[user.pk])
+
+    return make
+
+
+@pytest.fixture
+def api_unchanged(api_client_for) -> Callable[[], contextmanager]:
+    """`with api_unchanged(): ...` asserts on the way out that nothing in the ledger moved.
+
+    Every active user signs in first (through `api_client_for`'s cache), so that a sign-in inside
+    the block, itself audited, is not mistaken for a change made by the refused request."""
+
+    @contextmanager
+    def check() -> Iterator[dict]:
+        for user in User.objects.filter(is_active=True):
+            api_client_for(user)
+        before = ledger_snapshot()
+        yield before
+        after = ledger_snapshot()
+        for part in before:
+            assert after[part] == before[part], f"{part} changed by a refused request"
+
+    return check
+
+
+# --- Banking API scenarios -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def rich_account(api_open_account, api_alice) -> Account:
+    """Alice's second account with 30000.00 EUR, enough for transfers that need approval."""
+    return api_open_account(api_alice, balance=30_000_00)
+
+
+@pytest.fixture
+def pending_transfer(api_client_for, api_alice, rich_account, api_bob_account) -> dict:
+    """A 12000.00 transfer by Alice, waiting for approval."""
+    response = transfer(api_client_for(api_alice), rich_account, api_bob_account, "12000.00")
+    assert response.status_code == 201 and response.json()["status"] == "pending", response.content
+    return response.json()

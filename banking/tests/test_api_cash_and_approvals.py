@@ -1,0 +1,356 @@
+"""The banking REST API v1 for cash at the counter (deposits and withdrawals), transactions,
+approvals (approve and reject) and reversals.
+
+Every refused request is checked against the documented error shape and, when it could have moved
+money, inside `api_unchanged()`: balances, holds, entries, transactions, audit events and
+idempotency keys are exactly as before."""
+
+# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
+# ruff: noqa: F401, F811
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from audit import actions
+from audit.models import AuditEvent
+from banking.ledger import internal_account
+from banking.models import AccountKind, Entry, Transaction
+from banking.tests.api_support import (
+    ACCOUNTS,
+    API,
+    DEPOSITS,
+    EXTERNAL_IBAN,
+    WITHDRAWALS,
+    api_agent,
+    api_alice,
+    api_alice_account,
+    api_bob,
+    api_bob_account,
+    api_carol,
+    api_client_for,
+    api_open_account,
+    api_supervisor,
+    api_unchanged,
+    assert_error,
+    assert_ledger_consistent,
+    balance_of,
+    cash,
+    fresh,
+    idempotency_key,
+    lifecycle,
+    page,
+    pending_transfer,
+    post,
+    rich_account,
+    transfer,
+)
+
+pytestmark = pytest.mark.django_db
+
+APPROVALS = f"{API}approvals/"
+
+
+# --- Cash ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor"])
+def test_staff_pay_cash_in_and_out(api_client_for, api_agent, api_supervisor, api_alice_account, role):
+    client = api_client_for(api_agent if role == "agent" else api_supervisor)
+    vault = internal_account(AccountKind.CASH, "EUR")
+    vault_before = balance_of(vault)
+    deposit = cash(client, DEPOSITS, api_alice_account, "200.00", reference="Counter")
+    assert deposit.status_code == 201, deposit.content
+    assert deposit.json()["kind"] == "deposit" and deposit.json()["status"] == "posted"
+    assert deposit.json()["amount"] == "200.00" and deposit.json()["reference"] == "Counter"
+    withdrawal = cash(client, WITHDRAWALS, api_alice_account, "50.00")
+    assert withdrawal.status_code == 201, withdrawal.content
+    assert withdrawal.json()["kind"] == "withdrawal" and withdrawal.json()["status"] == "posted"
+    assert balance_of(api_alice_account) == 1_150_00
+    assert balance_of(vault) == vault_before - 150_00
+    assert_ledger_consistent()
+
+
+@pytest.mark.parametrize("url", [DEPOSITS, WITHDRAWALS])
+def test_cash_is_staff_only(api_client_for, api_alice, api_alice_account, api_unchanged, url):
+    with api_unchanged():
+        assert_error(cash(api_client_for(api_alice), url, api_alice_account, "5.00"), 403, "permission_denied")
+        assert_error(cash(APIClient(), url, api_alice_account, "5.00"), 401, "not_authenticated")
+
+
+def test_a_deposit_at_the_cash_threshold_is_pending_without_a_hold(api_client_for, api_agent, api_alice_account):
+    response = cash(api_client_for(api_agent), DEPOSITS, api_alice_account, "5000.00")
+    assert response.status_code == 201 and response.json()["status"] == "pending"
+    account = fresh(api_alice_account)
+    assert account.balance == 1_000_00 and account.held == 0
+    assert cash(api_client_for(api_agent), DEPOSITS, api_alice_account, "4999.99").json()["status"] == "posted"
+
+
+def test_a_withdrawal_at_the_cash_threshold_is_pending_and_held(api_client_for, api_agent, api_alice, rich_account):
+    response = cash(api_client_for(api_agent), WITHDRAWALS, rich_account, "5000.00")
+    assert response.status_code == 201 and response.json()["status"] == "pending"
+    detail = api_client_for(api_alice).get(f"{ACCOUNTS}{rich_account.pk}/").json()
+    assert detail["balance"] == "30000.00" and detail["available"] == "25000.00"
+
+
+@pytest.mark.parametrize("url", [DEPOSITS, WITHDRAWALS])
+@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", 12.5, " 12"])
+def test_cash_refuses_bad_amounts(api_client_for, api_agent, api_alice_account, api_unchanged, url, amount):
+    with api_unchanged():
+        assert_error(cash(api_client_for(api_agent), url, api_alice_account, amount), 400, "validation_error",
+                     fields={"amount"})
+
+
+@pytest.mark.parametrize("url", [DEPOSITS, WITHDRAWALS])
+def test_cash_to_an_unknown_or_internal_account(api_client_for, api_agent, api_alice_account, api_unchanged, url):
+    vault = internal_account(AccountKind.CASH, "EUR")
+    client = api_client_for(api_agent)
+    with api_unchanged():
+        assert_error(post(client, url, {"account": 999999999, "amount": "1.00"}, key=idempotency_key()), 404,
+                     "not_found")
+        assert_error(cash(client, url, vault, "1.00"), 422, "unknown_account")
+
+
+def test_a_withdrawal_beyond_the_balance_is_422(api_client_for, api_agent, api_alice_account, api_unchanged):
+    with api_unchanged():
+        assert_error(cash(api_client_for(api_agent), WITHDRAWALS, api_alice_account, "1000.01"), 422,
+                     "insufficient_funds")
+
+
+# --- Transactions ----------------------------------------------------------------------------
+
+
+def test_both_parties_and_staff_see_a_transaction_but_not_a_third_customer(
+    api_client_for, api_alice, api_bob, api_carol, api_agent, api_supervisor, api_alice_account, api_bob_account,
+):
+    txn = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "7.00").json()
+    url = f"{API}transactions/{txn['id']}/"
+    for user in (api_alice, api_bob, api_agent, api_supervisor):
+        response = api_client_for(user).get(url)
+        assert response.status_code == 200, user
+        assert response.json() == txn
+    assert_error(api_client_for(api_carol).get(url), 404, "not_found")
+    assert_error(APIClient().get(url), 401, "not_authenticated")
+
+
+def test_a_customer_sees_their_cash_operations(api_client_for, api_agent, api_alice, api_bob, api_alice_account):
+    txn = cash(api_client_for(api_agent), DEPOSITS, api_alice_account, "3.00").json()
+    assert api_client_for(api_alice).get(f"{API}transactions/{txn['id']}/").status_code == 200
+    assert_error(api_client_for(api_bob).get(f"{API}transactions/{txn['id']}/"), 404, "not_found")
+
+
+@pytest.mark.parametrize("pk", ["999999999", "abc", "0"])
+def test_an_unknown_transaction_is_not_found(api_client_for, api_agent, pk):
+    assert_error(api_client_for(api_agent).get(f"{API}transactions/{pk}/"), 404, "not_found")
+
+
+# --- Approvals -------------------------------------------------------------------------------
+
+
+def test_approvals_list_pending_transactions_oldest_first(api_client_for, api_agent, api_supervisor, api_alice,
+                                                          rich_account, api_bob_account, api_alice_account):
+    alice = api_client_for(api_alice)
+    first = transfer(alice, rich_account, api_bob_account, "10000.00").json()
+    transfer(alice, rich_account, api_bob_account, "5.00")  # posted: not listed
+    second = cash(api_client_for(api_agent), DEPOSITS, api_alice_account, "6000.00").json()
+    third = cash(api_client_for(api_agent), WITHDRAWALS, rich_account, "5000.00").json()
+    rejected = transfer(alice, rich_account, api_bob_account, "10000.01").json()
+    post(api_client_for(api_supervisor), f"{API}transactions/{rejected['id']}/reject/", {"reason": "No"})
+    for user in (api_agent, api_supervisor):
+        results = page(api_client_for(user).get(APPROVALS))
+        assert [t["id"] for t in results] == [first["id"], second["id"], third["id"]]
+        assert all(t["status"] == "pending" for t in results)
+
+
+def test_approvals_are_staff_only(api_client_for, api_alice, pending_transfer):
+    assert_error(api_client_for(api_alice).get(APPROVALS), 403, "permission_denied")
+    assert_error(APIClient().get(APPROVALS), 401, "not_authenticated")
+
+
+def decide(client, txn: dict, action: str, data: dict | None = None):
+    return post(client, f"{API}transactions/{txn['id']}/{action}/", data)
+
+
+@pytest.mark.parametrize("approver", ["agent", "supervisor"])
+def test_another_staff_member_approves(api_client_for, api_agent, api_supervisor, rich_account, api_bob_account,
+                                       pending_transfer, approver):
+    user = api_agent if approver == "agent" else api_supervisor
+    response = decide(api_client_for(user), pending_transfer, "approve")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "posted" and body["decided_by"] == user.pk and body["posted_at"]
+    account = fresh(rich_account)
+    assert account.balance == 18_000_00 and account.held == 0
+    assert balance_of(api_bob_account) == 12_500_00
+    assert AuditEvent.objects.filter(action=actions.TRANSACTION_APPROVED, target_id=str(body["id"])).count() == 1
+    assert page(api_client_for(user).get(APPROVALS)) == []
+    assert_ledger_consistent()
+
+
+def test_the_initiator_cannot_approve_their_own_operation(api_client_for, api_agent, rich_account, api_unchanged):
+    client = api_client_for(api_agent)
+    pending = cash(client, WITHDRAWALS, rich_account, "6000.00").json()
+    with api_unchanged():
+        assert_error(decide(client, pending, "approve"), 403, "permission_denied")
+        assert_error(decide(client, pending, "reject", {"reason": "Oops"}), 403, "permission_denied")
+
+
+def test_approving_twice_is_409(api_client_for, api_agent, api_supervisor, pending_transfer, api_unchanged):
+    assert decide(api_client_for(api_supervisor), pending_transfer, "approve").status_code == 200
+    with api_unchanged():
+        assert_error(decide(api_client_for(api_agent), pending_transfer, "approve"), 409, "not_pending")
+        assert_error(decide(api_client_for(api_supervisor), pending_transfer, "approve"), 409, "not_pending")
+        assert_error(decide(api_client_for(api_agent), pending_transfer, "reject", {"reason": "Late"}), 409,
+                     "not_pending")
+
+
+def test_customers_cannot_decide(api_client_for, api_alice, api_bob, pending_transfer, api_unchanged):
+    with api_unchanged():
+        for user in (api_alice, api_bob):
+            assert_error(decide(api_client_for(user), pending_transfer, "approve"), 403, "permission_denied")
+            assert_error(decide(api_client_for(user), pending_transfer, "reject", {"reason": "x"}), 403,
+                         "permission_denied")
+        assert_error(decide(APIClient(), pending_transfer, "approve"), 401, "not_authenticated")
+
+
+def test_deciding_an_unknown_transaction_is_404(api_client_for, api_agent, api_unchanged):
+    with api_unchanged():
+        assert_error(decide(api_client_for(api_agent), {"id": 999999999}, "approve"), 404, "not_found")
+        assert_error(decide(api_client_for(api_agent), {"id": "abc"}, "reject", {"reason": "x"}), 404, "not_found")
+
+
+def test_reject_releases_the_hold(api_client_for, api_supervisor, api_alice, rich_account, api_bob_account,
+                                  pending_transfer):
+    assert api_client_for(api_alice).get(f"{ACCOUNTS}{rich_account.pk}/").json()["available"] == "18000.00"
+    response = decide(api_client_for(api_supervisor), pending_transfer, "reject", {"reason": "Suspicious"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "rejected" and body["decision_reason"] == "Suspicious"
+    assert body["decided_by"] == api_supervisor.pk and body["posted_at"] is None
+    detail = api_client_for(api_alice).get(f"{ACCOUNTS}{rich_account.pk}/").json()
+    assert detail["balance"] == "30000.00" and detail["available"] == "30000.00"
+    assert balance_of(api_bob_account) == 500_00
+    assert not Entry.objects.filter(transaction_id=body["id"]).exists()
+    assert AuditEvent.objects.filter(action=actions.TRANSACTION_REJECTED).count() == 1
+
+
+@pytest.mark.parametrize("data", [{}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 501}])
+def test_reject_needs_a_reason(api_client_for, api_supervisor, pending_transfer, api_unchanged, data):
+    with api_unchanged():
+        assert_error(decide(api_client_for(api_supervisor), pending_transfer, "reject", data), 400,
+                     "validation_error", fields={"reason"})
+
+
+def test_approval_refused_when_an_account_was_frozen_meanwhile(api_client_for, api_agent, api_supervisor,
+                                                               api_bob_account, pending_transfer, api_unchanged):
+    assert lifecycle(api_client_for(api_agent), api_bob_account, "freeze").status_code == 200
+    with api_unchanged():
+        assert_error(decide(api_client_for(api_supervisor), pending_transfer, "approve"), 409, "account_frozen")
+
+
+def test_an_expired_transaction_cannot_be_approved(api_client_for, api_supervisor, pending_transfer, api_unchanged):
+    Transaction.objects.filter(pk=pending_transfer["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with api_unchanged():
+        assert_error(decide(api_client_for(api_supervisor), pending_transfer, "approve"), 409, "not_pending")
+
+
+def test_approve_with_an_idempotency_key_replays(api_client_for, api_supervisor, pending_transfer, rich_account):
+    client = api_client_for(api_supervisor)
+    key = idempotency_key()
+    url = f"{API}transactions/{pending_transfer['id']}/approve/"
+    first = client.post(url, {}, format="json", headers={"Idempotency-Key": key})
+    second = client.post(url, {}, format="json", headers={"Idempotency-Key": key})
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json() and second["Idempotent-Replayed"] == "true"
+    assert fresh(rich_account).balance == 18_000_00
+
+
+# --- Reversals -------------------------------------------------------------------------------
+
+
+def reverse(client, txn: dict, reason: str | None = "Customer complaint"):
+    return decide(client, txn, "reverse", {} if reason is None else {"reason": reason})
+
+
+def test_a_reversal_restores_the_balances(api_client_for, api_alice, api_supervisor, api_alice_account,
+                                          api_bob_account):
+    original = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "40.00").json()
+    response = reverse(api_client_for(api_supervisor), original)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["kind"] == "reversal" and body["status"] == "posted" and body["reverses"] == original["id"]
+    assert body["amount"] == "40.00"
+    assert body["source_account"] == api_bob_account.pk and body["destination_account"] == api_alice_account.pk
+    assert balance_of(api_alice_account) == 1_000_00
+    assert balance_of(api_bob_account) == 500_00
+    detail = api_client_for(api_alice).get(f"{API}transactions/{original['id']}/").json()
+    assert detail["reversed_by"] == body["id"] and detail["status"] == "posted"
+    assert AuditEvent.objects.filter(action=actions.TRANSACTION_REVERSED, target_id=str(original["id"])).count() == 1
+    assert_ledger_consistent()
+
+
+def test_a_transaction_is_reversed_at_most_once(api_client_for, api_alice, api_agent, api_supervisor,
+                                                api_alice_account, api_bob_account, api_unchanged):
+    original = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "40.00").json()
+    reversal = reverse(api_client_for(api_agent), original).json()
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), original), 409, "already_reversed")
+        assert_error(reverse(api_client_for(api_supervisor), reversal), 409, "not_reversible")
+
+
+def test_only_posted_transactions_are_reversed(api_client_for, api_supervisor, pending_transfer, api_unchanged):
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), pending_transfer), 409, "not_posted")
+
+
+def test_a_reversal_that_would_overdraw_is_refused(api_client_for, api_agent, api_supervisor, api_bob,
+                                                   api_alice_account, api_bob_account, api_unchanged):
+    deposit = cash(api_client_for(api_agent), DEPOSITS, api_bob_account, "100.00").json()
+    assert transfer(api_client_for(api_bob), api_bob_account, api_alice_account, "600.00").status_code == 201
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), deposit), 422, "insufficient_funds")
+
+
+def test_a_reversal_touching_a_frozen_account_is_refused(api_client_for, api_alice, api_agent, api_supervisor,
+                                                         api_alice_account, api_bob_account, api_unchanged):
+    original = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "40.00").json()
+    assert lifecycle(api_client_for(api_agent), api_bob_account, "freeze").status_code == 200
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), original), 409, "account_frozen")
+
+
+@pytest.mark.parametrize("reason", [None, "", "  "])
+def test_a_reversal_needs_a_reason(api_client_for, api_alice, api_supervisor, api_alice_account, api_bob_account,
+                                   api_unchanged, reason):
+    original = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "40.00").json()
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), original, reason), 400, "validation_error",
+                     fields={"reason"})
+
+
+def test_reversals_are_staff_only(api_client_for, api_alice, api_bob, api_alice_account, api_bob_account,
+                                  api_unchanged):
+    original = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "40.00").json()
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_alice), original), 403, "permission_denied")
+        assert_error(reverse(api_client_for(api_bob), original), 403, "permission_denied")
+        assert_error(reverse(APIClient(), original), 401, "not_authenticated")
+        assert_error(reverse(api_client_for(api_alice), {"id": 999999999}), 403, "permission_denied")
+
+
+def test_reversing_an_unknown_transaction_is_404(api_client_for, api_supervisor, api_unchanged):
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), {"id": 999999999}), 404, "not_found")
+
+
+def test_reversing_an_external_transfer(api_client_for, api_alice, api_supervisor, api_alice_account):
+    original = transfer(api_client_for(api_alice), api_alice_account, EXTERNAL_IBAN, "100.00").json()
+    response = reverse(api_client_for(api_supervisor), original)
+    assert response.status_code == 201, response.content
+    assert balance_of(api_alice_account) == 1_000_00
+    assert balance_of(internal_account(AccountKind.CLEARING, "EUR")) == 0
+    assert_ledger_consistent()

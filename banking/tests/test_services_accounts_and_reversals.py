@@ -1,0 +1,359 @@
+"""Reversals and the account lifecycle (open, freeze, unfreeze, close) through the ledger services,
+the append-only tables, and a check that the fixtures and factories agree with the ledger.
+
+Every refused operation is checked inside `unchanged()`: balances, holds, entries, transactions and
+audit events are exactly as before."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from audit import actions
+from audit.models import AuditEvent
+from banking.iban import is_flux_iban, parse_iban
+from banking.models import Account, AccountKind, AccountStatus, Entry, TransactionKind, TransactionStatus
+from banking.services import (
+    account_close,
+    account_freeze,
+    account_open,
+    account_unfreeze,
+    deposit_create,
+    pending_expire,
+    transaction_approve,
+    transaction_reject,
+    transaction_reverse,
+    transfer_create,
+    withdrawal_create,
+)
+from banking.tests.factories import (
+    EXTERNAL_IBAN,
+    AccountFactory,
+    AgentFactory,
+    CustomerFactory,
+    assert_audited,
+    assert_balanced,
+    entries_of,
+    fresh,
+    fund,
+    last_event,
+    pending_transfer,
+    refused,
+)
+
+
+@pytest.fixture
+def rich_account(open_account, alice, vault, clearing) -> Account:
+    """Alice's second account, with 15000.00 EUR: enough to cross the approval threshold."""
+    return open_account(alice, balance=15_000_00)
+
+
+# --- Reversals --------------------------------------------------------------------------------
+
+
+def test_reversal_negates_every_entry_and_links_the_original(alice, agnes, alice_account, bob_account):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=80_00
+    )
+
+    reversal = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Sent by mistake")
+
+    assert reversal.kind == TransactionKind.REVERSAL and reversal.status == TransactionStatus.POSTED
+    assert reversal.reverses_id == original.pk and reversal.amount == 80_00
+    assert (reversal.source_id, reversal.destination_id) == (bob_account.pk, alice_account.pk)
+    assert reversal.initiated_by == agnes and reversal.decision_reason == "Sent by mistake"
+    original.refresh_from_db()
+    assert original.reversal == reversal and original.status == TransactionStatus.POSTED
+    originals = entries_of(original)
+    reversed_entries = entries_of(reversal)
+    assert [(e.account_id, -e.amount, e.counterparty) for e in originals] == [
+        (e.account_id, e.amount, e.counterparty) for e in reversed_entries
+    ]
+    assert sum(e.amount for e in reversed_entries) == 0
+    assert fresh(alice_account).balance == 1_000_00 and fresh(bob_account).balance == 500_00
+    assert {e.account_id: e.balance_after for e in reversed_entries} == {
+        alice_account.pk: 1_000_00,
+        bob_account.pk: 500_00,
+    }
+    assert_balanced(alice_account)
+    assert_balanced(bob_account)
+    event = last_event()
+    assert_audited(event, actor=agnes, action=actions.TRANSACTION_REVERSED, target_type="transaction",
+                   target_id=original.pk)
+    assert event.data["reversal"] == reversal.pk and event.data["reason"] == "Sent by mistake"
+
+
+def test_reversing_an_external_transfer_debits_clearing(alice, sam, alice_account, clearing):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=EXTERNAL_IBAN, amount=70_00
+    )
+
+    reversal = transaction_reverse(actor=sam, transaction_id=original.pk, reason="Returned by the other bank")
+
+    assert reversal.external_iban == EXTERNAL_IBAN
+    assert fresh(alice_account).balance == 1_000_00 and fresh(clearing).balance == 0
+
+
+def test_reversing_an_approved_transaction(alice, sam, agnes, rich_account, bob_account):
+    txn = pending_transfer(alice, rich_account, bob_account)
+    transaction_approve(approver=sam, transaction_id=txn.pk)
+
+    transaction_reverse(actor=agnes, transaction_id=txn.pk, reason="Customer dispute")
+
+    assert fresh(rich_account).balance == 15_000_00 and fresh(bob_account).balance == 500_00
+
+
+def test_a_transaction_is_reversed_at_most_once(alice, agnes, sam, alice_account, bob_account, unchanged):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=10_00
+    )
+    reversal = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Mistake")
+
+    with unchanged(), refused("already_reversed"):
+        transaction_reverse(actor=sam, transaction_id=original.pk, reason="Again")
+    with unchanged(), refused("not_reversible"):
+        transaction_reverse(actor=sam, transaction_id=reversal.pk, reason="Undo the undo")
+
+
+def test_only_posted_transactions_can_be_reversed(alice, sam, agnes, rich_account, bob_account, unchanged):
+    pending = pending_transfer(alice, rich_account, bob_account)
+    with unchanged(), refused("not_posted"):
+        transaction_reverse(actor=agnes, transaction_id=pending.pk, reason="Pending")
+
+    transaction_reject(approver=sam, transaction_id=pending.pk, reason="No")
+    with unchanged(), refused("not_posted"):
+        transaction_reverse(actor=agnes, transaction_id=pending.pk, reason="Rejected")
+
+    expired = pending_transfer(alice, rich_account, bob_account, at=timezone.now() - timedelta(days=8))
+    pending_expire()
+    with unchanged(), refused("not_posted"):
+        transaction_reverse(actor=agnes, transaction_id=expired.pk, reason="Expired")
+
+
+def test_reversal_that_would_overdraw_is_refused(agnes, sam, bob, alice_account, bob_account, unchanged):
+    deposit = deposit_create(initiator=agnes, account_id=bob_account.pk, amount=100_00)
+    transfer_create(initiator=bob, source_account_id=bob_account.pk, destination_iban=alice_account.iban, amount=550_00)
+    assert fresh(bob_account).balance == 50_00
+
+    with unchanged(), refused("insufficient_funds"):
+        transaction_reverse(actor=sam, transaction_id=deposit.pk, reason="Counterfeit notes")
+
+
+def test_reversal_touching_a_frozen_account_is_refused(alice, agnes, sam, alice_account, bob_account, unchanged):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=10_00
+    )
+    account_freeze(actor=agnes, account_id=bob_account.pk, reason="Investigation")
+
+    with unchanged(), refused("account_frozen"):
+        transaction_reverse(actor=sam, transaction_id=original.pk, reason="Mistake")
+
+
+def test_reversal_rules_for_people_and_reasons(alice, agnes, alice_account, bob_account, unchanged):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=10_00
+    )
+
+    with unchanged(), refused("permission_denied"):
+        transaction_reverse(actor=alice, transaction_id=original.pk, reason="Mine")
+    with unchanged(), refused("validation_error"):
+        transaction_reverse(actor=agnes, transaction_id=original.pk, reason=" ")
+    with unchanged(), refused("not_found"):
+        transaction_reverse(actor=agnes, transaction_id=10**9, reason="Missing")
+
+
+# --- Account lifecycle ------------------------------------------------------------------------
+
+
+def test_account_open_gives_a_valid_flux_iban_and_is_audited(agnes, alice):
+    account = account_open(actor=agnes, customer_id=alice.pk, kind="savings", currency="gbp", overdraft_limit=50_00)
+
+    assert is_flux_iban(parse_iban(account.iban))
+    assert (account.kind, account.currency, account.customer, account.overdraft_limit) == (
+        AccountKind.SAVINGS,
+        "GBP",
+        alice,
+        50_00,
+    )
+    assert (account.balance, account.held, account.status) == (0, 0, AccountStatus.ACTIVE)
+    event = last_event()
+    assert_audited(event, actor=agnes, action=actions.ACCOUNT_OPENED, target_type="account", target_id=account.pk)
+    assert event.data["iban"] == account.iban and event.data["overdraft_limit"] == "50.00"
+
+
+def test_account_open_defaults_to_euro(agnes, alice):
+    assert account_open(actor=agnes, customer_id=alice.pk, kind="checking").currency == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "cash"}, "kind"),
+        ({"kind": "clearing"}, "kind"),
+        ({"currency": "XXX"}, "currency"),
+        ({"overdraft_limit": -1}, "overdraft_limit"),
+        ({"customer_id": 10**9}, "customer"),
+    ],
+)
+def test_account_open_validates(agnes, alice, unchanged, changes, field):
+    arguments = {"customer_id": alice.pk, "kind": "checking"} | changes
+
+    with unchanged(), refused("validation_error") as excinfo:
+        account_open(actor=agnes, **arguments)
+    assert field in excinfo.value.fields
+
+
+def test_accounts_are_for_customers_and_opened_by_staff(agnes, alice, sam, unchanged):
+    with unchanged(), refused("validation_error"):
+        account_open(actor=agnes, customer_id=sam.pk, kind="checking")
+    with unchanged(), refused("permission_denied"):
+        account_open(actor=alice, customer_id=alice.pk, kind="checking")
+
+
+def test_freeze_and_unfreeze(agnes, sam, alice_account, unchanged):
+    frozen = account_freeze(actor=agnes, account_id=alice_account.pk, reason="Lost card")
+
+    assert frozen.status == AccountStatus.FROZEN == fresh(alice_account).status
+    event = last_event()
+    assert_audited(event, actor=agnes, action=actions.ACCOUNT_FROZEN, target_type="account",
+                   target_id=alice_account.pk)
+    assert event.data == {"iban": alice_account.iban, "reason": "Lost card", "from": "active", "to": "frozen"}
+    with unchanged(), refused("account_frozen"):
+        account_freeze(actor=sam, account_id=alice_account.pk, reason="Again")
+
+    account_unfreeze(actor=sam, account_id=alice_account.pk, reason="Card found")
+
+    assert fresh(alice_account).status == AccountStatus.ACTIVE
+    assert_audited(last_event(), actor=sam, action=actions.ACCOUNT_UNFROZEN, target_type="account",
+                   target_id=alice_account.pk)
+    with unchanged(), refused("account_not_frozen"):
+        account_unfreeze(actor=sam, account_id=alice_account.pk, reason="Again")
+
+
+def test_lifecycle_needs_staff_a_reason_and_a_customer_account(alice, agnes, alice_account, vault, unchanged):
+    for change in (account_freeze, account_unfreeze, account_close):
+        with unchanged(), refused("permission_denied"):
+            change(actor=alice, account_id=alice_account.pk, reason="Mine")
+        with unchanged(), refused("validation_error"):
+            change(actor=agnes, account_id=alice_account.pk, reason="")
+        with unchanged(), refused("not_found"):
+            change(actor=agnes, account_id=vault.pk, reason="The bank's own")
+        with unchanged(), refused("not_found"):
+            change(actor=agnes, account_id=10**9, reason="Missing")
+
+
+def test_close_only_an_empty_account(agnes, alice, alice_account, unchanged):
+    with unchanged(), refused("account_not_empty"):
+        account_close(actor=agnes, account_id=alice_account.pk, reason="Moving abroad")
+
+    withdrawal_create(initiator=agnes, account_id=alice_account.pk, amount=1_000_00)
+    closed = account_close(actor=agnes, account_id=alice_account.pk, reason="Moving abroad")
+
+    assert closed.status == AccountStatus.CLOSED and closed.closed_at is not None
+    assert fresh(alice_account).status == AccountStatus.CLOSED
+    assert_audited(last_event(), actor=agnes, action=actions.ACCOUNT_CLOSED, target_type="account",
+                   target_id=alice_account.pk)
+
+
+def test_close_refuses_an_account_with_a_negative_balance(agnes, alice, open_account, bob_account, unchanged):
+    account = open_account(alice, overdraft_limit=100_00)
+    transfer_create(initiator=agnes, source_account_id=account.pk, destination_iban=bob_account.iban, amount=10_00)
+
+    with unchanged(), refused("account_not_empty"):
+        account_close(actor=agnes, account_id=account.pk, reason="Debt")
+
+
+def test_close_refuses_an_account_with_a_hold(settings, agnes, alice, open_account, unchanged):
+    settings.FLUX_CASH_APPROVAL_THRESHOLD = Decimal("50.00")
+    account = open_account(alice, overdraft_limit=100_00)
+    withdrawal_create(initiator=agnes, account_id=account.pk, amount=60_00)
+    assert (fresh(account).balance, account.held) == (0, 60_00)
+
+    with unchanged(), refused("account_not_empty"):
+        account_close(actor=agnes, account_id=account.pk, reason="Customer request")
+
+
+def test_closed_is_final(agnes, sam, alice, open_account, alice_account, unchanged):
+    account = open_account(alice)
+    account_freeze(actor=agnes, account_id=account.pk, reason="Check")
+    account_close(actor=agnes, account_id=account.pk, reason="Customer request")
+
+    with unchanged():
+        for change in (account_freeze, account_unfreeze, account_close):
+            with refused("account_closed"):
+                change(actor=sam, account_id=account.pk, reason="Reopen")
+        for operation in (deposit_create, withdrawal_create):
+            with refused("account_closed"):
+                operation(initiator=agnes, account_id=account.pk, amount=1_00)
+        with refused("account_closed"):
+            transfer_create(
+                initiator=alice, source_account_id=alice_account.pk, destination_iban=account.iban, amount=1_00
+            )
+
+
+# --- Append-only tables -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE banking_entry SET amount = amount + 1",
+        "UPDATE banking_entry SET counterparty = 'someone else'",
+        "DELETE FROM banking_entry",
+        "UPDATE audit_auditevent SET action = 'nothing.happened'",
+        "DELETE FROM audit_auditevent",
+    ],
+)
+def test_entries_and_audit_events_are_append_only(alice_account, snapshot, statement):
+    before = snapshot()
+    assert before["entries"] and before["audit_events"]
+
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+
+    assert snapshot() == before
+
+
+def test_the_orm_cannot_change_an_entry_or_an_audit_event(alice_account, snapshot):
+    before = snapshot()
+    entry = Entry.objects.filter(account=alice_account).first()
+    event = AuditEvent.objects.first()
+
+    for attempt in (
+        lambda: Entry.objects.filter(pk=entry.pk).update(amount=1),
+        entry.delete,
+        lambda: AuditEvent.objects.filter(pk=event.pk).update(target_id="x"),
+        event.delete,
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            attempt()
+
+    assert snapshot() == before
+
+
+# --- Fixtures and factories agree with the ledger ---------------------------------------------
+
+
+def test_fixture_accounts_are_funded_through_the_ledger(alice_account, bob_account, vault, clearing):
+    assert (fresh(alice_account).balance, fresh(bob_account).balance) == (1_000_00, 500_00)
+    assert fresh(vault).balance == -1_500_00 and fresh(clearing).balance == 0
+    for account in (alice_account, bob_account, vault, clearing):
+        assert_balanced(account)
+
+
+def test_funding_above_the_cash_threshold_is_approved_by_another_person(agnes, sam, vault):
+    account = AccountFactory(opened_by=agnes)
+    deposit = fund(account, 8_000_00, agent=agnes, approver=sam)
+
+    assert account.balance == 8_000_00
+    assert deposit.status == TransactionStatus.POSTED and deposit.decided_by == sam
+
+
+def test_factories_make_people_with_roles(db):
+    assert CustomerFactory().is_customer
+    assert AgentFactory().is_bank_staff

@@ -1,0 +1,81 @@
+"""One exception handler turns every error into {"error": {"code", "message", "fields"}}."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from core.errors import ApplicationError
+
+CODE_BY_EXCEPTION: list[tuple[type[Exception], str, int]] = [
+    (exceptions.NotAuthenticated, "not_authenticated", status.HTTP_401_UNAUTHORIZED),
+    (exceptions.AuthenticationFailed, "not_authenticated", status.HTTP_401_UNAUTHORIZED),
+    (exceptions.PermissionDenied, "permission_denied", status.HTTP_403_FORBIDDEN),
+    (exceptions.NotFound, "not_found", status.HTTP_404_NOT_FOUND),
+    (exceptions.MethodNotAllowed, "method_not_allowed", status.HTTP_405_METHOD_NOT_ALLOWED),
+    (exceptions.NotAcceptable, "not_acceptable", status.HTTP_406_NOT_ACCEPTABLE),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type", status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
+    (exceptions.Throttled, "throttled", status.HTTP_429_TOO_MANY_REQUESTS),
+    (exceptions.ParseError, "validation_error", status.HTTP_400_BAD_REQUEST),
+]
+
+
+def _flatten(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [msg for value in detail.values() for msg in _flatten(value)]
+    if isinstance(detail, list):
+        return [msg for item in detail for msg in _flatten(item)]
+    return [str(detail)]
+
+
+def _fields(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    return {"non_field_errors": _flatten(detail)}
+
+
+def _message(detail) -> str:
+    # simplejwt's token errors carry {"detail", "code", "messages"}: the first says it all.
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    return " ".join(_flatten(detail))
+
+
+def error_response(code: str, message: str, status_code: int, fields=None, headers=None) -> Response:
+    body: dict = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return Response({"error": body}, status=status_code, headers=headers)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        return Response(exc.as_body(), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ValidationError):
+        set_rollback()
+        return error_response(
+            "validation_error", "The request is not valid.", status.HTTP_400_BAD_REQUEST, _fields(exc.detail)
+        )
+    for exc_type, code, status_code in CODE_BY_EXCEPTION:
+        if isinstance(exc, exc_type):
+            set_rollback()
+            headers = {}
+            if getattr(exc, "auth_header", None):
+                headers["WWW-Authenticate"] = exc.auth_header
+            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+                headers["Retry-After"] = str(int(exc.wait) + 1)
+            message = _message(exc.detail) or code
+            return error_response(code, message, status_code, headers=headers)
+    if isinstance(exc, exceptions.APIException):
+        set_rollback()
+        return error_response("error", " ".join(_flatten(exc.detail)), exc.status_code)
+    return None

@@ -1,0 +1,19 @@
+"""JSON answers for requests that never reach a DRF view (unknown URL, crash) under /api/."""
+
+from django.http import JsonResponse
+from django.views import defaults
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "server_error", "message": "Something went wrong on our side; nothing was applied."}},
+            status=500,
+        )
+    return defaults.server_error(request)

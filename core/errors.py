@@ -1,0 +1,65 @@
+"""The one application error type. Services raise it; the API and pages turn it into
+{"error": {"code", "message", "fields"}} with the status its code implies."""
+
+from __future__ import annotations
+
+# Each stable error code and the HTTP status it maps to (DESIGN.md, "The REST API v1").
+STATUS_BY_CODE: dict[str, int] = {
+    "validation_error": 400,
+    "idempotency_key_missing": 400,
+    "not_authenticated": 401,
+    "permission_denied": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "unsupported_media_type": 415,
+    # State conflicts.
+    "account_frozen": 409,
+    "account_closed": 409,
+    "account_not_frozen": 409,
+    "account_not_empty": 409,
+    "not_pending": 409,
+    "not_posted": 409,
+    "already_reversed": 409,
+    "not_reversible": 409,
+    # Refused business rules.
+    "insufficient_funds": 422,
+    "same_account": 422,
+    "currency_mismatch": 422,
+    "invalid_iban": 422,
+    "unknown_account": 422,
+    "idempotency_key_reused": 422,
+    "throttled": 429,
+}
+
+
+class ApplicationError(Exception):
+    """A refusal with a stable `code`, a human `message` and, for validation, per-field messages."""
+
+    def __init__(self, code: str, message: str, *, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+
+    @property
+    def status(self) -> int:
+        return STATUS_BY_CODE.get(self.code, 400)
+
+    def as_body(self) -> dict:
+        body: dict = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return {"error": body}
+
+    def __repr__(self) -> str:
+        return f"ApplicationError({self.code!r}, {self.message!r})"
+
+
+class NotFound(ApplicationError):
+    def __init__(self, message: str = "Not found."):
+        super().__init__("not_found", message)
+
+
+class ValidationFailed(ApplicationError):
+    def __init__(self, fields: dict[str, list[str]], message: str = "The request is not valid."):
+        super().__init__("validation_error", message, fields=fields)

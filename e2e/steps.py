@@ -1,0 +1,23 @@
+"""Steps shared by the end-to-end tests: what a person does in the browser."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from banking.tests.factories import TEST_PASSWORD
+
+
+def open_menu(page: Page) -> None:
+    """On a phone the navigation sits behind the menu button; on a desktop it is always shown."""
+    button = page.get_by_role("button", name="Menu")
+    if button.is_visible():
+        button.click()
+        expect(button).to_have_attribute("aria-expanded", "true")
+
+
+def sign_in(page: Page, username: str, password: str = TEST_PASSWORD, *, path: str = "/login/") -> None:
+    """Sign in through the sign-in page, as a person would."""
+    page.goto(path)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

@@ -1,0 +1,113 @@
+"""Sign-in, sign-out, the signed-in user, and customers (staff)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenRefreshView as SimpleJWTRefreshView
+
+from banking.selectors import customer_search
+from core.api.permissions import IsBankStaff
+from core.errors import NotFound
+from core.ids import parse_id
+from identity import services
+from identity.api.serializers import (
+    CustomerCreatedSerializer,
+    CustomerCreateSerializer,
+    CustomerSerializer,
+    MeSerializer,
+    RefreshSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+)
+
+
+class AuthThrottleMixin:
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class TokenObtainView(AuthThrottleMixin, APIView):
+    """Exchange a username and password (and, for staff with 2FA, an `otp`) for a JWT pair."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenObtainSerializer, responses=TokenPairSerializer, auth=[])
+    def post(self, request: Request) -> Response:
+        params = TokenObtainSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        pair = services.token_obtain(
+            username=params.validated_data["username"],
+            password=params.validated_data["password"],
+            otp=params.validated_data.get("otp"),
+            request=request._request,
+        )
+        return Response(pair)
+
+
+class TokenRefreshView(AuthThrottleMixin, SimpleJWTRefreshView):
+    """Exchange a refresh token for a new pair; the old refresh token stops working (rotation)."""
+
+    authentication_classes: list = []
+
+    @extend_schema(request=RefreshSerializer, responses=TokenPairSerializer, auth=[])
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class LogoutView(APIView):
+    """Revoke a refresh token (204). Access tokens expire on their own within minutes."""
+
+    @extend_schema(request=RefreshSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        params = RefreshSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        services.token_logout(user=request.user, refresh=params.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+
+class CustomerListCreateView(generics.ListAPIView):
+    """Customers (staff): `?q=` matches names, username, email, phone or part of an IBAN."""
+
+    permission_classes = [IsBankStaff]
+    serializer_class = CustomerSerializer
+
+    def get_queryset(self):
+        return customer_search(query=self.request.query_params.get("q", ""))
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Search text")])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=CustomerCreateSerializer, responses={201: CustomerCreatedSerializer})
+    def post(self, request: Request) -> Response:
+        params = CustomerCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        customer, generated_password = services.customer_create(actor=request.user, **params.validated_data)
+        body = CustomerSerializer(customer).data
+        if generated_password:
+            body["password"] = generated_password
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class CustomerDetailView(APIView):
+    permission_classes = [IsBankStaff]
+
+    @extend_schema(responses=CustomerSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        customer = customer_search().filter(pk=parse_id(pk)).first()
+        if customer is None:
+            raise NotFound("Customer not found.")
+        return Response(CustomerSerializer(customer).data)

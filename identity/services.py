@@ -1,0 +1,176 @@
+"""Identity operations: customer onboarding, sign-in and sign-out, each audited."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import authenticate, login, logout, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from audit import actions
+from audit.services import audit_record
+from core.errors import ApplicationError, ValidationFailed
+from identity.models import Role, User
+
+
+def customer_create(
+    *,
+    actor: User,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    password: str | None = None,
+    phone: str = "",
+    address: str = "",
+) -> tuple[User, str | None]:
+    """Onboard a customer. Returns the user and, only when no password was given, the generated
+    one (shown once, never stored in clear).
+
+    Errors: permission_denied (not staff), validation_error (username or email taken, weak password,
+    malformed email, missing names).
+    """
+    if not getattr(actor, "is_bank_staff", False):
+        raise ApplicationError("permission_denied", "Only bank staff may onboard customers.")
+    username = (username or "").strip()
+    email = (email or "").strip().lower()
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = ["Choose a username."]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["This username is taken."]
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors["email"] = ["Enter a valid email address."]
+    else:
+        if User.objects.filter(email__iexact=email).exists():
+            errors["email"] = ["A user with this email already exists."]
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if not (value or "").strip():
+            errors[field] = ["This field is required."]
+    generated = None
+    if password is None or password == "":
+        generated = password = secrets.token_urlsafe(12)
+    else:
+        candidate = User(username=username, email=email, first_name=first_name, last_name=last_name)
+        try:
+            password_validation.validate_password(password, candidate)
+        except DjangoValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        with transaction.atomic():
+            customer = User.objects.create_user(
+                username=username,
+                email=email,
+                password=password,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+                phone=(phone or "").strip(),
+                address=(address or "").strip(),
+                role=Role.CUSTOMER,
+            )
+            audit_record(
+                actor=actor,
+                action=actions.CUSTOMER_CREATED,
+                target_type="customer",
+                target_id=customer.pk,
+                data={"username": customer.username, "email": customer.email},
+            )
+    except IntegrityError:  # a concurrent request took the username
+        raise ValidationFailed({"username": ["This username is taken."]}) from None
+    return customer, generated
+
+
+def token_obtain(*, username: str, password: str, otp: str | None = None, request=None) -> dict[str, str]:
+    """Check credentials and issue a JWT pair. Success and failure are both audited.
+    Errors: not_authenticated (wrong username or password, or an inactive user)."""
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        with transaction.atomic():
+            audit_record(
+                actor=None,
+                action=actions.AUTH_LOGIN_FAILED,
+                target_type="user",
+                target_id=User.objects.filter(username=username).values_list("pk", flat=True).first() or "",
+                data={"username": str(username)[:150], "channel": "api"},
+            )
+        raise ApplicationError("not_authenticated", "Wrong username or password.")
+    with transaction.atomic():
+        refresh = RefreshToken.for_user(user)
+        User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
+        audit_record(
+            actor=user,
+            action=actions.AUTH_LOGIN,
+            target_type="user",
+            target_id=user.pk,
+            data={"channel": "api"},
+        )
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def token_logout(*, user: User, refresh: str) -> None:
+    """Blacklist a refresh token of the signed-in user, so it can never be used again.
+    Errors: validation_error (not a valid refresh token of this user)."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError:
+        raise ValidationFailed({"refresh": ["This refresh token is not valid or already revoked."]}) from None
+    if str(token.get("user_id")) != str(user.pk):
+        raise ValidationFailed({"refresh": ["This refresh token is not valid or already revoked."]})
+    with transaction.atomic():
+        token.blacklist()
+        audit_record(actor=user, action=actions.AUTH_LOGOUT, target_type="user", target_id=user.pk, data={})
+
+
+# --- Pages: session sign-in ---------------------------------------------------------------------
+
+
+def session_login(*, request: HttpRequest, user: User) -> None:
+    """Sign `user` in to the pages (a new session) and audit it, channel "web". The caller has
+    checked the credentials (the sign-in form, with `authenticate`)."""
+    with transaction.atomic():
+        login(request, user)
+        audit_record(
+            actor=user,
+            action=actions.AUTH_LOGIN,
+            target_type="user",
+            target_id=user.pk,
+            data={"channel": "web"},
+        )
+
+
+def session_login_failed(*, username: str) -> None:
+    """Audit a refused page sign-in (wrong username or password, or an inactive user), naming the
+    user when the username exists, as the API does."""
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            action=actions.AUTH_LOGIN_FAILED,
+            target_type="user",
+            target_id=User.objects.filter(username=username).values_list("pk", flat=True).first() or "",
+            data={"username": str(username)[:150], "channel": "web"},
+        )
+
+
+def session_logout(*, request: HttpRequest) -> None:
+    """End the page session and audit it. Signing out without being signed in does nothing but
+    clear the session."""
+    user = request.user
+    with transaction.atomic():
+        if user.is_authenticated:
+            audit_record(
+                actor=user,
+                action=actions.AUTH_LOGOUT,
+                target_type="user",
+                target_id=user.pk,
+                data={"channel": "web"},
+            )
+        logout(request)

@@ -1,0 +1,251 @@
+"""Settings shared by every environment. Configuration comes from the environment (12-factor)."""
+
+import os
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# --- Core -----------------------------------------------------------------------------------
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "tailwind",
+    "theme",
+    "identity",
+    "banking",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL selects the database (PostgreSQL in CI and production). Without it, a SQLite file
+# in var/ serves development; several processes write to it, so it runs in WAL mode with
+# IMMEDIATE transactions (writers queue instead of failing with "database is locked").
+VAR_DIR = BASE_DIR / "var"
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
+def database_from_env() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
+        if config["ENGINE"] == "django.db.backends.sqlite3":
+            config["OPTIONS"] = dict(SQLITE_OPTIONS)
+        return config
+    VAR_DIR.mkdir(exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "flux.sqlite3",
+        "OPTIONS": dict(SQLITE_OPTIONS),
+    }
+
+
+DATABASES = {"default": database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Identity -------------------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Pages sign in with a session (identity/views.py); the API uses JWT.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+# Collected files (collectstatic, production). Development and tests serve from the apps directly.
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
+# Project-wide static files (vendored Alpine.js, page scripts); the built CSS lives in theme/static/.
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+# WhiteNoise serves static files from the app server: compressed, with cache-busting names in
+# production (see prod.py); plain files in development and tests.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Tailwind CSS (django-tailwind, npm) ----------------------------------------------------
+# `manage.py tailwind install` / `build` (or `make css`) compile theme/static_src/src/styles.css
+# into theme/static/css/dist/styles.css with the npm packages pinned in theme/static_src/.
+TAILWIND_APP_NAME = "theme"
+NPM_BIN_PATH = os.environ.get("NPM_BIN_PATH") or "/usr/bin/npm"
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.IdCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("FLUX_THROTTLE_USER", "1200/min"),
+        "anon": os.environ.get("FLUX_THROTTLE_ANON", "300/min"),
+        "auth": os.environ.get("FLUX_THROTTLE_AUTH", "120/min"),
+    },
+    "NON_FIELD_ERRORS_KEY": "non_field_errors",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("FLUX_ACCESS_TOKEN_MINUTES", "5"))),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("FLUX_REFRESH_TOKEN_DAYS", "1"))),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flux API",
+    "DESCRIPTION": (
+        "Flux moves a bank's money. Amounts are decimal strings with their currency; every request "
+        "that moves money carries an Idempotency-Key header. Errors are "
+        '{"error": {"code", "message", "fields"}}.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+# --- Ledger rules ---------------------------------------------------------------------------
+# Amounts at or above these thresholds wait for a second staff member's approval.
+FLUX_APPROVAL_THRESHOLD = Decimal(os.environ.get("FLUX_APPROVAL_THRESHOLD", "10000.00"))
+FLUX_CASH_APPROVAL_THRESHOLD = Decimal(os.environ.get("FLUX_CASH_APPROVAL_THRESHOLD", "5000.00"))
+FLUX_PENDING_TTL_DAYS = int(os.environ.get("FLUX_PENDING_TTL_DAYS", "7"))
+FLUX_DEFAULT_CURRENCY = "EUR"
+FLUX_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
+# Flux IBANs: country NL, bank code FLUX (a code no real Dutch bank uses).
+FLUX_IBAN_COUNTRY = "NL"
+FLUX_IBAN_BANK_CODE = "FLUX"
+# Idempotency keys are kept at least this long before `manage.py purge_idempotency_keys`.
+FLUX_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("FLUX_IDEMPOTENCY_TTL_HOURS", "48"))
+
+# --- Logging --------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # WARNING and above also go to NATS (logs.<service>.<level>), never blocking (see
+        # audit/logshipping.py). FLUX_LOG_SHIPPING=0 turns it off.
+        "nats": {"class": "audit.logshipping.NatsLogHandler", "level": "WARNING"},
+    },
+    "root": {
+        "handlers": ["console", "nats"] if env_bool("FLUX_LOG_SHIPPING", True) else ["console"],
+        "level": os.environ.get("LOG_LEVEL", "INFO"),
+    },
+    # Django's records go to the root handlers only (its own console handler would print them twice).
+    "loggers": {"django": {"level": "INFO"}},
+}
+
+# --- NATS (audit pipeline and log shipping) -------------------------------------------------
+# `make run` starts its own nats-server on 4333 (monitoring on 8333) unless NATS_URL is given.
+NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4333")
+NATS_MONITOR_URL = os.environ.get("NATS_MONITOR_URL", "http://127.0.0.1:8333")
+FLUX_AUDIT_STREAM = os.environ.get("FLUX_AUDIT_STREAM", "AUDIT")
+FLUX_AUDIT_CONSUMER = os.environ.get("FLUX_AUDIT_CONSUMER", "audit-log")
+FLUX_AUDIT_DEDUP_WINDOW_SECONDS = int(os.environ.get("FLUX_AUDIT_DEDUP_WINDOW_SECONDS", "600"))
+FLUX_AUDIT_STREAM_MAX_AGE_DAYS = int(os.environ.get("FLUX_AUDIT_STREAM_MAX_AGE_DAYS", "30"))
+FLUX_AUDIT_ACK_WAIT_SECONDS = int(os.environ.get("FLUX_AUDIT_ACK_WAIT_SECONDS", "10"))
+# The relay sweeps the outbox at least this often, even without a wake-up from PostgreSQL.
+FLUX_RELAY_SWEEP_SECONDS = float(os.environ.get("FLUX_RELAY_SWEEP_SECONDS", "0.5"))
+FLUX_LOGS_STREAM = os.environ.get("FLUX_LOGS_STREAM", "LOGS")
+FLUX_LOGS_STREAM_MAX_MSGS = int(os.environ.get("FLUX_LOGS_STREAM_MAX_MSGS", "1000"))
+# Core NATS subject on which the consumer announces each stored record (the live tail feeds on it).
+FLUX_AUDIT_RECORDED_SUBJECT = "auditlog.recorded"
+
+# --- Staff audit dashboard (live tail) ------------------------------------------------------
+# An idle server-sent event stream sends a comment this often, so proxies keep it open.
+FLUX_LIVE_TAIL_HEARTBEAT_SECONDS = float(os.environ.get("FLUX_LIVE_TAIL_HEARTBEAT_SECONDS", "15"))

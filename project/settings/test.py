@@ -1,0 +1,22 @@
+"""The test suite: PostgreSQL when DATABASE_URL is set (CI), SQLite otherwise."""
+
+from .base import *  # noqa: F401,F403
+
+DEBUG = False
+SECRET_KEY = "test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+ALLOWED_HOSTS = ["*"]
+# Fast hashing in tests; production keeps Argon2 (base settings).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
+    "user": "100000/min",
+    "anon": "100000/min",
+    "auth": "100000/min",
+}
+
+# Pipeline tests run the relay and consumer as real processes against the test database, so on
+# SQLite it is a file (pytest-xdist gives each worker its own copy).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+FLUX_RELAY_SWEEP_SECONDS = 0.1
+# Tests that ship logs build their own handler against their own nats-server.
+LOGGING["root"]["handlers"] = ["console"]  # noqa: F405

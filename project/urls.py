@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.api.views import not_found
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html", extra_context={"debug": settings.DEBUG}), name="home"),
+    path("", include("identity.urls")),
+    path("admin/", admin.site.urls),
+    path("staff/", include("audit.urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include("identity.api_urls")),
+    path("api/v1/", include("banking.api_urls")),
+    path("api/v1/", include("audit.api_urls")),
+    # Anything else under /api/ answers in the API's error shape, in development too.
+    re_path(r"^api/", not_found),
+]
+
+handler404 = "core.api.views.not_found"
+handler500 = "core.api.views.server_error"
