@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 # Loggers whose records must never be shipped: the NATS client's own (a NATS outage would feed
 # itself) and this module's.
 IGNORED_LOGGERS = ("nats", "flux.logshipping", "asyncio")
+# How often the shipping thread looks for new records when idle.
+POLL_SECONDS = 0.05
 
 
 class NatsLogHandler(logging.Handler):
@@ -69,7 +71,7 @@ class NatsLogHandler(logging.Handler):
 
         nc = None
         while True:
-            entry = await asyncio.to_thread(self.buffer.get)
+            entry = await self._next_entry()
             if nc is None or not nc.is_connected:
                 try:
                     nc = await connect(f"flux-logs-{self.service}", max_reconnect_attempts=0, connect_timeout=1)
@@ -91,6 +93,15 @@ class NatsLogHandler(logging.Handler):
             except Exception:
                 self.dropped += 1
                 nc = None
+
+    async def _next_entry(self) -> dict:
+        """The next record, polled: a thread blocked in Queue.get (asyncio.to_thread) would be
+        joined at interpreter exit and keep every process that ever logged a warning alive."""
+        while True:
+            try:
+                return self.buffer.get_nowait()
+            except queue.Empty:
+                await asyncio.sleep(POLL_SECONDS)
 
     def _discard_waiting(self) -> int:
         """NATS is down: drop what waits rather than hold memory (counted)."""

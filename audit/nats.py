@@ -43,7 +43,13 @@ def event_payload(event: AuditEvent) -> bytes:
 
 
 async def connect(name: str, **options) -> nats.NATS:
-    """Connect to settings.NATS_URL; reconnect forever once connected."""
+    """Connect to settings.NATS_URL; reconnect forever once connected. With
+    `allow_reconnect=False` the connection is tried twice at once, then refused: nats-py keeps
+    retrying the first connection for as long as `max_reconnect_attempts` allows (forever at -1
+    or 0), whatever `allow_reconnect` says."""
+    if options.get("allow_reconnect") is False:
+        options.setdefault("max_reconnect_attempts", 1)
+        options.setdefault("reconnect_time_wait", 0)
     defaults = {
         "name": name,
         "connect_timeout": 2,

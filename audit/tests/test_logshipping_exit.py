@@ -23,10 +23,6 @@ print("shipped", handler.shipped, flush=True)
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: audit/logshipping.py _ship_forever waits with `await asyncio.to_thread(self.buffer.get)`: "
-    "the default executor's worker thread blocks forever in Queue.get, and concurrent.futures joins "
-    "its workers at interpreter exit, so any process that logged a WARNING never exits"))
 def test_a_process_that_shipped_logs_exits(nats_server):
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "project.settings.test", "NATS_URL": nats_server.url}
     process = subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, cwd=BASE_DIR,

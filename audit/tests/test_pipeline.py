@@ -188,8 +188,8 @@ def test_commit_to_log_latency(agnes, bob_account, pipeline):
         txn = deposit_create(initiator=agnes, account_id=bob_account.pk, amount=cents)  # committed on return
         committed = time.perf_counter()
         event_id = AuditEvent.objects.get(target_type="transaction", target_id=str(txn.pk)).pk
-        wait_until(lambda: AuditLogRecord.objects.filter(event_id=event_id).exists(), timeout=10, interval=0.002,
-                   message="the event did not reach the audit log within 10 s")
+        wait_until(lambda event_id=event_id: AuditLogRecord.objects.filter(event_id=event_id).exists(),
+                   timeout=10, interval=0.002, message="the event did not reach the audit log within 10 s")
         latencies.append(time.perf_counter() - committed)
     print(f"\n[audit] commit -> audit log record: {', '.join(f'{s * 1000:.0f} ms' for s in latencies)}")
     assert max(latencies) < 10
