@@ -1,6 +1,6 @@
 """Test support for anything that crosses NATS: a real nats-server on a free port with its own
-JetStream store, and the pipeline processes (relay, consumer) run as real subprocesses against
-the test database. Registered as a pytest plugin by the root conftest."""
+JetStream store, and the pipeline processes (relay, consumer) and the ASGI web server run as real
+subprocesses against the test database. Registered as a pytest plugin by the root conftest."""
 
 from __future__ import annotations
 
@@ -168,3 +168,64 @@ def pipeline(nats_server) -> Iterator[Callable[[str], PipelineProcess]]:
     yield start
     for process in started:
         process.stop()
+
+
+class WebServer:
+    """The web process as `make run` starts it (uvicorn, ASGI, so server-sent events stream),
+    against the test database and the test's nats-server."""
+
+    def __init__(self, nats_server: NatsServer) -> None:
+        self.nats_server = nats_server
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self) -> WebServer:
+        env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "project.settings.test",
+            "DATABASE_URL": database_url_for_subprocess(),
+            "NATS_URL": self.nats_server.url,
+            "NATS_MONITOR_URL": self.nats_server.monitor_url,
+            "FLUX_SERVICE": "web",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log"],
+            env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        wait_until(self._accepting, timeout=20, message="the ASGI server did not start")
+        return self
+
+    def _accepting(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            pytest.fail(f"the ASGI server exited: {self.process.communicate()[0]}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> str:
+        if self.process is None:
+            return ""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        self.process = None
+        return output or ""
+
+
+@pytest.fixture
+def asgi_server(nats_server) -> Iterator[WebServer]:
+    """uvicorn serving the project against the test database and `nats_server` (use with
+    `django_db(transaction=True)`, so that what the test writes is visible to it)."""
+    server = WebServer(nats_server).start()
+    yield server
+    server.stop()
