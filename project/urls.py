@@ -11,11 +11,13 @@ urlpatterns = [
     path("", include("identity.urls")),
     path("admin/", admin.site.urls),
     path("staff/", include("audit.urls")),
+    path("app/", include("portal.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("identity.api_urls")),
     path("api/v1/", include("banking.api_urls")),
     path("api/v1/", include("audit.api_urls")),
+    path("api/v1/", include("portal.api_urls")),
     # Anything else under /api/ answers in the API's error shape, in development too.
     re_path(r"^api/", not_found),
 ]

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "identity",
     "banking",
     "audit",
+    "portal",
 ]
 
 MIDDLEWARE = [
