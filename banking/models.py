@@ -180,3 +180,26 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.response_status})"
+
+
+class Beneficiary(models.Model):
+    """Someone a customer pays often: a name of their choosing and an IBAN (a Flux account or
+    another bank's), stored normalised (no spaces, upper case) so one IBAN is saved once."""
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="beneficiaries"
+    )
+    name = models.CharField(max_length=70)
+    iban = models.CharField(max_length=34)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "beneficiaries"
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "iban"], name="beneficiary_iban_per_customer"),
+            models.CheckConstraint(condition=~Q(name=""), name="beneficiary_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.iban})"
