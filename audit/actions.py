@@ -3,8 +3,14 @@
 AUTH_LOGIN = "auth.login"
 AUTH_LOGIN_FAILED = "auth.login_failed"
 AUTH_LOGOUT = "auth.logout"
+AUTH_PASSWORD_CHANGED = "auth.password_changed"
 
 CUSTOMER_CREATED = "customer.created"
+CUSTOMER_UPDATED = "customer.updated"
+
+BENEFICIARY_ADDED = "beneficiary.added"
+BENEFICIARY_RENAMED = "beneficiary.renamed"
+BENEFICIARY_DELETED = "beneficiary.deleted"
 
 ACCOUNT_OPENED = "account.opened"
 ACCOUNT_FROZEN = "account.frozen"
