@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from banking.models import Account, Transaction
+from banking.models import Account, Beneficiary, Transaction
 from core.errors import NotFound
 from core.ids import parse_id
 
@@ -36,3 +36,18 @@ def transaction_for_user(user, transaction_id: object) -> Transaction:
         )
     except Transaction.DoesNotExist:
         raise NotFound("Transaction not found.") from None
+
+
+def beneficiaries_visible_to(user) -> QuerySet[Beneficiary]:
+    """A customer's own beneficiaries; staff keep none and see no one else's."""
+    return Beneficiary.objects.filter(customer_id=user.pk)
+
+
+def beneficiary_for_user(user, beneficiary_id: object, *, lock: bool = False) -> Beneficiary:
+    queryset = beneficiaries_visible_to(user)
+    if lock:
+        queryset = queryset.select_for_update()
+    try:
+        return queryset.get(pk=parse_id(beneficiary_id))
+    except Beneficiary.DoesNotExist:
+        raise NotFound("Beneficiary not found.") from None
