@@ -2,4 +2,8 @@
 
 from django.urls import path  # noqa: F401
 
-urlpatterns: list = []
+from portal.api import sync
+
+urlpatterns: list = [
+    path("sync/", sync.SyncView.as_view(), name="sync"),
+]

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from pwa import views as pwa_views
 
 from core.api.views import not_found
 
@@ -12,6 +13,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("audit.urls")),
     path("app/", include("portal.urls")),
+    # django-pwa's views, at the root so the worker's scope is the whole site (not its /offline/:
+    # the app's offline page is portal:offline).
+    path("serviceworker.js", pwa_views.service_worker, name="serviceworker"),
+    path("manifest.json", pwa_views.manifest, name="manifest"),
+    # set_language (POST): the language switcher in the navigation.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("identity.api_urls")),

@@ -40,16 +40,21 @@ INSTALLED_APPS = [
     "django_filters",
     "tailwind",
     "theme",
+    "core",  # template filters (money); no models
     "identity",
     "banking",
     "audit",
     "portal",
+    # django-pwa: /manifest.json and /serviceworker.js (see "Installable app" below).
+    "pwa",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the set_language cookie, else the browser's Accept-Language (after sessions).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,6 +133,11 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True
+# English and French, chosen from the browser and switchable (Django's set_language view at
+# /i18n/setlang/). The catalogue is committed compiled (locale/fr/LC_MESSAGES/django.mo), so
+# nothing needs gettext at install time; `manage.py makemessages -l fr` / `compilemessages` update it.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -250,3 +260,28 @@ FLUX_AUDIT_RECORDED_SUBJECT = "auditlog.recorded"
 # --- Staff audit dashboard (live tail) ------------------------------------------------------
 # An idle server-sent event stream sends a comment this often, so proxies keep it open.
 FLUX_LIVE_TAIL_HEARTBEAT_SECONDS = float(os.environ.get("FLUX_LIVE_TAIL_HEARTBEAT_SECONDS", "15"))
+
+# --- Installable app (django-pwa) -----------------------------------------------------------
+# django-pwa serves /manifest.json from these settings and /serviceworker.js from our own worker
+# (precached shell, network-first pages with an offline fallback; API calls never cached).
+PWA_SERVICE_WORKER_PATH = BASE_DIR / "static" / "js" / "serviceworker.js"
+PWA_APP_NAME = "Flux"
+PWA_APP_DESCRIPTION = "Your Flux accounts: balances, history and transfers, also offline."
+PWA_APP_THEME_COLOR = "#1d4ed8"
+PWA_APP_BACKGROUND_COLOR = "#f8fafc"
+PWA_APP_DISPLAY = "standalone"
+PWA_APP_ORIENTATION = "any"
+PWA_APP_START_URL = "/app/"
+PWA_APP_SCOPE = "/"
+PWA_APP_DEBUG_MODE = False
+PWA_APP_LANG = "en"
+PWA_APP_ICONS = [
+    {"src": "/static/icons/flux-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+    {"src": "/static/icons/flux-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+    {"src": "/static/icons/flux-maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+]
+PWA_APP_ICONS_APPLE = [{"src": "/static/icons/flux-192.png", "sizes": "192x192"}]
+PWA_APP_SPLASH_SCREEN: list = []
+# The sync feed re-sends entries younger than this, so one committed late (ids are handed out
+# before commit) is never skipped by the cursor; the page de-duplicates them by id.
+FLUX_SYNC_SETTLE_SECONDS = int(os.environ.get("FLUX_SYNC_SETTLE_SECONDS", "10"))
