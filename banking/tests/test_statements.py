@@ -1,0 +1,185 @@
+"""Monthly statements (figures, CSV, PDF) and the money in / out chart selector."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from banking.models import Entry
+from banking.statements import (
+    money_in_out_by_month,
+    neutralise,
+    parse_month,
+    statement_csv,
+    statement_filename,
+    statement_for_month,
+    statement_months,
+    statement_pdf,
+)
+from banking.tests.history import EXTERNAL_IBAN, INJECTION, book_history
+from core.errors import ApplicationError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(alice, bob, open_account, agnes, vault, clearing):
+    return book_history(customer=alice, other_customer=bob, open_account=open_account, agent=agnes)
+
+
+def test_october_statement_totals(history):
+    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    assert statement.opening_balance == 300_00
+    assert [line.amount for line in statement.lines] == [1200_00, -50_00, -200_00, 25_00, -40_00]
+    assert [line.reference for line in statement.lines][:2] == ["Salary", INJECTION]
+    assert statement.money_in == 1225_00
+    assert statement.money_out == 290_00
+    assert statement.closing_balance == 1235_00
+    # The ledger's rule, month by month: closing == opening + the month's entries.
+    assert statement.closing_balance == statement.opening_balance + sum(line.amount for line in statement.lines)
+    assert statement.closing_balance == statement.lines[-1].balance_after
+    assert statement.period_end == date(2026, 10, 31)
+
+
+def test_months_chain_and_end_at_the_balance(history):
+    september = statement_for_month(account=history.checking, month=date(2026, 9, 1))
+    october = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    november = statement_for_month(account=history.checking, month=date(2026, 11, 1))
+    assert (september.opening_balance, september.closing_balance) == (0, 300_00)
+    assert october.opening_balance == september.closing_balance
+    assert november.opening_balance == october.closing_balance
+    assert november.closing_balance == history.checking.balance == sum(
+        Entry.objects.filter(account=history.checking).values_list("amount", flat=True)
+    )
+
+
+def test_month_boundaries_are_the_banks_local_time(history):
+    october = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    november = statement_for_month(account=history.checking, month=date(2026, 11, 1))
+    assert october.lines[-1].reference == "ATM"  # 31 October 23:30 in Paris, 22:30 UTC
+    assert [line.reference for line in november.lines] == ["Late"]  # 1 November 00:10 in Paris
+
+
+def test_a_quiet_month_has_no_lines_and_an_unchanged_balance(history):
+    august = statement_for_month(account=history.checking, month=date(2026, 8, 1))
+    assert august.lines == [] and august.opening_balance == august.closing_balance == 0
+    quiet = statement_for_month(account=history.savings, month=date(2026, 11, 1))
+    assert (quiet.lines, quiet.opening_balance, quiet.closing_balance) == ([], 200_00, 200_00)
+
+
+def test_statement_months_newest_first(history):
+    months = statement_months(accounts=[history.checking, history.savings])
+    assert months == {history.checking.pk: ["2026-11", "2026-10", "2026-09"], history.savings.pk: ["2026-10"]}
+
+
+@pytest.mark.parametrize("value", ["2026-13", "2026-00", "26-10", "2026-1", "2026/10", "", None, 202610,
+                                   "2026-10\n", "２０２６-10", "1850-01"])
+def test_parse_month_refuses_anything_but_yyyy_mm(value):
+    with pytest.raises(ApplicationError) as excinfo:
+        parse_month(value, today=date(2026, 11, 25))
+    assert excinfo.value.code == "validation_error" and "month" in excinfo.value.fields
+
+
+def test_parse_month_refuses_the_future_and_takes_the_current_month():
+    assert parse_month("2026-11", today=date(2026, 11, 25)) == date(2026, 11, 1)
+    assert parse_month("2025-01", today=date(2026, 11, 25)) == date(2025, 1, 1)
+    with pytest.raises(ApplicationError):
+        parse_month("2026-12", today=date(2026, 11, 25))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("=1+2", "'=1+2"), ("+33 6", "'+33 6"), ("-Lunch", "'-Lunch"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("Rent", "Rent"), ("", ""), ("a=b", "a=b"),
+])
+def test_neutralise(text, expected):
+    assert neutralise(text) == expected
+
+
+def test_csv_neutralises_text_and_keeps_amounts_numeric(history):
+    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    rows = list(csv.reader(io.StringIO(statement_csv(statement))))
+    summary = {row[0]: row[1:] for row in rows[:7]}
+    assert summary["Account"] == [history.checking.iban]
+    assert summary["Opening balance"] == ["300.00"]
+    assert summary["Money in"] == ["1225.00"] and summary["Money out"] == ["290.00"]
+    assert summary["Closing balance"] == ["1235.00"]
+    assert rows[7] == []
+    assert rows[8] == ["Date", "Description", "Counterparty", "Reference", "Amount", "Balance after", "Transaction"]
+    lines = rows[9:]
+    assert len(lines) == 5
+    by_reference = {line[3]: line for line in lines}
+    injected = by_reference["'" + INJECTION]
+    assert injected[2] == EXTERNAL_IBAN and injected[4] == "-50.00" and injected[5] == "1450.00"
+    assert by_reference["'-Lunch"][4] == "25.00"
+    assert by_reference["ATM"][0] == "2026-10-31"
+    # No cell that a spreadsheet would run as a formula, except the amounts Flux wrote itself.
+    for line in lines:
+        for index, cell in enumerate(line):
+            if index not in (4, 5):
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_filename(history):
+    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    assert statement_filename(statement, "csv") == f"flux-{history.checking.iban}-2026-10.csv"
+
+
+def test_pdf_is_an_a4_statement_with_iban_and_totals(history):
+    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    content = statement_pdf(statement)
+    assert content.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(content))
+    page = reader.pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in (history.checking.iban, "2026-10", "300.00 EUR", "1225.00 EUR", "-290.00 EUR", "1235.00 EUR",
+                     "Salary", "-50.00", EXTERNAL_IBAN, "Alice"):
+        assert expected in text, expected
+
+
+def test_pdf_of_a_long_month_spans_pages_and_of_an_empty_one_says_so(history, agnes):
+    from banking.services import deposit_create
+    from banking.tests.history import local
+
+    for day in range(1, 29):
+        for hour in (8, 10, 14):
+            deposit_create(initiator=agnes, account_id=history.savings.pk, amount=1_00,
+                           reference=f"Coins “{day}” €", at=local(2026, 11, day, hour))
+    long = statement_pdf(statement_for_month(account=history.savings, month=date(2026, 11, 1)))
+    reader = PdfReader(io.BytesIO(long))
+    assert len(reader.pages) >= 2
+    assert "Date" in reader.pages[1].extract_text()  # the table header is repeated
+    empty = statement_pdf(statement_for_month(account=history.savings, month=date(2026, 9, 1)))
+    assert "No entries this month." in PdfReader(io.BytesIO(empty)).pages[0].extract_text()
+
+
+def test_chart_money_in_and_out_per_month(history, alice):
+    figures = money_in_out_by_month(customer=alice, today=date(2026, 11, 25))
+    assert list(figures) == ["EUR"]
+    months = figures["EUR"]
+    assert len(months) == 12
+    assert months[0]["month"] == "2025-12" and months[-1]["month"] == "2026-11"
+    by_month = {row["month"]: (row["money_in"], row["money_out"]) for row in months}
+    assert by_month["2026-09"] == (300_00, 0)
+    # The 200.00 moved from checking to savings is neither money in nor money out.
+    assert by_month["2026-10"] == (1225_00, 90_00)
+    assert by_month["2026-11"] == (10_00, 0)
+    assert by_month["2026-08"] == (0, 0)
+
+
+def test_chart_of_another_customer_and_a_shorter_window(history, bob):
+    figures = money_in_out_by_month(customer=bob, months=2, today=date(2026, 11, 25))
+    assert figures == {"EUR": [
+        {"month": "2026-10", "money_in": 0, "money_out": 25_00},
+        {"month": "2026-11", "money_in": 0, "money_out": 0},
+    ]}
+
+
+def test_chart_without_accounts_is_empty(db):
+    from banking.tests.factories import CustomerFactory
+
+    assert money_in_out_by_month(customer=CustomerFactory()) == {}
