@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banking.api import views
+from banking.api import beneficiaries, statements, views
 
 urlpatterns = [
     path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
@@ -9,6 +9,9 @@ urlpatterns = [
     path("accounts/<str:pk>/freeze/", views.AccountFreezeView.as_view(), name="account-freeze"),
     path("accounts/<str:pk>/unfreeze/", views.AccountUnfreezeView.as_view(), name="account-unfreeze"),
     path("accounts/<str:pk>/close/", views.AccountCloseView.as_view(), name="account-close"),
+    path("accounts/<str:pk>/statement/", statements.AccountStatementView.as_view(), name="account-statement"),
+    path("beneficiaries/", beneficiaries.BeneficiaryListCreateView.as_view(), name="beneficiary-list"),
+    path("beneficiaries/<str:pk>/", beneficiaries.BeneficiaryDetailView.as_view(), name="beneficiary-detail"),
     path("transfers/", views.TransferCreateView.as_view(), name="transfer-create"),
     path("deposits/", views.DepositCreateView.as_view(), name="deposit-create"),
     path("withdrawals/", views.WithdrawalCreateView.as_view(), name="withdrawal-create"),

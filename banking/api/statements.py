@@ -1,0 +1,74 @@
+"""GET accounts/{id}/statement/?month=YYYY-MM&format=csv|pdf: a month's statement as a file."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from banking.access import account_for_user
+from banking.statements import parse_month, statement_csv, statement_filename, statement_for_month, statement_pdf
+from core.errors import ValidationFailed
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+def statement_response(*, account, month_param: object, format_param: object) -> HttpResponse:
+    """Validate the month and format, then render the statement as a download. Shared by the API
+    and the statements page. Errors: validation_error (month, format)."""
+    errors: dict[str, list[str]] = {}
+    month = None
+    try:
+        month = parse_month(month_param)
+    except ValidationFailed as exc:
+        errors |= exc.fields
+    if format_param not in FORMATS:
+        errors["format"] = ["Choose csv or pdf."]
+    if errors:
+        raise ValidationFailed(errors)
+    statement = statement_for_month(account=account, month=month)
+    if format_param == "csv":
+        # A byte-order mark so that spreadsheets read the UTF-8 (names, references) as UTF-8.
+        body: bytes = ("\ufeff" + statement_csv(statement)).encode("utf-8")
+    else:
+        body = statement_pdf(statement)
+    response = HttpResponse(body, content_type=FORMATS[format_param])
+    response["Content-Disposition"] = f'attachment; filename="{statement_filename(statement, format_param)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class AccountStatementView(APIView):
+    def perform_content_negotiation(self, request, force=False):
+        # `format` is this endpoint's own parameter (csv or pdf), not DRF's renderer override, and
+        # the file is an HttpResponse: only errors go through a renderer, always as JSON.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
+    @extend_schema(
+        summary="A month's statement (CSV or PDF)",
+        tags=["accounts"],
+        parameters=[
+            OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM, not in the future."),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS), required=True),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The statement as CSV."),
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The statement as PDF."),
+        },
+        description="Owner or staff. Opening balance, the month's entries oldest first, money in, money out "
+        "and closing balance. In the CSV, text cells that a spreadsheet would run as a formula start with an "
+        "apostrophe; amounts are plain signed decimals. Another customer's account is 404.",
+    )
+    def get(self, request: Request, pk: str) -> HttpResponse:
+        account = account_for_user(request.user, pk)
+        return statement_response(
+            account=account, month_param=request.query_params.get("month"),
+            format_param=request.query_params.get("format"),
+        )
