@@ -1,0 +1,96 @@
+"""Run a money-moving operation at most once per user and key (DESIGN.md, "Idempotency").
+
+One mechanism for every channel: the API (`Idempotency-Key` header, core/api/idempotency.py) and
+the pages (a hidden token minted when the form renders, portal/views/transfers.py) both call
+`run_once`, and both store their keys in `IdempotencyKey`.
+
+The key row is inserted *before* the operation, inside the same database transaction. A
+concurrent request with the same key therefore waits on the unique index until the first one
+commits, then replays its outcome; if the first one fails, nothing was stored and the second one
+runs. The same key with a different fingerprint is refused with idempotency_key_reused.
+Refusals (ApplicationError) are not stored: nothing moved, so a retry may run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from banking.models import IdempotencyKey
+from core.errors import ApplicationError
+
+# PostgreSQL deadlock_detected and serialization_failure: safe to retry the whole transaction.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the operation answered the first time: an HTTP-style status and a JSON-able body."""
+
+    status: int
+    body: dict
+    replayed: bool
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable digest of what an operation was asked to do (channel, endpoint, parameters)."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(stored: IdempotencyKey, request_fingerprint: str, *, reused_message: str) -> Outcome:
+    if stored.fingerprint != request_fingerprint:
+        raise ApplicationError("idempotency_key_reused", reused_message)
+    return Outcome(stored.response_status, stored.response_body, replayed=True)
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    return getattr(getattr(exc, "__cause__", None), "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def run_once(
+    *,
+    user,
+    key: str,
+    fingerprint: str,
+    operation: Callable[[], tuple[int, dict]],
+    reused_message: str = "This key was already used for a different operation. Use a new key.",
+) -> Outcome:
+    """Run `operation` (returning a status and a JSON body) unless `user` already ran `key`.
+
+    A second call with the same key and fingerprint replays the stored outcome without running
+    anything; with another fingerprint it raises idempotency_key_reused. An ApplicationError
+    from the operation propagates and leaves no key behind."""
+    for attempt in range(ATTEMPTS):
+        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if stored is not None:
+            return _replay(stored, fingerprint, reused_message=reused_message)
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    user=user,
+                    key=key,
+                    fingerprint=fingerprint,
+                    response_status=0,
+                    response_body={},
+                    created_at=timezone.now(),
+                )
+                status, body = operation()
+                record.response_status, record.response_body = status, body
+                record.save(update_fields=["response_status", "response_body"])
+            return Outcome(status, body, replayed=False)
+        except IntegrityError:
+            # Lost the race to a concurrent request with this key: it has committed by now.
+            if not IdempotencyKey.objects.filter(user=user, key=key).exists():
+                raise
+        except OperationalError as exc:
+            if not _is_retryable(exc) or attempt == ATTEMPTS - 1:
+                raise
+    stored = IdempotencyKey.objects.get(user=user, key=key)
+    return _replay(stored, fingerprint, reused_message=reused_message)
