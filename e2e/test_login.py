@@ -20,13 +20,14 @@ def web_events(action: str, **filters) -> list[AuditEvent]:
 def test_customer_signs_in_sees_the_customer_navigation_and_signs_out(page: Page, live_server, alice, screenshot):
     sign_in(page, "alice")
 
-    expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_role("heading", name="Flux", level=1)).to_be_visible()
+    # A customer lands on their accounts (the home page sends them there).
+    expect(page).to_have_url(f"{live_server.url}/app/")
+    expect(page.get_by_role("heading", name="Your accounts", level=1)).to_be_visible()
     open_menu(page)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_test_id("signed-in-user")).to_contain_text(alice.get_full_name())
     expect(nav.get_by_test_id("signed-in-user")).to_contain_text("Customer")
-    expect(nav.get_by_role("link", name="Home")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("link", name="Accounts")).to_have_attribute("aria-current", "page")
     expect(nav.get_by_role("link", name="API docs")).to_be_visible()
     expect(page.locator('a[href="/staff/audit/"], a[href="/staff/nats/"]')).to_have_count(0)
     screenshot("signed-in")

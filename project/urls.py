@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -7,8 +8,18 @@ from pwa import views as pwa_views
 
 from core.api.views import not_found
 
+home_page = TemplateView.as_view(template_name="home.html", extra_context={"debug": settings.DEBUG})
+
+
+def home(request):
+    """A signed-in customer goes straight to their accounts; everyone else gets the home page."""
+    if request.user.is_authenticated and request.user.is_customer:
+        return redirect("portal:accounts")
+    return home_page(request)
+
+
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html", extra_context={"debug": settings.DEBUG}), name="home"),
+    path("", home, name="home"),
     path("", include("identity.urls")),
     path("admin/", admin.site.urls),
     path("staff/", include("audit.urls")),

@@ -1,0 +1,308 @@
+"""The transfer form: step 1, the confirmation, the result; one token moves money once; every
+refusal is said on the form and changes nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from banking.models import Account, IdempotencyKey, Transaction, TransactionStatus
+from banking.services import account_freeze, transfer_create
+from banking.services.beneficiaries import beneficiary_create
+
+pytestmark = pytest.mark.django_db
+
+URL = "/app/transfer/"
+# A valid IBAN of another bank (the example IBAN of the Dutch banks' association).
+EXTERNAL_IBAN = "NL91ABNA0417164300"
+
+
+@pytest.fixture
+def savings(open_account, alice):
+    return open_account(alice, kind="savings")
+
+
+@pytest.fixture
+def signed_in(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def form_token(client) -> str:
+    page = client.get(URL).content.decode()
+    return re.search(r'name="token" value="([^"]+)"', page).group(1)
+
+
+def fields(token: str, source: Account, **overrides) -> dict:
+    data = {
+        "token": token,
+        "source": str(source.pk),
+        "destination_type": "iban",
+        "destination_account": "",
+        "beneficiary": "",
+        "iban": EXTERNAL_IBAN,
+        "amount": "12.50",
+        "reference": "Books",
+    }
+    return {**data, **overrides}
+
+
+def confirm(client, data: dict):
+    return client.post(URL, {**data, "step": "confirm"})
+
+
+def error_code(response) -> str:
+    match = re.search(r'data-testid="form-error" data-code="([^"]*)"', response.content.decode())
+    return match.group(1) if match else ""
+
+
+# --- Who may use it ------------------------------------------------------------------------------
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, alice_account):
+    response = client.get(URL)
+    assert response.status_code == 302 and response["Location"] == f"/login/?next={URL}"
+    response = client.post(URL, {"step": "confirm"})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("staff", ["agnes", "sam"])
+def test_staff_get_a_403_and_cannot_send(client, request, staff, alice_account, unchanged):
+    client.force_login(request.getfixturevalue(staff))
+    assert client.get(URL).status_code == 403
+    with unchanged():
+        response = confirm(client, fields(str(uuid.uuid4()), alice_account))
+    assert response.status_code == 403
+
+
+def test_the_form_offers_own_active_accounts_and_mints_a_token(signed_in, alice, alice_account, savings,
+                                                                bob_account, agnes, open_account):
+    frozen = open_account(alice)
+    account_freeze(actor=agnes, account_id=frozen.pk, reason="Check")
+    page = signed_in.get(URL).content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    assert uuid.UUID(token)
+    assert f'<option value="{alice_account.pk}"' in page and f'<option value="{savings.pk}"' in page
+    assert f'<option value="{frozen.pk}"' not in page
+    assert f'<option value="{bob_account.pk}"' not in page
+    assert 'value="own"' in page  # two active accounts: between them is offered
+    assert form_token(signed_in) != token  # each rendering has its own
+
+
+def test_without_an_active_account_the_form_says_so(signed_in, alice):
+    response = signed_in.get(URL)
+    assert b"You have no active account to send money from." in response.content
+
+
+# --- The two steps -------------------------------------------------------------------------------
+
+
+def test_step_one_leads_to_a_confirmation_that_moves_nothing(signed_in, alice_account, unchanged):
+    data = fields(form_token(signed_in), alice_account)
+    with unchanged():
+        response = signed_in.post(URL, {**data, "step": "review"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Confirm transfer of 12.50 EUR to NL91 ABNA 0417 1643 00?" in page
+    assert f'name="token" value="{data["token"]}"' in page  # the token travels on
+    assert 'name="step" value="confirm"' in page and 'name="step" value="edit"' in page
+
+
+def test_change_the_details_goes_back_to_the_form_with_the_values(signed_in, alice_account):
+    data = fields(form_token(signed_in), alice_account, amount="33.10")
+    page = signed_in.post(URL, {**data, "step": "edit"}).content.decode()
+    assert 'value="33.10"' in page and f'name="token" value="{data["token"]}"' in page
+    assert 'data-testid="form-error"' not in page
+
+
+def test_confirming_between_own_accounts_posts_and_shows_the_result(signed_in, alice, alice_account, savings):
+    data = fields(form_token(signed_in), alice_account, destination_type="own",
+                  destination_account=str(savings.pk), iban="")
+    review = signed_in.post(URL, {**data, "step": "review"})
+    assert f"to {' '.join(re.findall('.{1,4}', savings.iban))}?" in review.content.decode()
+
+    response = confirm(signed_in, data)
+
+    txn = Transaction.objects.get(kind="transfer", source=alice_account)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:transfer-result", args=[txn.pk])
+    assert (txn.status, txn.amount, txn.destination_id, txn.reference) == ("posted", 12_50, savings.pk, "Books")
+    alice_account.refresh_from_db()
+    savings.refresh_from_db()
+    assert (alice_account.balance, savings.balance) == (1000_00 - 12_50, 12_50)
+    result = signed_in.get(response["Location"]).content.decode()
+    assert "Transfer sent" in result and 'data-status="posted"' in result
+    assert reverse("portal:account", args=[alice_account.pk]) in result
+
+
+def test_to_another_bank_by_typed_iban(signed_in, alice_account, clearing):
+    response = confirm(signed_in, fields(form_token(signed_in), alice_account, iban="nl91 abna 0417 1643 00"))
+    txn = Transaction.objects.get(source=alice_account, kind="external_transfer")
+    assert response.status_code == 302
+    assert txn.external_iban == EXTERNAL_IBAN and txn.destination == clearing
+
+
+def test_to_a_saved_beneficiary(signed_in, alice, alice_account, bob_account):
+    beneficiary = beneficiary_create(customer=alice, name="Bob", iban=bob_account.iban)
+    page = signed_in.get(URL).content.decode()
+    assert 'value="beneficiary"' in page and f'<option value="{beneficiary.pk}"' in page
+
+    data = fields(form_token(signed_in), alice_account, destination_type="beneficiary",
+                  beneficiary=str(beneficiary.pk), iban="")
+    assert "Bob" in signed_in.post(URL, {**data, "step": "review"}).content.decode()
+    confirm(signed_in, data)
+
+    bob_account.refresh_from_db()
+    assert bob_account.balance == 500_00 + 12_50
+
+
+def test_another_customers_beneficiary_is_not_offered_nor_accepted(signed_in, bob, alice_account, unchanged):
+    theirs = beneficiary_create(customer=bob, name="Carol", iban=EXTERNAL_IBAN)
+    with unchanged():
+        response = confirm(signed_in, fields(form_token(signed_in), alice_account, destination_type="beneficiary",
+                                             beneficiary=str(theirs.pk), iban=""))
+    assert response.status_code == 400
+
+
+def test_at_the_threshold_the_result_says_pending_approval(signed_in, alice_account, settings):
+    settings.FLUX_APPROVAL_THRESHOLD = Decimal("100.00")
+    data = fields(form_token(signed_in), alice_account, amount="100.00")
+    assert b"A transfer of this size waits for the bank" in signed_in.post(URL, {**data, "step": "review"}).content
+
+    response = confirm(signed_in, data)
+
+    txn = Transaction.objects.get(source=alice_account, kind="external_transfer")
+    assert txn.status == TransactionStatus.PENDING
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "Waiting for approval" in page and 'data-status="pending"' in page
+    alice_account.refresh_from_db()
+    assert (alice_account.balance, alice_account.available) == (1000_00, 900_00)
+
+
+# --- Double submission -------------------------------------------------------------------------
+
+
+def test_the_same_token_twice_moves_money_once_and_shows_the_same_result(signed_in, alice_account, savings):
+    data = fields(form_token(signed_in), alice_account, destination_type="own",
+                  destination_account=str(savings.pk), iban="")
+
+    first = confirm(signed_in, data)
+    second = confirm(signed_in, data)  # a double click, or back to the confirmation and again
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Transaction.objects.filter(kind="transfer").count() == 1
+    savings.refresh_from_db()
+    assert savings.balance == 12_50
+    assert IdempotencyKey.objects.filter(key=f"portal-transfer:{uuid.UUID(data['token']).hex}").count() == 1
+
+
+def test_the_same_token_for_other_details_is_refused_and_a_new_token_offered(signed_in, alice_account, unchanged):
+    data = fields(form_token(signed_in), alice_account)
+    confirm(signed_in, data)
+
+    with unchanged():
+        response = confirm(signed_in, {**data, "amount": "99.00"})
+
+    page = response.content.decode()
+    assert response.status_code == 422 and error_code(response) == "idempotency_key_reused"
+    assert "This form was already used for another transfer" in page
+    new_token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    assert new_token != data["token"]
+    confirm(signed_in, {**data, "amount": "99.00", "token": new_token})
+    assert Transaction.objects.filter(source=alice_account, kind="external_transfer").count() == 2
+
+
+def test_a_refused_transfer_keeps_its_token_usable(signed_in, alice_account):
+    data = fields(form_token(signed_in), alice_account, amount="5000.00")
+    assert confirm(signed_in, data).status_code == 422  # insufficient funds: nothing stored
+    response = confirm(signed_in, {**data, "amount": "50.00"})
+    assert response.status_code == 302
+
+
+# --- Refusals: said on the form, nothing changed ------------------------------------------------
+
+
+def test_insufficient_funds(signed_in, alice_account, unchanged):
+    with unchanged():
+        response = confirm(signed_in, fields(form_token(signed_in), alice_account, amount="1000.01"))
+    assert response.status_code == 422 and error_code(response) == "insufficient_funds"
+    page = response.content.decode()
+    assert "There is not enough money available on this account." in page
+    assert 'id="transfer-amount-error"' in page and 'value="1000.01"' in page
+
+
+def test_a_frozen_destination(signed_in, agnes, alice_account, bob_account, unchanged):
+    account_freeze(actor=agnes, account_id=bob_account.pk, reason="Check")
+    with unchanged():
+        response = confirm(signed_in, fields(form_token(signed_in), alice_account, iban=bob_account.iban))
+    assert response.status_code == 409 and error_code(response) == "account_frozen"
+    assert b"One of the accounts is frozen" in response.content
+
+
+def test_a_source_frozen_since_the_form_was_shown(signed_in, agnes, alice_account, unchanged):
+    data = fields(form_token(signed_in), alice_account)
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Check")
+    with unchanged():
+        response = confirm(signed_in, data)
+    assert response.status_code == 409 and error_code(response) == "account_frozen"
+
+
+def test_the_same_account(signed_in, alice_account, unchanged):
+    with unchanged():
+        response = confirm(signed_in, fields(form_token(signed_in), alice_account, iban=alice_account.iban))
+    assert response.status_code == 422 and error_code(response) == "same_account"
+    assert b"The money cannot go to the account it comes from." in response.content
+
+
+def test_an_unknown_flux_iban(signed_in, alice_account, settings, unchanged):
+    from schwifty import IBAN
+
+    unknown = str(IBAN.generate(settings.FLUX_IBAN_COUNTRY, bank_code=settings.FLUX_IBAN_BANK_CODE,
+                                account_code="0000000001"))
+    with unchanged():
+        response = confirm(signed_in, fields(form_token(signed_in), alice_account, iban=unknown))
+    assert response.status_code == 422 and error_code(response) == "unknown_account"
+
+
+@pytest.mark.parametrize("step", ["review", "confirm"])
+@pytest.mark.parametrize("iban", ["NL91ABNA0417164301", "XX00", ""])
+def test_an_invalid_iban_is_refused_at_either_step(signed_in, alice_account, unchanged, step, iban):
+    with unchanged():
+        response = signed_in.post(URL, {**fields(form_token(signed_in), alice_account, iban=iban), "step": step})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="transfer-iban-error"' in page and "This is not a valid IBAN" in page
+    assert "Confirm transfer" not in page
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", "abc", ""])
+def test_a_bad_amount(signed_in, alice_account, unchanged, amount):
+    with unchanged():
+        response = confirm(signed_in, fields(form_token(signed_in), alice_account, amount=amount))
+    assert response.status_code == 400
+    assert b'id="transfer-amount-error"' in response.content
+
+
+def test_another_customers_account_as_source(signed_in, alice_account, bob_account, unchanged):
+    with unchanged():
+        response = confirm(signed_in, fields(form_token(signed_in), bob_account))
+    assert response.status_code == 400
+    assert b'id="transfer-source-error"' in response.content
+
+
+def test_a_missing_or_forged_token(signed_in, alice_account, unchanged):
+    with unchanged():
+        assert confirm(signed_in, fields("", alice_account)).status_code == 400
+        assert confirm(signed_in, fields("not-a-uuid", alice_account)).status_code == 400
+
+
+def test_the_result_of_another_customers_transfer_is_not_found(client, bob, alice, alice_account, bob_account):
+    txn = transfer_create(initiator=bob, source_account_id=bob_account.pk, destination_iban=EXTERNAL_IBAN,
+                          amount=1_00)
+    client.force_login(alice)
+    assert client.get(reverse("portal:transfer-result", args=[txn.pk])).status_code == 404

@@ -1,0 +1,26 @@
+"""What every customer page shares: who may see it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Customers through; a signed-out visitor to the sign-in page (and back after); bank staff
+    get a 403 page, because the customer pages show a customer's own money and staff have none."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not user.is_customer:
+            return render(request, "portal/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,245 @@
+"""The transfer form: step 1 (what and where), step 2 (confirm), then the result.
+
+Double-submit safety: a token is minted when the form first renders and travels, as a hidden
+field, through the confirmation step; the final submit uses it as the idempotency key of
+core/idempotency.py (the same mechanism and the same IdempotencyKey rows as the API's
+Idempotency-Key header). A double click, a reload of the result or back-and-resubmit replays the
+first outcome and moves the money once. A refusal stores nothing, so the corrected form can be
+sent again with the same token.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from banking import services
+from banking.access import account_for_user, accounts_visible_to, beneficiaries_visible_to, transaction_for_user
+from banking.iban import normalize_iban, parse_iban
+from banking.models import Account, AccountStatus, Beneficiary
+from core.errors import ApplicationError, NotFound
+from core.idempotency import fingerprint, run_once
+from core.money import AmountError, decimal_to_minor, format_minor, parse_amount
+from portal.templatetags.portal_format import account_kind_label, iban_groups
+from portal.views.customer import customer_required
+
+TOKEN_PREFIX = "portal-transfer:"
+
+OWN, BENEFICIARY, IBAN = "own", "beneficiary", "iban"
+DESTINATION_TYPES = [
+    (OWN, gettext_lazy("One of my accounts")),
+    (BENEFICIARY, gettext_lazy("A saved beneficiary")),
+    (IBAN, gettext_lazy("Another IBAN")),
+]
+
+# The service's refusals said for a person, next to the field they concern (None: the whole form).
+REFUSALS: dict[str, tuple[str | None, str]] = {
+    "insufficient_funds": ("amount", gettext_lazy("There is not enough money available on this account.")),
+    "account_frozen": (None, gettext_lazy("One of the accounts is frozen: no money can go in or out of it.")),
+    "account_closed": (None, gettext_lazy("One of the accounts is closed.")),
+    "invalid_iban": ("iban", gettext_lazy("This is not a valid IBAN.")),
+    "unknown_account": (None, gettext_lazy("No Flux account has this IBAN.")),
+    "same_account": (None, gettext_lazy("The money cannot go to the account it comes from.")),
+    "currency_mismatch": (None, gettext_lazy("The two accounts are in different currencies.")),
+    "not_found": ("source", gettext_lazy("Choose one of your accounts.")),
+    "idempotency_key_reused": (
+        None,
+        gettext_lazy("This form was already used for another transfer. Check the details and confirm again."),
+    ),
+}
+
+
+def account_label(account: Account) -> str:
+    available = f"{format_minor(account.available)} {account.currency}"
+    return f"{account_kind_label(account.kind)} · {iban_groups(account.iban)} · {available}"
+
+
+class TransferForm(forms.Form):
+    """What the customer asks for. Shape only: the rules are transfer_create's."""
+
+    token = forms.UUIDField(widget=forms.HiddenInput)
+    source = forms.TypedChoiceField(coerce=int, label=gettext_lazy("From"))
+    destination_type = forms.ChoiceField(choices=DESTINATION_TYPES, widget=forms.RadioSelect,
+                                         label=gettext_lazy("To"))
+    destination_account = forms.TypedChoiceField(coerce=int, required=False, label=gettext_lazy("My account"))
+    beneficiary = forms.TypedChoiceField(coerce=int, required=False, label=gettext_lazy("Beneficiary"))
+    iban = forms.CharField(max_length=64, required=False, label=gettext_lazy("IBAN"))
+    amount = forms.CharField(max_length=20, label=gettext_lazy("Amount"))
+    reference = forms.CharField(max_length=140, required=False, label=gettext_lazy("Reference (optional)"))
+
+    def __init__(self, *args, accounts: list[Account], beneficiaries: list[Beneficiary], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accounts = {account.pk: account for account in accounts}
+        self.beneficiaries = {beneficiary.pk: beneficiary for beneficiary in beneficiaries}
+        # Only active accounts are offered, but any open one is accepted, so that an account frozen
+        # since the form was shown gets the service's clear account_frozen rather than a bad choice.
+        self.active_accounts = [account for account in accounts if account.status == AccountStatus.ACTIVE]
+        self.active_options = [(account.pk, account_label(account)) for account in self.active_accounts]
+        open_choices = [(account.pk, account_label(account)) for account in accounts]
+        self.fields["source"].choices = open_choices
+        self.fields["destination_account"].choices = [("", "—"), *open_choices]
+        self.fields["beneficiary"].choices = [("", "—")] + [
+            (beneficiary.pk, f"{beneficiary.name} · {iban_groups(beneficiary.iban)}") for beneficiary in beneficiaries
+        ]
+        types = [DESTINATION_TYPES[0]] if len(self.active_accounts) > 1 else []
+        if beneficiaries:
+            types.append(DESTINATION_TYPES[1])
+        types.append(DESTINATION_TYPES[2])
+        self.fields["destination_type"].choices = types
+
+    def clean_amount(self) -> int:
+        try:
+            return parse_amount(self.cleaned_data["amount"].strip())
+        except AmountError:
+            raise forms.ValidationError(
+                _("Enter an amount greater than zero, such as 12.50 (at most two decimals)."), code="invalid"
+            ) from None
+
+    def clean_reference(self) -> str:
+        return self.cleaned_data["reference"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        kind = data.get("destination_type")
+        if kind == OWN:
+            account = self.accounts.get(data.get("destination_account"))
+            if account is None:
+                self.add_error("destination_account", _("Choose the account to send the money to."))
+            else:
+                data["destination_iban"] = account.iban
+                data["destination_label"] = account_label(account)
+        elif kind == BENEFICIARY:
+            beneficiary = self.beneficiaries.get(data.get("beneficiary"))
+            if beneficiary is None:
+                self.add_error("beneficiary", _("Choose a beneficiary."))
+            else:
+                data["destination_iban"] = beneficiary.iban
+                data["destination_label"] = f"{beneficiary.name} · {iban_groups(beneficiary.iban)}"
+        elif kind == IBAN:
+            try:
+                # The same validation the service applies (schwifty): typed IBANs are checked here
+                # to say so at step 1; the service checks again at the end.
+                iban = str(parse_iban(data.get("iban", "")))
+            except ApplicationError:
+                self.add_error("iban", _("This is not a valid IBAN: check it for a typo."))
+            else:
+                data["destination_iban"] = iban
+                data["destination_label"] = iban_groups(iban)
+        return data
+
+    @property
+    def source_account(self) -> Account | None:
+        return self.accounts.get(self.cleaned_data.get("source"))
+
+
+def _form(request: HttpRequest, data=None, *, initial: dict | None = None) -> TransferForm:
+    accounts = list(accounts_visible_to(request.user).exclude(status=AccountStatus.CLOSED).order_by("id"))
+    beneficiaries = list(beneficiaries_visible_to(request.user).order_by("name", "id"))
+    return TransferForm(data, initial=initial, accounts=accounts, beneficiaries=beneficiaries)
+
+
+def _render_form(request: HttpRequest, form: TransferForm, *, status: int = 200) -> HttpResponse:
+    return render(request, "portal/transfer_form.html", {"form": form}, status=status)
+
+
+def _fields_of(form: TransferForm) -> dict[str, str]:
+    """The raw values of a bound form, to carry through the confirmation step."""
+    return {name: form.data.get(name, "") for name in form.fields}
+
+
+@require_http_methods(["GET", "POST"])
+@customer_required
+def transfer(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        initial = {"token": uuid.uuid4()}
+        if request.GET.get("from", "").isdigit():
+            initial["source"] = int(request.GET["from"])
+        form = _form(request, initial=initial)
+        # The first way offered: between own accounts when there are two, else a typed IBAN.
+        form.initial["destination_type"] = form.fields["destination_type"].choices[0][0]
+        return _render_form(request, form)
+
+    step = request.POST.get("step")
+    if step == "edit":
+        # Back from the confirmation: the same values (and token), no errors shown yet.
+        return _render_form(request, _form(request, initial=request.POST.dict()))
+    form = _form(request, request.POST)
+    if not form.is_valid():
+        return _render_form(request, form, status=400)
+    if step != "confirm":
+        return render(request, "portal/transfer_confirm.html", {
+            "form": form,
+            "fields": _fields_of(form),
+            "source": form.source_account,
+            "amount": format_minor(form.cleaned_data["amount"]),
+            "destination_label": form.cleaned_data["destination_label"],
+            "destination_iban": form.cleaned_data["destination_iban"],
+            "reference": form.cleaned_data["reference"],
+            "needs_approval": form.cleaned_data["amount"] >= decimal_to_minor(settings.FLUX_APPROVAL_THRESHOLD),
+        })
+    return _confirm(request, form)
+
+
+def _confirm(request: HttpRequest, form: TransferForm) -> HttpResponse:
+    data = form.cleaned_data
+    destination_iban = normalize_iban(data["destination_iban"])
+
+    def operation() -> tuple[int, dict]:
+        txn = services.transfer_create(
+            initiator=request.user,
+            source_account_id=data["source"],
+            destination_iban=destination_iban,
+            amount=data["amount"],
+            reference=data["reference"],
+        )
+        return 201, {"transaction": txn.pk, "status": txn.status}
+
+    try:
+        outcome = run_once(
+            user=request.user,
+            key=f"{TOKEN_PREFIX}{data['token'].hex}",
+            fingerprint=fingerprint("portal.transfer", data["source"], destination_iban, data["amount"],
+                                    data["reference"]),
+            operation=operation,
+        )
+    except ApplicationError as exc:
+        field, message = REFUSALS.get(exc.code, (None, exc.message))
+        retry_data = request.POST.copy()
+        if exc.code == "idempotency_key_reused":
+            # That token already moved money for other details: this is a new transfer.
+            retry_data["token"] = str(uuid.uuid4())
+        form = _form(request, retry_data)
+        form.is_valid()
+        form.add_error(field if field in form.fields else None, str(message))
+        return render(request, "portal/transfer_form.html", {"form": form, "refusal_code": exc.code},
+                      status=exc.status)
+    # Post/redirect/get: reloading the result page reads, it does not send again.
+    return redirect("portal:transfer-result", pk=outcome.body["transaction"])
+
+
+@require_http_methods(["GET"])
+@customer_required
+def transfer_result(request: HttpRequest, pk: str) -> HttpResponse:
+    try:
+        txn = transaction_for_user(request.user, pk)
+    except NotFound:
+        raise Http404 from None
+    # The account it was sent from, when it is the customer's (it is for transfers made here).
+    source = None
+    if txn.source_id:
+        try:
+            source = account_for_user(request.user, txn.source_id)
+        except NotFound:
+            source = None
+    return render(request, "portal/transfer_result.html", {
+        "txn": txn,
+        "source": source,
+        "destination_iban": txn.external_iban or (txn.destination.iban if txn.destination_id else ""),
+    })

@@ -1,0 +1,195 @@
+// The customer pages (templates/portal/): the history's infinite scroll, the transfer form's IBAN
+// check and the forms that must not be sent twice. Registered here because the Alpine.js CSP build
+// evaluates no expressions from templates; they only name properties and methods. Every sentence
+// shown comes from the page (data- attributes), so it is translated with the page.
+// Loaded with `defer` before alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
+
+// An IBAN as the bank checks it (banking/iban.py does it again with schwifty): two letters, two
+// check digits, 11 to 30 letters and digits, and the ISO 7064 mod-97 remainder equal to 1.
+// Returns "" when it is valid, "format" or "checksum" otherwise.
+function ibanProblem(value) {
+  const iban = value.replace(/\s+/g, "").toUpperCase();
+  if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/.test(iban)) return "format";
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const character of rearranged) {
+    const digits = /[A-Z]/.test(character) ? String(character.charCodeAt(0) - 55) : character;
+    for (const digit of digits) remainder = (remainder * 10 + Number(digit)) % 97;
+  }
+  return remainder === 1 ? "" : "checksum";
+}
+
+// Shortest complete IBAN (Norway): below that, a format complaint would only interrupt typing.
+const SHORTEST_IBAN = 15;
+
+document.addEventListener("alpine:init", () => {
+  // An account's history: the page renders the first page of entries; the next pages come from
+  // the same view as HTML fragments (`?cursor=...&partial=1`, the next URL in X-Next-Page), when
+  // the sentinel under the list scrolls into view or when "Load more" is used (a plain link to
+  // the next page without JavaScript).
+  window.Alpine.data("entryScroll", () => ({
+    nextUrl: "",
+    busy: false,
+    statusText: "",
+    observer: null,
+    init() {
+      this.nextUrl = this.$el.dataset.nextUrl || "";
+      if (!this.nextUrl || !("IntersectionObserver" in window)) return;
+      this.observer = new IntersectionObserver(
+        (changes) => {
+          if (changes.some((change) => change.isIntersecting)) this.loadMore();
+        },
+        { rootMargin: "200px" },
+      );
+      this.observer.observe(this.$refs.sentinel);
+    },
+    destroy() {
+      if (this.observer) this.observer.disconnect();
+    },
+    get hasMore() {
+      return this.nextUrl !== "";
+    },
+    get busyAttr() {
+      return this.busy ? "true" : "false";
+    },
+    async loadMore() {
+      if (this.busy || !this.nextUrl) return;
+      this.busy = true;
+      this.statusText = this.$el.dataset.loadingText;
+      try {
+        const url = new URL(this.nextUrl, window.location.href);
+        url.searchParams.set("partial", "1");
+        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        // A redirect here is the sign-in page (the session ended): not entries.
+        if (!response.ok || response.redirected) throw new Error(`HTTP ${response.status}`);
+        const html = await response.text();
+        this.$refs.list.insertAdjacentHTML("beforeend", html);
+        this.nextUrl = response.headers.get("X-Next-Page") || "";
+        if (this.$refs.more && this.nextUrl) this.$refs.more.href = this.nextUrl;
+        this.statusText = this.nextUrl ? "" : this.$el.dataset.endText;
+        if (this.observer) {
+          if (this.nextUrl) {
+            // Observing again reports the sentinel's current state: if it is still on screen
+            // (a tall screen, a short page), the next page loads too.
+            this.observer.unobserve(this.$refs.sentinel);
+            this.observer.observe(this.$refs.sentinel);
+          } else {
+            this.observer.disconnect();
+          }
+        }
+      } catch (error) {
+        // No automatic retry (it could loop while offline): "Load more" stays for the person.
+        if (this.observer) this.observer.disconnect();
+        this.observer = null;
+        this.statusText = this.$el.dataset.errorText;
+      } finally {
+        this.busy = false;
+      }
+    },
+  }));
+
+  // Shared by the forms that move money: once sent, the button is disabled and says so, so a
+  // double click sends one request (the server's token makes a second one harmless anyway).
+  // A page restored by the back button gets its button back.
+  const sendOnce = {
+    busy: false,
+    setUpSendOnce() {
+      window.addEventListener("pageshow", () => {
+        this.busy = false;
+      });
+    },
+    get busyAttr() {
+      return this.busy ? "true" : "false";
+    },
+    get submitLabel() {
+      const labels = this.$refs.submit.dataset;
+      return this.busy ? labels.busyLabel : labels.idleLabel;
+    },
+  };
+
+  // Copies the getters as getters (a spread would freeze their current values).
+  const withSendOnce = (component) =>
+    Object.defineProperties(component, Object.getOwnPropertyDescriptors(sendOnce));
+
+  // The confirmation step: only the sending state.
+  window.Alpine.data("sendOnceForm", () =>
+    withSendOnce({
+      init() {
+        this.setUpSendOnce();
+      },
+      send() {
+        this.busy = true;
+      },
+    }),
+  );
+
+  // Step 1 of a transfer: where the money goes (own account, beneficiary, typed IBAN) shows only
+  // the matching field, and a typed IBAN is checked as it is typed.
+  window.Alpine.data("transferForm", () => withSendOnce({
+    destinationType: "",
+    ibanState: "",
+    ibanTouched: false,
+    init() {
+      this.setUpSendOnce();
+      const checked = this.$el.querySelector('input[name="destination_type"]:checked');
+      this.destinationType = checked ? checked.value : "";
+      if (this.$refs.iban && this.$refs.iban.value.trim()) {
+        this.ibanTouched = true;
+        this.checkIbanValue(this.$refs.iban.value);
+      }
+    },
+    chooseType(event) {
+      this.destinationType = event.target.value;
+    },
+    get showOwn() {
+      return this.destinationType === "own";
+    },
+    get showBeneficiary() {
+      return this.destinationType === "beneficiary";
+    },
+    get showIban() {
+      return this.destinationType === "iban";
+    },
+    checkIbanValue(value) {
+      const compact = value.replace(/\s+/g, "");
+      if (!compact) {
+        this.ibanState = "";
+        return;
+      }
+      if (compact.length >= SHORTEST_IBAN) this.ibanTouched = true;
+      this.ibanState = ibanProblem(value) || "valid";
+    },
+    checkIban(event) {
+      this.checkIbanValue(event.target.value);
+    },
+    touchIban(event) {
+      this.ibanTouched = true;
+      this.checkIbanValue(event.target.value);
+    },
+    get ibanShown() {
+      return this.ibanState === "valid" || (this.ibanTouched && this.ibanState !== "");
+    },
+    get ibanDisplayState() {
+      return this.ibanShown ? this.ibanState : "";
+    },
+    get ibanInvalid() {
+      return this.ibanShown && this.ibanState !== "valid" ? "true" : "false";
+    },
+    get ibanMessage() {
+      if (!this.ibanShown) return "";
+      return this.$refs.ibanHint.dataset[`${this.ibanState}Text`] || "";
+    },
+    send(event) {
+      if (this.showIban && this.ibanState !== "valid") {
+        // Caught here, said next to the field; the server would refuse it too.
+        event.preventDefault();
+        this.ibanTouched = true;
+        this.checkIbanValue(this.$refs.iban.value);
+        if (!this.ibanState) this.ibanState = "format";
+        this.$refs.iban.focus();
+        return;
+      }
+      this.busy = true;
+    },
+  }));
+});
