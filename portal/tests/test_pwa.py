@@ -1,0 +1,150 @@
+"""The installable app: manifest, icons, service worker, offline page, and the JWT hand-over."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+TOKEN = "/app/token/"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_the_manifest_describes_an_installable_app(client, db):
+    response = client.get("/manifest.json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    manifest = response.json()
+    assert manifest["name"] == "Flux"
+    assert manifest["short_name"] == "Flux"
+    assert manifest["description"]
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"] == "/app/"
+    assert manifest["scope"] == "/"
+    assert manifest["theme_color"] == "#1d4ed8"
+    assert manifest["background_color"] == "#f8fafc"
+    sizes = {(icon["sizes"], icon["purpose"]) for icon in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+
+
+def test_every_manifest_icon_is_a_png_of_its_stated_size(client, db):
+    for icon in client.get("/manifest.json").json()["icons"]:
+        path = Path(settings.BASE_DIR) / icon["src"].lstrip("/")
+        width, height = (int(n) for n in icon["sizes"].split("x"))
+        assert png_size(path) == (width, height)
+        assert client.get(icon["src"]).status_code == 200
+
+
+def test_the_service_worker_is_served_as_javascript_from_the_root(client, db):
+    response = client.get("/serviceworker.js")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    body = response.content.decode()
+    assert body == (Path(settings.BASE_DIR) / "static" / "js" / "serviceworker.js").read_text()
+    assert '"/app/offline/"' in body
+    # Nothing carrying a token goes through the worker's cache.
+    assert '"/api/"' in body and '"/app/token/"' in body
+
+
+def test_pages_link_the_manifest_and_register_the_worker(client, db):
+    html = client.get("/login/").content.decode()
+
+    assert '<link rel="manifest" href="/manifest.json">' in html
+    assert 'data-worker="/serviceworker.js"' in html
+    assert '<meta name="theme-color" content="#1d4ed8">' in html
+    assert "static/js/offline.js" not in html  # offline data is for customer pages only
+
+
+def test_customer_pages_carry_the_offline_script_and_a_csrf_token(client, alice):
+    client.force_login(alice)
+    html = client.get("/", follow=True).content.decode()
+
+    assert "static/js/offline.js" in html
+    assert f'<meta name="flux-customer" content="{alice.pk}">' in html
+    assert '<meta name="csrf-token" content="' in html
+    assert 'data-testid="offline-banner"' in html
+
+
+def test_the_offline_page_is_the_same_for_everyone(client, alice):
+    anonymous = client.get("/app/offline/")
+    client.force_login(alice)
+    signed_in = client.get("/app/offline/")
+
+    assert anonymous.status_code == signed_in.status_code == 200
+    html = signed_in.content.decode()
+    assert alice.get_full_name() not in html
+    assert 'name="csrf-token"' not in html
+    assert 'x-data="offlineAccounts"' in html
+    assert 'x-data="outboxForm"' in html
+    assert "static/js/offline.js" in html
+
+
+# --- POST /app/token/ -----------------------------------------------------------------------------
+
+
+def test_a_customer_gets_a_working_token_pair(client, alice, alice_account):
+    client.force_login(alice)
+
+    response = client.post(TOKEN)
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    pair = response.json()
+    assert set(pair) == {"access", "refresh"}
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert api.get("/api/v1/me/").json()["username"] == "alice"
+    assert OutstandingToken.objects.filter(user=alice).count() == 1
+
+
+def test_the_token_needs_the_csrf_token(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    assert client.post(TOKEN).status_code == 403
+    page = client.get("/", follow=True)
+    token = page.content.decode().split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    assert client.post(TOKEN, HTTP_X_CSRFTOKEN=token).status_code == 200
+
+
+def test_the_token_refuses_a_foreign_origin(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    page = client.get("/", follow=True)
+    token = page.content.decode().split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+    response = client.post(TOKEN, HTTP_X_CSRFTOKEN=token, HTTP_ORIGIN="https://evil.example")
+
+    assert response.status_code == 403
+    assert not OutstandingToken.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_the_token_is_post_only(client, alice, method):
+    client.force_login(alice)
+    assert getattr(client, method)(TOKEN).status_code == 405
+    assert not OutstandingToken.objects.exists()
+
+
+def test_staff_and_strangers_get_no_token(client, agnes):
+    anonymous = client.post(TOKEN)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "not_authenticated"
+
+    client.force_login(agnes)
+    staff = client.post(TOKEN)
+    assert staff.status_code == 403
+    assert staff.json()["error"]["code"] == "permission_denied"
+    assert not OutstandingToken.objects.exists()

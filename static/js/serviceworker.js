@@ -1,0 +1,92 @@
+// Flux's service worker, served at /serviceworker.js (django-pwa, PWA_SERVICE_WORKER_PATH) so its
+// scope is the whole site.
+// - Install: precache the shell, i.e. the offline page (/app/offline/) and every static file it
+//   links (CSS, scripts, icons; with cache-busted names in production) plus the manifest.
+// - Pages: network first. They are not stored (they hold a customer's data); when the network
+//   fails, the offline page answers instead and fills itself from IndexedDB (static/js/offline.js).
+// - Static files: cache first (their names change with their content in production).
+// - The API, /app/token/ and anything not GET pass straight through: nothing carrying a token or
+//   a customer's data is ever put in this cache.
+const VERSION = "flux-shell-v1";
+const OFFLINE_URL = "/app/offline/";
+const MANIFEST_URL = "/manifest.json";
+const PASS_THROUGH = ["/api/", "/app/token/", "/serviceworker.js"];
+
+async function precacheShell() {
+  const cache = await caches.open(VERSION);
+  // The page's language comes from the browser and the language cookie, which this request sends.
+  const response = await fetch(OFFLINE_URL, { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok) throw new Error(`offline page: HTTP ${response.status}`);
+  const html = await response.clone().text();
+  const assets = new Set([MANIFEST_URL]);
+  for (const match of html.matchAll(/(?:src|href)="(\/static\/[^"?#]+)"/g)) assets.add(match[1]);
+  await cache.put(OFFLINE_URL, response);
+  await cache.addAll([...assets]);
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(precacheShell().then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name !== VERSION) await caches.delete(name);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+// A page asks for a fresh shell after the language changed (static/js/offline.js).
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "refresh-shell") event.waitUntil(precacheShell().catch(() => {}));
+});
+
+async function networkFirstPage(request) {
+  try {
+    return await fetch(request);
+  } catch (error) {
+    const cache = await caches.open(VERSION);
+    const offline = await cache.match(OFFLINE_URL);
+    if (offline) return offline;
+    throw error;
+  }
+}
+
+async function cacheFirst(request) {
+  const cache = await caches.open(VERSION);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic") await cache.put(request, response.clone());
+  return response;
+}
+
+async function networkFirstManifest(request) {
+  const cache = await caches.open(VERSION);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(MANIFEST_URL, response.clone());
+    return response;
+  } catch (error) {
+    const cached = await cache.match(MANIFEST_URL);
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (PASS_THROUGH.some((prefix) => url.pathname.startsWith(prefix))) return;
+  if (request.mode === "navigate") {
+    event.respondWith(networkFirstPage(request));
+  } else if (url.pathname.startsWith("/static/")) {
+    event.respondWith(cacheFirst(request));
+  } else if (url.pathname === MANIFEST_URL) {
+    event.respondWith(networkFirstManifest(request));
+  }
+});
