@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
-from django.contrib.auth import authenticate, login, logout, password_validation
+from django.contrib.auth import authenticate, login, logout, password_validation, update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from audit import actions
@@ -174,3 +177,72 @@ def session_logout(*, request: HttpRequest) -> None:
                 data={"channel": "web"},
             )
         logout(request)
+
+
+# --- Customers: their own contact details and password --------------------------------------------
+
+PHONE_RE = re.compile(r"\A\+?[0-9 ().-]{6,32}\Z")
+ADDRESS_MAX_LENGTH = 500
+
+
+def customer_update_contact(*, customer: User, email: str, phone: str = "", address: str = "") -> User:
+    """A customer changes their own email, phone and address. Audited as `customer.updated` with
+    the names of the fields that changed (nothing changed: nothing written, no event).
+
+    Errors: permission_denied (not a customer), validation_error (malformed or taken email,
+    malformed phone, address too long)."""
+    if not getattr(customer, "is_customer", False):
+        raise ApplicationError("permission_denied", _("Only customers have contact details here."))
+    email = (email or "").strip().lower()
+    phone = " ".join((phone or "").split())
+    address = "\n".join(line.strip() for line in (address or "").strip().splitlines() if line.strip())
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors["email"] = [_("Enter a valid email address.")]
+    else:
+        if User.objects.filter(email__iexact=email).exclude(pk=customer.pk).exists():
+            errors["email"] = [_("Another user has this email address.")]
+    if phone and not PHONE_RE.match(phone):
+        errors["phone"] = [_("Enter a phone number with digits, spaces and an optional leading +.")]
+    if len(address) > ADDRESS_MAX_LENGTH:
+        errors["address"] = [_("Keep the address to %(max)d characters at most.") % {"max": ADDRESS_MAX_LENGTH}]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        current = User.objects.select_for_update().get(pk=customer.pk)
+        wanted = {"email": email, "phone": phone, "address": address}
+        changed = {field: value for field, value in wanted.items() if getattr(current, field) != value}
+        if changed:
+            for field, value in changed.items():
+                setattr(current, field, value)
+            current.save(update_fields=list(changed))
+            audit_record(
+                actor=customer,
+                action=actions.CUSTOMER_UPDATED,
+                target_type="customer",
+                target_id=customer.pk,
+                # Which fields, not their values: the audit log travels over NATS and is kept for good.
+                data={"changed": sorted(changed)},
+            )
+    for field, value in wanted.items():
+        setattr(customer, field, value)
+    return customer
+
+
+def password_change(*, request: HttpRequest, user: User, new_password: str) -> None:
+    """Set a new password for the signed-in user (the caller checked the old one and the password
+    rules, e.g. with Django's PasswordChangeForm). This session stays signed in; the user's other
+    sessions end (their session hash no longer matches) and every API refresh token they hold is
+    revoked. Audited as `auth.password_changed`."""
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+        BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+        )
+        audit_record(actor=user, action=actions.AUTH_PASSWORD_CHANGED, target_type="user", target_id=user.pk,
+                     data={"channel": "web"})
+    update_session_auth_hash(request, user)

@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from portal.views import accounts, pwa, transfers
+from portal.views import accounts, beneficiaries, profile, pwa, statements, transfers
 
 app_name = "portal"
 
@@ -11,6 +11,13 @@ urlpatterns: list = [
     path("accounts/<str:pk>/", accounts.account_detail, name="account"),
     path("transfer/", transfers.transfer, name="transfer"),
     path("transfer/<str:pk>/", transfers.transfer_result, name="transfer-result"),
+    path("beneficiaries/", beneficiaries.beneficiary_list, name="beneficiaries"),
+    path("beneficiaries/<str:pk>/rename/", beneficiaries.beneficiary_rename, name="beneficiary-rename"),
+    path("beneficiaries/<str:pk>/delete/", beneficiaries.beneficiary_delete, name="beneficiary-delete"),
+    path("statements/", statements.statement_page, name="statements"),
+    path("statements/download/", statements.statement_download, name="statement-download"),
+    path("profile/", profile.profile, name="profile"),
+    path("profile/password/", profile.password_change, name="password-change"),
     # The installable app: the offline page (the service worker's fallback) and the JWT hand-over.
     path("offline/", pwa.offline, name="offline"),
     path("token/", pwa.token, name="token"),
