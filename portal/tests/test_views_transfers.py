@@ -4,10 +4,13 @@ refusal is said on the form and changes nothing."""
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from banking.models import Account, IdempotencyKey, Transaction, TransactionStatus
@@ -306,3 +309,40 @@ def test_the_result_of_another_customers_transfer_is_not_found(client, bob, alic
                           amount=1_00)
     client.force_login(alice)
     assert client.get(reverse("portal:transfer-result", args=[txn.pk])).status_code == 404
+
+
+# --- Double submission at the same instant (PostgreSQL: real row locks and concurrency) ----------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (real concurrency)")
+def test_the_same_token_sent_at_once_from_many_tabs_moves_money_once(alice, alice_account, savings):
+    clients = [Client() for _ in range(8)]
+    for client in clients:
+        client.force_login(alice)
+    data = fields(form_token(clients[0]), alice_account, destination_type="own",
+                  destination_account=str(savings.pk), iban="")
+    barrier = threading.Barrier(len(clients))
+    results: list = [None] * len(clients)
+
+    def submit(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            response = confirm(clients[i], data)
+            results[i] = (response.status_code, response.get("Location"))
+        except BaseException as exc:  # noqa: BLE001 - reported below, never lost in a thread
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    txn = Transaction.objects.get(kind="transfer")
+    assert results == [(302, reverse("portal:transfer-result", args=[txn.pk]))] * len(clients)
+    savings.refresh_from_db()
+    assert savings.balance == 12_50

@@ -114,7 +114,7 @@ class TransferForm(forms.Form):
                 self.add_error("destination_account", _("Choose the account to send the money to."))
             else:
                 data["destination_iban"] = account.iban
-                data["destination_label"] = account_label(account)
+                data["destination_label"] = f"{account_kind_label(account.kind)} · {iban_groups(account.iban)}"
         elif kind == BENEFICIARY:
             beneficiary = self.beneficiaries.get(data.get("beneficiary"))
             if beneficiary is None:
