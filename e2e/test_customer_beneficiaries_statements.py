@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from banking.models import Beneficiary
-from banking.tests.history import INJECTION, book_history
+from banking.tests.history import INJECTION, LAST_LABEL, book_history
 from e2e.steps import open_menu, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parametrize("viewport", ["phone"])]
@@ -66,16 +66,16 @@ def test_beneficiary_then_csv_statement(page: Page, live_server, alice, history,
     page.get_by_role("link", name="Statements").click()
     expect(page.get_by_role("heading", name="Statements", level=1)).to_be_visible()
     checking = page.locator(f'[data-testid="statement-account"][data-account-id="{history.checking.pk}"]')
-    checking.get_by_label("Month").select_option("2026-10")
+    checking.get_by_label("Month").select_option(LAST_LABEL)
     # The chart is drawn by Chart.js; its figures are in the table too.
     expect(page.get_by_test_id("money-chart").get_by_role("status")).to_be_hidden()
-    expect(page.locator('tr[data-month="2026-10"]')).to_contain_text("1,225.00")
+    expect(page.locator(f'tr[data-month="{LAST_LABEL}"]')).to_contain_text("1,225.00")
     screenshot("statements")
 
     with page.expect_download() as download_info:
         checking.get_by_role("button", name="Download CSV").click()
     download = download_info.value
-    assert download.suggested_filename == f"flux-{history.checking.iban}-2026-10.csv"
+    assert download.suggested_filename == f"flux-{history.checking.iban}-{LAST_LABEL}.csv"
     content = open(download.path(), encoding="utf-8-sig").read()
     rows = list(csv.reader(io.StringIO(content)))
     assert ["Opening balance", "300.00"] in rows and ["Closing balance", "1235.00"] in rows

@@ -16,7 +16,7 @@ from banking.models import Beneficiary
 from banking.services import beneficiary_create
 from banking.tests.api_support import API, EXTERNAL_IBAN, assert_error, client_for, obtain_tokens
 from banking.tests.factories import TEST_PASSWORD
-from banking.tests.history import INJECTION, book_history
+from banking.tests.history import BEFORE_LABEL, INJECTION, LAST_LABEL, book_history
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def history(alice, bob, open_account, agnes, vault, clearing):
     return book_history(customer=alice, other_customer=bob, open_account=open_account, agent=agnes)
 
 
-def statement_url(account, month="2026-10", fmt="csv") -> str:
+def statement_url(account, month=LAST_LABEL, fmt="csv") -> str:
     return f"{API}accounts/{account.pk}/statement/?month={month}&format={fmt}"
 
 
@@ -147,7 +147,7 @@ def test_owner_downloads_a_csv_with_formulas_neutralised(alice, history):
     response = signed_in(alice).get(statement_url(history.checking))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == f'attachment; filename="flux-{history.checking.iban}-2026-10.csv"'
+    assert response["Content-Disposition"] == f'attachment; filename="flux-{history.checking.iban}-{LAST_LABEL}.csv"'
     text = response.content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     references = [row[3] for row in rows[9:]]
@@ -164,7 +164,7 @@ def test_owner_downloads_a_pdf(alice, history):
 
 
 def test_staff_read_any_statement(agnes, history):
-    response = signed_in(agnes).get(statement_url(history.checking, month="2026-09"))
+    response = signed_in(agnes).get(statement_url(history.checking, month=BEFORE_LABEL))
     assert response.status_code == 200
     assert ["Closing balance", "300.00"] in list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
 

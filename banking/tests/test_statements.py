@@ -20,7 +20,22 @@ from banking.statements import (
     statement_months,
     statement_pdf,
 )
-from banking.tests.history import EXTERNAL_IBAN, INJECTION, book_history
+from banking.tests.history import (
+    BEFORE_LABEL,
+    BEFORE_MONTH,
+    EARLIER_LABEL,
+    EARLIER_MONTH,
+    END_OF_LAST_MONTH,
+    EXTERNAL_IBAN,
+    INJECTION,
+    LAST_LABEL,
+    LAST_MONTH,
+    THIS_LABEL,
+    THIS_MONTH,
+    book_history,
+    on,
+    previous_month,
+)
 from core.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +47,7 @@ def history(alice, bob, open_account, agnes, vault, clearing):
 
 
 def test_october_statement_totals(history):
-    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    statement = statement_for_month(account=history.checking, month=LAST_MONTH)
     assert statement.opening_balance == 300_00
     assert [line.amount for line in statement.lines] == [1200_00, -50_00, -200_00, 25_00, -40_00]
     assert [line.reference for line in statement.lines][:2] == ["Salary", INJECTION]
@@ -42,13 +57,13 @@ def test_october_statement_totals(history):
     # The ledger's rule, month by month: closing == opening + the month's entries.
     assert statement.closing_balance == statement.opening_balance + sum(line.amount for line in statement.lines)
     assert statement.closing_balance == statement.lines[-1].balance_after
-    assert statement.period_end == date(2026, 10, 31)
+    assert statement.period_end == END_OF_LAST_MONTH
 
 
 def test_months_chain_and_end_at_the_balance(history):
-    september = statement_for_month(account=history.checking, month=date(2026, 9, 1))
-    october = statement_for_month(account=history.checking, month=date(2026, 10, 1))
-    november = statement_for_month(account=history.checking, month=date(2026, 11, 1))
+    september = statement_for_month(account=history.checking, month=BEFORE_MONTH)
+    october = statement_for_month(account=history.checking, month=LAST_MONTH)
+    november = statement_for_month(account=history.checking, month=THIS_MONTH)
     assert (september.opening_balance, september.closing_balance) == (0, 300_00)
     assert october.opening_balance == september.closing_balance
     assert november.opening_balance == october.closing_balance
@@ -58,22 +73,23 @@ def test_months_chain_and_end_at_the_balance(history):
 
 
 def test_month_boundaries_are_the_banks_local_time(history):
-    october = statement_for_month(account=history.checking, month=date(2026, 10, 1))
-    november = statement_for_month(account=history.checking, month=date(2026, 11, 1))
-    assert october.lines[-1].reference == "ATM"  # 31 October 23:30 in Paris, 22:30 UTC
-    assert [line.reference for line in november.lines] == ["Late"]  # 1 November 00:10 in Paris
+    october = statement_for_month(account=history.checking, month=LAST_MONTH)
+    november = statement_for_month(account=history.checking, month=THIS_MONTH)
+    assert october.lines[-1].reference == "ATM"  # the last day at 23:30 in Paris
+    assert [line.reference for line in november.lines] == ["Late"]  # the 1st at 00:10 in Paris, the day before in UTC
 
 
 def test_a_quiet_month_has_no_lines_and_an_unchanged_balance(history):
-    august = statement_for_month(account=history.checking, month=date(2026, 8, 1))
+    august = statement_for_month(account=history.checking, month=EARLIER_MONTH)
     assert august.lines == [] and august.opening_balance == august.closing_balance == 0
-    quiet = statement_for_month(account=history.savings, month=date(2026, 11, 1))
+    quiet = statement_for_month(account=history.savings, month=THIS_MONTH)
     assert (quiet.lines, quiet.opening_balance, quiet.closing_balance) == ([], 200_00, 200_00)
 
 
 def test_statement_months_newest_first(history):
     months = statement_months(accounts=[history.checking, history.savings])
-    assert months == {history.checking.pk: ["2026-11", "2026-10", "2026-09"], history.savings.pk: ["2026-10"]}
+    assert months == {history.checking.pk: [THIS_LABEL, LAST_LABEL, BEFORE_LABEL],
+                      history.savings.pk: [LAST_LABEL]}
 
 
 @pytest.mark.parametrize("value", ["2026-13", "2026-00", "26-10", "2026-1", "2026/10", "", None, 202610,
@@ -100,7 +116,7 @@ def test_neutralise(text, expected):
 
 
 def test_csv_neutralises_text_and_keeps_amounts_numeric(history):
-    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    statement = statement_for_month(account=history.checking, month=LAST_MONTH)
     rows = list(csv.reader(io.StringIO(statement_csv(statement))))
     summary = {row[0]: row[1:] for row in rows[:7]}
     assert summary["Account"] == [history.checking.iban]
@@ -115,7 +131,7 @@ def test_csv_neutralises_text_and_keeps_amounts_numeric(history):
     injected = by_reference["'" + INJECTION]
     assert injected[2] == EXTERNAL_IBAN and injected[4] == "-50.00" and injected[5] == "1450.00"
     assert by_reference["'-Lunch"][4] == "25.00"
-    assert by_reference["ATM"][0] == "2026-10-31"
+    assert by_reference["ATM"][0] == END_OF_LAST_MONTH.isoformat()
     # No cell that a spreadsheet would run as a formula, except the amounts Flux wrote itself.
     for line in lines:
         for index, cell in enumerate(line):
@@ -124,58 +140,60 @@ def test_csv_neutralises_text_and_keeps_amounts_numeric(history):
 
 
 def test_filename(history):
-    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
-    assert statement_filename(statement, "csv") == f"flux-{history.checking.iban}-2026-10.csv"
+    statement = statement_for_month(account=history.checking, month=LAST_MONTH)
+    assert statement_filename(statement, "csv") == f"flux-{history.checking.iban}-{LAST_LABEL}.csv"
 
 
 def test_pdf_is_an_a4_statement_with_iban_and_totals(history):
-    statement = statement_for_month(account=history.checking, month=date(2026, 10, 1))
+    statement = statement_for_month(account=history.checking, month=LAST_MONTH)
     content = statement_pdf(statement)
     assert content.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(content))
     page = reader.pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for expected in (history.checking.iban, "2026-10", "300.00 EUR", "1225.00 EUR", "-290.00 EUR", "1235.00 EUR",
+    for expected in (history.checking.iban, LAST_LABEL, "300.00 EUR", "1225.00 EUR", "-290.00 EUR", "1235.00 EUR",
                      "Salary", "-50.00", EXTERNAL_IBAN, "Alice"):
         assert expected in text, expected
 
 
 def test_pdf_of_a_long_month_spans_pages_and_of_an_empty_one_says_so(history, agnes):
     from banking.services import deposit_create
-    from banking.tests.history import local
-
     for day in range(1, 29):
         for hour in (8, 10, 14):
             deposit_create(initiator=agnes, account_id=history.savings.pk, amount=1_00,
-                           reference=f"Coins “{day}” €", at=local(2026, 11, day, hour))
-    long = statement_pdf(statement_for_month(account=history.savings, month=date(2026, 11, 1)))
+                           reference=f"Coins “{day}” €", at=on(EARLIER_MONTH, day, hour))
+    long = statement_pdf(statement_for_month(account=history.savings, month=EARLIER_MONTH))
     reader = PdfReader(io.BytesIO(long))
     assert len(reader.pages) >= 2
     assert "Date" in reader.pages[1].extract_text()  # the table header is repeated
-    empty = statement_pdf(statement_for_month(account=history.savings, month=date(2026, 9, 1)))
+    empty = statement_pdf(statement_for_month(account=history.savings, month=BEFORE_MONTH))
     assert "No entries this month." in PdfReader(io.BytesIO(empty)).pages[0].extract_text()
 
 
 def test_chart_money_in_and_out_per_month(history, alice):
-    figures = money_in_out_by_month(customer=alice, today=date(2026, 11, 25))
+    figures = money_in_out_by_month(customer=alice)
     assert list(figures) == ["EUR"]
     months = figures["EUR"]
     assert len(months) == 12
-    assert months[0]["month"] == "2025-12" and months[-1]["month"] == "2026-11"
+    assert [month["month"] for month in months][-4:] == [EARLIER_LABEL, BEFORE_LABEL, LAST_LABEL, THIS_LABEL]
+    first = THIS_MONTH
+    for _step in range(11):
+        first = previous_month(first)
+    assert months[0]["month"] == first.strftime("%Y-%m")
     by_month = {row["month"]: (row["money_in"], row["money_out"]) for row in months}
-    assert by_month["2026-09"] == (300_00, 0)
+    assert by_month[BEFORE_LABEL] == (300_00, 0)
     # The 200.00 moved from checking to savings is neither money in nor money out.
-    assert by_month["2026-10"] == (1225_00, 90_00)
-    assert by_month["2026-11"] == (10_00, 0)
-    assert by_month["2026-08"] == (0, 0)
+    assert by_month[LAST_LABEL] == (1225_00, 90_00)
+    assert by_month[THIS_LABEL] == (10_00, 0)
+    assert by_month[EARLIER_LABEL] == (0, 0)
 
 
 def test_chart_of_another_customer_and_a_shorter_window(history, bob):
-    figures = money_in_out_by_month(customer=bob, months=2, today=date(2026, 11, 25))
+    figures = money_in_out_by_month(customer=bob, months=2)
     assert figures == {"EUR": [
-        {"month": "2026-10", "money_in": 0, "money_out": 25_00},
-        {"month": "2026-11", "money_in": 0, "money_out": 0},
+        {"month": LAST_LABEL, "money_in": 0, "money_out": 25_00},
+        {"month": THIS_LABEL, "money_in": 0, "money_out": 0},
     ]}
 
 
