@@ -17,6 +17,8 @@
     sync: script.dataset.syncUrl,
     transfers: script.dataset.transfersUrl,
     logout: script.dataset.logoutUrl,
+    transferPage: script.dataset.transferPageUrl,
+    accountsPage: script.dataset.accountsPageUrl,
   };
   // The signed-in customer's id; empty on the offline page, which is the same for everyone.
   const currentUser = (document.querySelector('meta[name="flux-customer"]') || {}).content || "";
@@ -261,7 +263,13 @@
     } finally {
       replaying = false;
     }
-    if (sent) await sync().catch(() => setOffline(!navigator.onLine));
+    if (sent) {
+      await sync().catch(() => setOffline(!navigator.onLine));
+      // The balances this page was rendered with are out of date now: show the new ones.
+      if (location.pathname === urls.accountsPage || location.pathname.startsWith(`${urls.accountsPage}accounts/`)) {
+        location.reload();
+      }
+    }
   }
 
   // --- Start ----------------------------------------------------------------------------------
@@ -304,6 +312,56 @@
       form.submit();
     });
   });
+
+  // The transfer page's form (portal:transfer), submitted while offline: instead of a request that
+  // cannot leave, the transfer is confirmed here and queued; the accounts page (the offline page,
+  // from the service worker) then lists it.
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const form = event.target;
+      if (navigator.onLine || !(form instanceof HTMLFormElement) || !urls.transferPage) return;
+      if (new URL(form.action, location.href).pathname !== urls.transferPage) return;
+      const fields = new FormData(form);
+      if (fields.get("step") !== "review") return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      queueFromTransferForm(form, fields);
+    },
+    true,
+  );
+
+  async function queueFromTransferForm(form, fields) {
+    const messages = (document.querySelector("[data-offline-messages]") || document.body).dataset;
+    let iban = "";
+    const type = fields.get("destination_type");
+    if (type === "iban") iban = String(fields.get("iban") || "");
+    if (type === "account") {
+      const own = (await db.accounts()).find((account) => String(account.id) === String(fields.get("destination_account")));
+      iban = own ? own.iban : "";
+    }
+    if (type === "beneficiary") {
+      const option = form.querySelector(`select[name="beneficiary"] option[value="${CSS.escape(String(fields.get("beneficiary")))}"]`);
+      const found = option && option.textContent.toUpperCase().match(/[A-Z]{2}[0-9]{2}(?:\s?[A-Z0-9]){11,30}/);
+      iban = found ? found[0] : "";
+    }
+    iban = iban.replace(/\s+/g, "").toUpperCase();
+    const amount = String(fields.get("amount") || "").trim().replace(",", ".");
+    const source = (await db.accounts()).find((account) => String(account.id) === String(fields.get("source")));
+    if (!source || !ibanValid(iban) || !AMOUNT.test(amount) || Number(amount) <= 0) {
+      window.alert(messages.offlineInvalid);
+      return;
+    }
+    const question = messages.offlineConfirm
+      .replace("{amount}", formatMoney(amount, source.currency))
+      .replace("{iban}", groupIban(iban));
+    if (!window.confirm(question)) return;
+    await queueTransfer(
+      { source_account: source.id, destination_iban: iban, amount, reference: String(fields.get("reference") || "").trim() },
+      source.currency,
+    );
+    location.assign(urls.accountsPage);
+  }
 
   // --- Display helpers ------------------------------------------------------------------------
   const lang = () => document.documentElement.lang || "en";
@@ -501,6 +559,6 @@
     }));
   });
 
-  window.fluxOffline = { sync, replayOutbox, queueTransfer };
-  start();
+  // `ready` settles once the first sync and replay are done (the end-to-end tests wait on it).
+  window.fluxOffline = { sync, replayOutbox, queueTransfer, ready: start() };
 })();
