@@ -32,7 +32,7 @@ def test_alice_moves_money_between_her_accounts_and_sees_it_in_the_history(
     cards = page.get_by_test_id("account-card")
     expect(cards).to_have_count(2)
     expect(cards.first).to_contain_text(grouped(alice_account.iban))
-    expect(cards.first.get_by_test_id("account-balance")).to_contain_text("1000.00")
+    expect(cards.first.get_by_test_id("account-balance")).to_contain_text("1,000.00")
     screenshot("overview")
 
     page.get_by_role("link", name="Make a transfer").click()
@@ -50,7 +50,8 @@ def test_alice_moves_money_between_her_accounts_and_sees_it_in_the_history(
     )
     assert Transaction.objects.filter(kind="transfer").count() == 0  # nothing moves before confirming
     screenshot("confirmation")
-    page.get_by_role("button", name="Confirm the transfer").click()
+    # An impatient double click: the button locks on the first, the token covers the rest.
+    page.get_by_role("button", name="Confirm the transfer").dblclick()
 
     expect(page.get_by_test_id("transfer-result")).to_have_attribute("data-status", "posted")
     expect(page.get_by_role("heading", name="Transfer sent")).to_be_visible()
@@ -105,10 +106,30 @@ def test_a_typed_iban_is_checked_as_it_is_typed(page: Page, alice, alice_account
     page.get_by_label("Amount").fill("5")
     page.get_by_role("button", name="Continue").click()
     expect(iban).to_be_focused()  # stopped in the browser; the server would refuse it too
-    expect(page).to_have_url(f"{page.url}")
+    expect(page.get_by_test_id("confirm-question")).to_have_count(0)
 
     iban.fill("NL91 ABNA 0417 1643 00")
     expect(hint).to_have_text("The IBAN looks right.")
     expect(iban).to_have_attribute("aria-invalid", "false")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_test_id("confirm-question")).to_have_text("Confirm transfer of 5.00 EUR to NL91 ABNA 0417 1643 00?")
+    expect(page.get_by_test_id("confirm-question")).to_have_text(
+        "Confirm transfer of 5.00 EUR to NL91 ABNA 0417 1643 00?"
+    )
+
+
+def test_the_confirm_button_is_disabled_while_the_transfer_is_sent(page: Page, alice, alice_account):
+    sign_in(page, "alice")
+    page.goto("/app/transfer/")
+    page.get_by_label("IBAN", exact=True).fill("NL91ABNA0417164300")
+    page.get_by_label("Amount").fill("3")
+    page.get_by_role("button", name="Continue").click()
+    form = page.get_by_test_id("confirm-form")
+    # Hold the request back (as a slow network would) to look at the button meanwhile.
+    form.evaluate("form => form.addEventListener('submit', (event) => event.preventDefault())")
+
+    form.get_by_role("button").click()
+
+    expect(form.get_by_role("button")).to_be_disabled()
+    expect(form.get_by_role("button")).to_have_text("Sending…")
+    expect(form.get_by_role("button")).to_have_attribute("aria-busy", "true")
+    assert Transaction.objects.filter(source=alice_account).count() == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from core.money import format_minor
+from core.templatetags.money import format_money
 
 register = template.Library()
 
@@ -36,17 +36,17 @@ def iban_groups(iban: str) -> str:
 
 @register.filter
 def amount(minor: int | None) -> str:
-    """Minor units as a decimal string: 1250 -> "12.50", -5 -> "-0.05"."""
+    """Minor units for the active language, without the currency: "1,234.50" / "1 234,50"."""
     if minor is None:
         return ""
-    return format_minor(int(minor))
+    return format_money(int(minor))
 
 
 @register.filter
 def signed_amount(minor: int) -> str:
-    """An entry's amount with its sign always shown: "+12.50", "-3.00"."""
-    text = format_minor(int(minor))
-    return text if minor < 0 else f"+{text}"
+    """An entry's amount with its sign always shown: "+12.50", "-3.00" (for the active language)."""
+    text = format_money(abs(int(minor)))
+    return f"-{text}" if minor < 0 else f"+{text}"
 
 
 @register.filter

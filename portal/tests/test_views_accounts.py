@@ -99,7 +99,7 @@ def test_the_overview_lists_the_customers_own_accounts(client, alice, alice_acco
     assert grouped(alice_account.iban) in page
     assert grouped(savings.iban) in page
     assert bob_account.iban not in page and grouped(bob_account.iban) not in page
-    assert "1000.00" in page  # balance and available
+    assert "1,000.00" in page  # balance and available
     assert "Savings account" in page
     assert "Frozen: no payments in or out" in page
     assert reverse("portal:account", args=[alice_account.pk]) in page
@@ -121,7 +121,7 @@ def test_held_money_lowers_available_not_balance(client, alice, alice_account, b
                     amount=300_00)
     client.force_login(alice)
     page = client.get(reverse("portal:account", args=[alice_account.pk])).content.decode()
-    assert re.search(r'data-testid="account-balance">1000\.00', page)
+    assert re.search(r'data-testid="account-balance">1,000\.00', page)
     assert re.search(r'data-testid="account-available">700\.00', page)
     assert "300.00 EUR is held" in page
 
@@ -145,7 +145,7 @@ def test_the_history_shows_the_newest_entries_first(client, alice, alice_account
     assert ids == expected and len(ids) == 4  # three transfers out and the opening deposit
     page = response.content.decode()
     assert "Pocket money 2" in page
-    assert "-1.00" in page and "+1000.00" in page
+    assert "-1.00" in page and "+1,000.00" in page
     assert grouped(second_account.iban) in page  # the counterparty
     assert 'data-next-url=""' in page  # one page: nothing more to load
 
@@ -264,3 +264,11 @@ def test_queries_per_page_do_not_grow_with_the_history(
         counts[name] = len(queries)
     assert counts["short"] == counts["long"]
     assert len(entry_ids(response)) == PAGE_SIZE
+
+
+def test_amounts_follow_the_language(client, alice, alice_account):
+    client.force_login(alice)
+    english = client.get(reverse("portal:accounts"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    french = client.get(reverse("portal:accounts"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert re.search(r'data-testid="account-balance">1,000\.00 ', english)
+    assert re.search(r'data-testid="account-balance">1\s000,00 ', french)

@@ -220,6 +220,11 @@ def test_the_same_token_for_other_details_is_refused_and_a_new_token_offered(sig
     assert Transaction.objects.filter(source=alice_account, kind="external_transfer").count() == 2
 
 
+def test_an_amount_with_a_decimal_comma_as_typed_in_french(signed_in, alice_account):
+    confirm(signed_in, fields(form_token(signed_in), alice_account, amount="12,5"))
+    assert Transaction.objects.get(source=alice_account, kind="external_transfer").amount == 12_50
+
+
 def test_a_refused_transfer_keeps_its_token_usable(signed_in, alice_account):
     data = fields(form_token(signed_in), alice_account, amount="5000.00")
     assert confirm(signed_in, data).status_code == 422  # insufficient funds: nothing stored
@@ -283,7 +288,7 @@ def test_an_invalid_iban_is_refused_at_either_step(signed_in, alice_account, unc
     assert "Confirm transfer" not in page
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", "abc", ""])
+@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", "1,000", "12,345", "abc", ""])
 def test_a_bad_amount(signed_in, alice_account, unchanged, amount):
     with unchanged():
         response = confirm(signed_in, fields(form_token(signed_in), alice_account, amount=amount))

@@ -10,6 +10,7 @@ sent again with the same token.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django import forms
@@ -26,11 +27,13 @@ from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus, Beneficiary
 from core.errors import ApplicationError, NotFound
 from core.idempotency import fingerprint, run_once
-from core.money import AmountError, decimal_to_minor, format_minor, parse_amount
+from core.money import AmountError, decimal_to_minor, parse_amount
+from core.templatetags.money import format_money
 from portal.templatetags.portal_format import account_kind_label, iban_groups
 from portal.views.customer import customer_required
 
 TOKEN_PREFIX = "portal-transfer:"
+DECIMAL_COMMA = re.compile(r"\A[0-9]+,[0-9]{1,2}\Z")
 
 OWN, BENEFICIARY, IBAN = "own", "beneficiary", "iban"
 DESTINATION_TYPES = [
@@ -57,7 +60,7 @@ REFUSALS: dict[str, tuple[str | None, str]] = {
 
 
 def account_label(account: Account) -> str:
-    available = f"{format_minor(account.available)} {account.currency}"
+    available = format_money(account.available, account.currency)
     return f"{account_kind_label(account.kind)} · {iban_groups(account.iban)} · {available}"
 
 
@@ -95,8 +98,12 @@ class TransferForm(forms.Form):
         self.fields["destination_type"].choices = types
 
     def clean_amount(self) -> int:
+        value = self.cleaned_data["amount"].strip()
+        # "12,50" as typed in French; "1,000" stays refused (a thousands separator, not cents).
+        if DECIMAL_COMMA.match(value):
+            value = value.replace(",", ".")
         try:
-            return parse_amount(self.cleaned_data["amount"].strip())
+            return parse_amount(value)
         except AmountError:
             raise forms.ValidationError(
                 _("Enter an amount greater than zero, such as 12.50 (at most two decimals)."), code="invalid"
@@ -178,7 +185,7 @@ def transfer(request: HttpRequest) -> HttpResponse:
             "form": form,
             "fields": _fields_of(form),
             "source": form.source_account,
-            "amount": format_minor(form.cleaned_data["amount"]),
+            "amount": format_money(form.cleaned_data["amount"]),
             "destination_label": form.cleaned_data["destination_label"],
             "destination_iban": form.cleaned_data["destination_iban"],
             "reference": form.cleaned_data["reference"],
