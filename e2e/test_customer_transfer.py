@@ -43,6 +43,7 @@ def test_alice_moves_money_between_her_accounts_and_sees_it_in_the_history(
     page.get_by_label("My account", exact=True).select_option(str(savings.pk))
     page.get_by_label("Amount").fill("12.50")
     page.get_by_label("Reference (optional)").fill("Holiday fund")
+    screenshot("transfer-form")
     page.get_by_role("button", name="Continue").click()
 
     expect(page.get_by_test_id("confirm-question")).to_have_text(

@@ -59,9 +59,13 @@ REFUSALS: dict[str, tuple[str | None, str]] = {
 }
 
 
+# Short enough for a select on a 360-pixel phone: kind, the IBAN's last digits, what is available.
+SHORT_KIND_LABELS = {"checking": gettext_lazy("Checking"), "savings": gettext_lazy("Savings")}
+
+
 def account_label(account: Account) -> str:
-    available = format_money(account.available, account.currency)
-    return f"{account_kind_label(account.kind)} · {iban_groups(account.iban)} · {available}"
+    kind = SHORT_KIND_LABELS.get(account.kind, account.kind)
+    return f"{kind} …{account.iban[-4:]} · {format_money(account.available, account.currency)}"
 
 
 class TransferForm(forms.Form):
