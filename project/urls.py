@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("audit.urls")),
     path("app/", include("portal.urls")),
+    path("agent/", include("workspace.urls")),
     # django-pwa's views, at the root so the worker's scope is the whole site (not its /offline/:
     # the app's offline page is portal:offline).
     path("serviceworker.js", pwa_views.service_worker, name="serviceworker"),
