@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "banking",
     "audit",
     "portal",
+    "workspace",
     # django-pwa: /manifest.json and /serviceworker.js (see "Installable app" below).
     "pwa",
 ]
