@@ -1,0 +1,47 @@
+"""Who may open a staff page (the workspace under /agent/, the dashboards under /staff/)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from asgiref.sync import iscoroutinefunction
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def staff_refusal(request: HttpRequest, user, *, supervisor: bool = False) -> HttpResponse | None:
+    """None when `user` may open a staff page; otherwise the answer to give instead: a signed-out
+    visitor goes to the sign-in page (and back after), a customer (or an agent on a supervisor's
+    page) gets the 403 page."""
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not user.is_bank_staff or (supervisor and not user.is_supervisor):
+        return render(request, "identity/forbidden.html", {"supervisor_only": supervisor}, status=403)
+    return None
+
+
+def staff_required(view: Callable | None = None, *, supervisor: bool = False) -> Callable:
+    """Bank staff through (only supervisors with `supervisor=True`). Use as `@staff_required` or
+    `@staff_required(supervisor=True)`; works on sync and async views."""
+
+    def decorate(view: Callable) -> Callable:
+        if iscoroutinefunction(view):
+            @functools.wraps(view)
+            async def async_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+                user = await request.auser()
+                request.user = user  # what templates read, without a synchronous query
+                refusal = staff_refusal(request, user, supervisor=supervisor)
+                return refusal or await view(request, *args, **kwargs)
+
+            return async_view
+
+        @functools.wraps(view)
+        def sync_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            refusal = staff_refusal(request, request.user, supervisor=supervisor)
+            return refusal or view(request, *args, **kwargs)
+
+        return sync_view
+
+    return decorate(view) if view is not None else decorate
