@@ -4,6 +4,7 @@ offline with the banner, and a transfer queued offline that is posted exactly on
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Account, Entry, IdempotencyKey, Transaction
 from e2e.conftest import ARTIFACTS
-from e2e.steps import sign_in
+from e2e.steps import open_menu, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -197,3 +198,44 @@ def test_the_transfer_form_queues_while_offline(phone: Page, pixel: BrowserConte
     expect(phone.get_by_test_id("account-balance")).to_contain_text("992.75")
     expect(phone.get_by_test_id("outbox-status")).to_have_text("Posted")
     assert Transaction.objects.filter(reference="Queued from the form").count() == 1
+
+STORED_ACCOUNTS = """() => new Promise((resolve, reject) => {
+  const opening = indexedDB.open("flux");
+  opening.onerror = () => reject(opening.error);
+  opening.onsuccess = () => {
+    const counting = opening.result.transaction("accounts").objectStore("accounts").count();
+    counting.onsuccess = () => resolve(counting.result);
+  };
+})"""
+
+FRENCH_SHELL_CACHED = """() => caches.open("flux-shell-v1")
+  .then((cache) => cache.match("/app/offline/"))
+  .then((response) => response ? response.text() : "")
+  .then((html) => html.includes('<html lang="fr"'))"""
+
+
+def test_in_french_offline_and_signing_out_forgets_the_data(phone: Page, pixel: BrowserContext, alice,
+                                                            alice_account, shot):
+    signed_in_and_synced(phone, "alice")
+    open_menu(phone)
+    phone.get_by_test_id("language-switcher").get_by_role("button", name="Français").click()
+    expect(phone.get_by_role("heading", name="Vos comptes", level=1)).to_be_visible()
+    phone.evaluate("window.fluxOffline.ready")
+    # The worker's offline page follows the language.
+    phone.wait_for_function(FRENCH_SHELL_CACHED)
+
+    pixel.set_offline(True)
+    phone.reload()
+
+    expect(phone.get_by_test_id("offline-banner")).to_contain_text("Hors ligne — dernière synchronisation à")
+    expect(phone.get_by_test_id("offline-balance")).to_have_text(re.compile(r"^1\s000,00\sEUR$"))
+    shot("offline-fr")
+
+    pixel.set_offline(False)
+    expect(phone.get_by_test_id("account-balance")).to_be_visible()  # the real page is back
+    phone.evaluate("window.fluxOffline.ready")
+    assert phone.evaluate(STORED_ACCOUNTS) == 1
+    open_menu(phone)
+    phone.get_by_role("button", name="Se déconnecter").click()
+    expect(phone.get_by_role("heading", name="Se connecter à Flux")).to_be_visible()
+    assert phone.evaluate(STORED_ACCOUNTS) == 0

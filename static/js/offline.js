@@ -19,6 +19,7 @@
     logout: script.dataset.logoutUrl,
     transferPage: script.dataset.transferPageUrl,
     accountsPage: script.dataset.accountsPageUrl,
+    offlinePage: script.dataset.offlinePageUrl,
   };
   // The signed-in customer's id; empty on the offline page, which is the same for everyone.
   const currentUser = (document.querySelector('meta[name="flux-customer"]') || {}).content || "";
@@ -289,15 +290,34 @@
     }
   }
 
+  // The offline page cannot sign requests: once the server answers again it gives way to the real
+  // page (the one it stood in for, or the accounts page), which replays the outbox on start.
+  let leaving = false;
+  async function leaveOfflinePage() {
+    if (currentUser || leaving) return;
+    leaving = true;
+    const target = location.pathname === urls.offlinePage ? urls.accountsPage : location.href;
+    for (;;) {
+      if (navigator.onLine) {
+        try {
+          await fetch(urls.offlinePage, { method: "HEAD", cache: "no-store" });
+          location.replace(target);
+          return;
+        } catch (error) {
+          // not yet
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+  // Standing in for a page the network failed to bring: go back to it as soon as it can load.
+  if (!currentUser && location.pathname !== urls.offlinePage) leaveOfflinePage();
+
   window.addEventListener("online", () => {
     offline = false;
     changed();
-    if (currentUser) {
-      replayOutbox().then(sync).catch(() => {});
-    } else if (location.pathname.startsWith("/app/")) {
-      // The offline page cannot sign requests: load the real page, which replays on start.
-      location.replace(location.pathname === "/app/offline/" ? "/app/" : location.href);
-    }
+    if (currentUser) replayOutbox().then(sync).catch(() => {});
+    else leaveOfflinePage();
   });
   window.addEventListener("offline", () => setOffline(true));
 

@@ -4,7 +4,8 @@
 //   links (CSS, scripts, icons; with cache-busted names in production) plus the manifest.
 // - Pages: network first. They are not stored (they hold a customer's data); when the network
 //   fails, the offline page answers instead and fills itself from IndexedDB (static/js/offline.js).
-// - Static files: cache first (their names change with their content in production).
+// - Static files: cache first when the name carries a content hash (production's
+//   ManifestStaticFilesStorage), otherwise served from the cache and refreshed behind (development).
 // - The API, /app/token/ and anything not GET pass straight through: nothing carrying a token or
 //   a customer's data is ever put in this cache.
 const VERSION = "flux-shell-v1";
@@ -55,13 +56,20 @@ async function networkFirstPage(request) {
   }
 }
 
-async function cacheFirst(request) {
+// "styles.3f2a9c1b7d4e.css": the name changes whenever the content does.
+const HASHED = /\.[0-9a-f]{12}\.[A-Za-z0-9]+$/;
+
+async function cachedStatic(request, event) {
   const cache = await caches.open(VERSION);
   const cached = await cache.match(request);
-  if (cached) return cached;
-  const response = await fetch(request);
-  if (response.ok && response.type === "basic") await cache.put(request, response.clone());
-  return response;
+  const refresh = () =>
+    fetch(request).then(async (response) => {
+      if (response.ok && response.type === "basic") await cache.put(request, response.clone());
+      return response;
+    });
+  if (!cached) return refresh();
+  if (!HASHED.test(new URL(request.url).pathname)) event.waitUntil(refresh().catch(() => {}));
+  return cached;
 }
 
 async function networkFirstManifest(request) {
@@ -85,7 +93,7 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate") {
     event.respondWith(networkFirstPage(request));
   } else if (url.pathname.startsWith("/static/")) {
-    event.respondWith(cacheFirst(request));
+    event.respondWith(cachedStatic(request, event));
   } else if (url.pathname === MANIFEST_URL) {
     event.respondWith(networkFirstManifest(request));
   }
