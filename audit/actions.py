@@ -23,3 +23,6 @@ TRANSACTION_APPROVED = "transaction.approved"
 TRANSACTION_REJECTED = "transaction.rejected"
 TRANSACTION_EXPIRED = "transaction.expired"
 TRANSACTION_REVERSED = "transaction.reversed"
+
+IMPORT_UPLOADED = "import.uploaded"
+IMPORT_STARTED = "import.started"

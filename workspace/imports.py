@@ -1,0 +1,364 @@
+"""Bulk imports: a CSV of deposits, withdrawals and transfers between Flux accounts.
+
+Two steps, so that no web request runs for minutes and a page reload loses nothing:
+
+1. `import_create` reads the whole file, refuses it outright when it is not a CSV of the expected
+   header and size, and otherwise validates every line (shape, amount, IBANs of open Flux
+   accounts) and stores each one with its result: `valid` or `invalid` with the reason.
+2. `import_apply_next` applies the next `limit` valid lines through the same services the counter
+   and the API use (deposit_create, withdrawal_create, transfer_create). Each line goes through
+   core/idempotency.py `run_once` keyed by the file's SHA-256 and the line number, so a repeated
+   chunk request, a reload, or the same file uploaded again never moves money twice: a second
+   upload's lines say "already applied". A service refusal (insufficient funds, an account frozen
+   since validation) is that line's result, not the file's. A refusal stores no key (run_once),
+   so uploading the file again retries only those lines.
+
+Keys are per user, as everywhere in Flux (DESIGN.md, "Idempotency"): it is the uploader's second
+upload that replays. Only the uploader applies a batch, for that reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import actions
+from audit.services import audit_record
+from banking import services
+from banking.iban import normalize_iban, parse_iban
+from banking.models import Account, AccountStatus
+from banking.services.common import require_staff
+from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.idempotency import fingerprint, run_once
+from core.money import AmountError, format_minor, parse_amount
+from identity.models import User
+from workspace.models import ImportBatch, ImportLine, ImportLineStatus
+
+HEADER = ["type", "account", "amount", "counterparty", "reference"]
+KINDS = ("deposit", "withdrawal", "transfer")
+MAX_LINES = 10_000
+MAX_BYTES = 4 * 1024 * 1024  # 10,000 lines of two IBANs, an amount and a long reference fit
+CHUNK = 500
+REFERENCE_MAX = 140
+KEY_PREFIX = "import"
+
+EXAMPLE_CSV = (
+    "type,account,amount,counterparty,reference\r\n"
+    "deposit,NL64FLUX0000000001,250.00,,Cash paid in at the desk\r\n"
+    "withdrawal,NL64FLUX0000000001,40,,Cash paid out\r\n"
+    "transfer,NL64FLUX0000000001,12.50,NL37FLUX0000000002,Rent share\r\n"
+)
+
+# What a service's refusal means, said for the report.
+REFUSALS = {
+    "insufficient_funds": lambda: _("Insufficient funds: the account does not have this much available."),
+    "account_frozen": lambda: _("An account of this line is frozen."),
+    "account_closed": lambda: _("An account of this line is closed."),
+}
+
+
+def line_key(sha256: str, number: int) -> str:
+    return f"{KEY_PREFIX}:{sha256}:{number}"
+
+
+# --- Upload and validation ------------------------------------------------------------------------
+
+
+def _read_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The file's records after the header, each with the file line it starts on. Raises
+    ValidationFailed when the file is not a CSV with the expected header."""
+    if b"\x00" in content:
+        raise ValidationFailed({"file": [_("This is not a CSV file (it holds binary data).")]})
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed({"file": [_("This is not a CSV file in UTF-8.")]}) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None or [cell.strip().lower() for cell in header] != HEADER:
+            raise ValidationFailed({"file": [
+                _("The first line must be the header %(header)s.") % {"header": ",".join(HEADER)}
+            ]})
+        start = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield start, row
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ValidationFailed({"file": [
+            _("This is not a readable CSV file (line %(line)d: %(error)s).") % {"line": reader.line_num, "error": exc}
+        ]}) from None
+
+
+@dataclass
+class _Accounts:
+    """The Flux accounts a file names, looked up once per IBAN."""
+
+    by_iban: dict[str, Account] = field(default_factory=dict)
+    checked: dict[str, str | None] = field(default_factory=dict)  # IBAN -> problem, or None
+
+    @classmethod
+    def load(cls, rows: list[tuple[int, list[str]]]) -> _Accounts:
+        ibans = {normalize_iban(cell) for _number, row in rows for cell in row[1:2] + row[3:4] if cell.strip()}
+        accounts = Account.objects.filter(iban__in=ibans, customer__isnull=False)
+        return cls(by_iban={account.iban: account for account in accounts})
+
+    def find(self, value: str, column: str) -> tuple[Account | None, str | None]:
+        iban = normalize_iban(value)
+        if not iban:
+            return None, _("The %(column)s is missing.") % {"column": column}
+        if iban not in self.checked:
+            try:
+                parse_iban(iban)
+                self.checked[iban] = None
+            except ApplicationError:
+                self.checked[iban] = "invalid"
+        if self.checked[iban]:
+            return None, _("The %(column)s %(iban)s is not a valid IBAN.") % {"column": column, "iban": iban}
+        account = self.by_iban.get(iban)
+        if account is None:
+            return None, _("No Flux customer account has the IBAN %(iban)s (%(column)s).") % {
+                "iban": iban, "column": column}
+        if account.status == AccountStatus.CLOSED:
+            return None, _("The account %(iban)s is closed.") % {"iban": iban}
+        if account.status == AccountStatus.FROZEN:
+            return None, _("The account %(iban)s is frozen.") % {"iban": iban}
+        return account, None
+
+
+def _validate(number: int, row: list[str], accounts: _Accounts) -> ImportLine:
+    line = ImportLine(number=number, raw=row, status=ImportLineStatus.INVALID)
+    if len(row) != len(HEADER):
+        line.message = _("Expected %(expected)d cells (%(header)s), found %(found)d.") % {
+            "expected": len(HEADER), "header": ", ".join(HEADER), "found": len(row)}
+        return line
+    kind, account_cell, amount_cell, counterparty_cell, reference = (cell.strip() for cell in row)
+    kind = kind.lower()
+    problems: list[str] = []
+    if kind not in KINDS:
+        problems.append(_("The type must be deposit, withdrawal or transfer."))
+    account, problem = accounts.find(account_cell, _("account"))
+    if problem:
+        problems.append(problem)
+    try:
+        amount = parse_amount(amount_cell)
+    except AmountError:
+        amount = None
+        problems.append(_("The amount must be a positive decimal such as 12.50 (at most two decimals)."))
+    counterparty = None
+    if kind == "transfer":
+        counterparty, problem = accounts.find(counterparty_cell, _("counterparty"))
+        if problem:
+            problems.append(problem)
+        elif account is not None and counterparty.pk == account.pk:
+            problems.append(_("The account and the counterparty are the same account."))
+        elif account is not None and counterparty.currency != account.currency:
+            problems.append(_("The account is in %(source)s, the counterparty in %(destination)s.") % {
+                "source": account.currency, "destination": counterparty.currency})
+    elif kind in KINDS and counterparty_cell.strip():
+        problems.append(_("Only a transfer has a counterparty."))
+    if len(reference) > REFERENCE_MAX:
+        problems.append(_("Keep the reference to %(max)d characters.") % {"max": REFERENCE_MAX})
+    if problems:
+        line.message = " ".join(problems)[:500]
+        return line
+    line.status = ImportLineStatus.VALID
+    line.kind, line.account, line.amount, line.reference = kind, account, amount, reference
+    line.counterparty_iban = counterparty.iban if counterparty else ""
+    return line
+
+
+def import_create(*, uploader: User, file_name: str, content: bytes) -> ImportBatch:
+    """Store an uploaded CSV and validate every line; nothing is applied yet.
+
+    The file is refused as a whole (validation_error on `file`, nothing stored) when it is empty,
+    larger than MAX_BYTES, not UTF-8 text, not readable as CSV, without the header
+    `type,account,amount,counterparty,reference`, without data lines or with more than MAX_LINES.
+    Otherwise each line is stored `valid` or `invalid` with its reason.
+
+    Errors: permission_denied (not staff), validation_error.
+    """
+    require_staff(uploader)
+    if not content:
+        raise ValidationFailed({"file": [_("The file is empty.")]})
+    if len(content) > MAX_BYTES:
+        raise ValidationFailed({"file": [_("The file is larger than %(size)d MB.") % {"size": MAX_BYTES // 2**20}]})
+    rows = list(_read_rows(content))
+    if not rows:
+        raise ValidationFailed({"file": [_("The file has a header but no operations.")]})
+    if len(rows) > MAX_LINES:
+        raise ValidationFailed({"file": [
+            _("The file has %(count)d operations; send at most %(max)d per file.") % {
+                "count": len(rows), "max": MAX_LINES}
+        ]})
+    accounts = _Accounts.load(rows)
+    lines = [_validate(number, row, accounts) for number, row in rows]
+    now = timezone.now()
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            uploaded_by=uploader,
+            file_name=(file_name or "import.csv")[:255],
+            sha256=hashlib.sha256(content).hexdigest(),
+            line_count=len(lines),
+            created_at=now,
+        )
+        for line in lines:
+            line.batch = batch
+        ImportLine.objects.bulk_create(lines, batch_size=1000)
+        invalid = sum(1 for line in lines if line.status == ImportLineStatus.INVALID)
+        audit_record(
+            actor=uploader,
+            action=actions.IMPORT_UPLOADED,
+            target_type="import",
+            target_id=batch.pk,
+            data={"file_name": batch.file_name, "sha256": batch.sha256, "lines": len(lines), "invalid": invalid},
+        )
+    return batch
+
+
+# --- Applying, chunk by chunk ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    total: int
+    counts: dict[str, int]
+
+    @property
+    def waiting(self) -> int:
+        return self.counts.get(ImportLineStatus.VALID, 0)
+
+    @property
+    def done(self) -> int:
+        return self.total - self.waiting
+
+    @property
+    def finished(self) -> bool:
+        return self.waiting == 0
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.done * 100 // self.total
+
+    def as_json(self) -> dict:
+        return {"total": self.total, "done": self.done, "percent": self.percent, "finished": self.finished,
+                "counts": {status.value: self.counts.get(status, 0) for status in ImportLineStatus}}
+
+
+def import_progress(batch: ImportBatch) -> ImportProgress:
+    rows = batch.lines.order_by().values_list("status").annotate(n=Count("id"))
+    return ImportProgress(total=batch.line_count, counts=Counter(dict(rows)))
+
+
+def _operation(actor: User, batch: ImportBatch, line: ImportLine):
+    def operation() -> tuple[int, dict]:
+        if line.kind == "transfer":
+            txn = services.transfer_create(
+                initiator=actor, source_account_id=line.account_id, destination_iban=line.counterparty_iban,
+                amount=line.amount, reference=line.reference,
+            )
+        else:
+            create = services.deposit_create if line.kind == "deposit" else services.withdrawal_create
+            txn = create(initiator=actor, account_id=line.account_id, amount=line.amount, reference=line.reference)
+        return 201, {"transaction": txn.pk, "status": txn.status, "batch": batch.pk}
+
+    return operation
+
+
+def _apply(actor: User, batch: ImportBatch, line: ImportLine) -> None:
+    """Apply one valid line and record its result on it (not saved here)."""
+    try:
+        outcome = run_once(
+            user=actor,
+            key=line_key(batch.sha256, line.number),
+            fingerprint=fingerprint("workspace.import", line.kind, line.account_id, line.counterparty_iban,
+                                    line.amount, line.reference),
+            operation=_operation(actor, batch, line),
+        )
+    except ApplicationError as exc:
+        line.status = ImportLineStatus.REFUSED
+        line.message = str(REFUSALS[exc.code]()) if exc.code in REFUSALS else exc.message[:500]
+        return
+    line.transaction_id = outcome.body["transaction"]
+    first_batch = outcome.body.get("batch")
+    if outcome.replayed and first_batch != batch.pk:
+        line.status = ImportLineStatus.ALREADY_APPLIED
+        line.message = _("Already applied by import #%(batch)s.") % {"batch": first_batch}
+    elif outcome.body["status"] == "pending":
+        line.status = ImportLineStatus.PENDING
+        line.message = _("Waits for a second member of staff to approve it.")
+    else:
+        line.status = ImportLineStatus.APPLIED
+        line.message = ""
+
+
+def import_apply_next(*, actor: User, batch_id: int, limit: int = CHUNK) -> ImportProgress:
+    """Apply the next `limit` valid lines of a batch, in line order, and say how far it is.
+
+    Safe to repeat and to run twice at once: each line is idempotent (run_once), and a line replayed
+    from this same batch keeps this batch's result. The first call marks the batch started.
+
+    Errors: permission_denied (not staff, or not the uploader), not_found.
+    """
+    require_staff(actor)
+    batch = ImportBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("Import not found.")
+    if batch.uploaded_by_id != actor.pk:
+        raise ApplicationError("permission_denied", _("Only the person who uploaded a file applies it."))
+    if batch.started_at is None:
+        with transaction.atomic():
+            started = ImportBatch.objects.filter(pk=batch.pk, started_at__isnull=True).update(
+                started_at=timezone.now())
+            if started:
+                audit_record(actor=actor, action=actions.IMPORT_STARTED, target_type="import", target_id=batch.pk,
+                             data={"file_name": batch.file_name, "sha256": batch.sha256})
+    lines = list(batch.lines.filter(status=ImportLineStatus.VALID).order_by("number")[:limit])
+    for line in lines:
+        _apply(actor, batch, line)
+    ImportLine.objects.bulk_update(lines, ["status", "message", "transaction"], batch_size=1000)
+    progress = import_progress(batch)
+    if progress.finished and batch.finished_at is None:
+        ImportBatch.objects.filter(pk=batch.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+    return progress
+
+
+# --- Reading --------------------------------------------------------------------------------------
+
+
+def import_batches_recent(*, limit: int = 20) -> list[ImportBatch]:
+    return list(ImportBatch.objects.select_related("uploaded_by").order_by("-created_at", "-id")[:limit])
+
+
+def import_batch_get(batch_id: object) -> ImportBatch:
+    try:
+        return ImportBatch.objects.select_related("uploaded_by").get(pk=int(str(batch_id)))
+    except (ValueError, ImportBatch.DoesNotExist):
+        raise NotFound("Import not found.") from None
+
+
+def import_report_rows(batch: ImportBatch) -> Iterable[list[str]]:
+    """The report as CSV rows: the line as sent, its result and why. Text cells are neutralised
+    (banking/statements.py): a reference such as `=HYPERLINK(...)` is not run by a spreadsheet."""
+    from banking.statements import neutralise
+
+    labels = dict(ImportLineStatus.choices)
+    yield ["line", *HEADER, "result", "message", "transaction"]
+    for line in batch.lines.order_by("number").iterator(chunk_size=2000):
+        cells = [*line.raw, *[""] * (len(HEADER) - len(line.raw))][: len(HEADER)]
+        yield [str(line.number), *(neutralise(str(cell)) for cell in cells), labels[line.status],
+               neutralise(line.message), str(line.transaction_id or "")]
+
+
+def describe_amount(line: ImportLine) -> str:
+    return format_minor(line.amount) if line.amount is not None else ""
