@@ -32,8 +32,11 @@ document.addEventListener("alpine:init", () => {
     busy: false,
     statusText: "",
     observer: null,
+    texts: {},
     init() {
-      this.nextUrl = this.$el.dataset.nextUrl || "";
+      // Read now: in a method called from the button, $el is the button, not this element.
+      this.texts = { ...this.$el.dataset };
+      this.nextUrl = this.texts.nextUrl || "";
       if (!this.nextUrl || !("IntersectionObserver" in window)) return;
       this.observer = new IntersectionObserver(
         (changes) => {
@@ -55,7 +58,7 @@ document.addEventListener("alpine:init", () => {
     async loadMore() {
       if (this.busy || !this.nextUrl) return;
       this.busy = true;
-      this.statusText = this.$el.dataset.loadingText;
+      this.statusText = this.texts.loadingText;
       try {
         const url = new URL(this.nextUrl, window.location.href);
         url.searchParams.set("partial", "1");
@@ -66,7 +69,7 @@ document.addEventListener("alpine:init", () => {
         this.$refs.list.insertAdjacentHTML("beforeend", html);
         this.nextUrl = response.headers.get("X-Next-Page") || "";
         if (this.$refs.more && this.nextUrl) this.$refs.more.href = this.nextUrl;
-        this.statusText = this.nextUrl ? "" : this.$el.dataset.endText;
+        this.statusText = this.nextUrl ? "" : this.texts.endText;
         if (this.observer) {
           if (this.nextUrl) {
             // Observing again reports the sentinel's current state: if it is still on screen
@@ -81,7 +84,7 @@ document.addEventListener("alpine:init", () => {
         // No automatic retry (it could loop while offline): "Load more" stays for the person.
         if (this.observer) this.observer.disconnect();
         this.observer = null;
-        this.statusText = this.$el.dataset.errorText;
+        this.statusText = this.texts.errorText;
       } finally {
         this.busy = false;
       }
