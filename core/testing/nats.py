@@ -228,4 +228,5 @@ def asgi_server(nats_server) -> Iterator[WebServer]:
     `django_db(transaction=True)`, so that what the test writes is visible to it)."""
     server = WebServer(nats_server).start()
     yield server
-    server.stop()
+    # Shown by pytest when the test failed: the server's own account of a 500.
+    print(f"--- the ASGI server's output ---\n{server.stop()}")
