@@ -4,6 +4,17 @@ AUTH_LOGIN = "auth.login"
 AUTH_LOGIN_FAILED = "auth.login_failed"
 AUTH_LOGOUT = "auth.logout"
 AUTH_PASSWORD_CHANGED = "auth.password_changed"
+# Too many failed sign-ins for one username: refused for FLUX_LOCKOUT_MINUTES (identity/lockout.py).
+AUTH_LOCKED_OUT = "auth.locked_out"
+AUTH_UNLOCKED = "auth.unlocked"
+# Staff two-factor sign-in (TOTP): a device confirmed, or removed by a supervisor.
+AUTH_2FA_ENROLLED = "auth.2fa_enrolled"
+AUTH_2FA_RESET = "auth.2fa_reset"
+
+# Agent management (supervisors).
+STAFF_CREATED = "staff.created"
+STAFF_DEACTIVATED = "staff.deactivated"
+STAFF_REACTIVATED = "staff.reactivated"
 
 CUSTOMER_CREATED = "customer.created"
 CUSTOMER_UPDATED = "customer.updated"
@@ -16,6 +27,7 @@ ACCOUNT_OPENED = "account.opened"
 ACCOUNT_FROZEN = "account.frozen"
 ACCOUNT_UNFROZEN = "account.unfrozen"
 ACCOUNT_CLOSED = "account.closed"
+ACCOUNT_OVERDRAFT_CHANGED = "account.overdraft_changed"
 
 TRANSACTION_POSTED = "transaction.posted"
 TRANSACTION_PENDING = "transaction.pending"

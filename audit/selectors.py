@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Min
+from django.db.models import CharField, Min, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from audit.api.filters import AuditLogFilter
-from audit.models import AuditLogRecord, ChainHead, OutboxMessage
+from audit.models import AuditEvent, AuditLogRecord, ChainHead, OutboxMessage
 
 PAGE_SIZE = 50
 REPLAY_LIMIT = 500
@@ -94,3 +95,24 @@ class OutboxState:
 def outbox_state() -> OutboxState:
     figures = OutboxMessage.objects.aggregate(oldest_at=Min("event__occurred_at"))
     return OutboxState(backlog=OutboxMessage.objects.count(), oldest_at=figures["oldest_at"])
+
+
+def events_about_customer(*, customer_id: int, limit: int = 50) -> list[AuditEvent]:
+    """The newest audit events whose target is this customer (as a customer or a user: sign-ins,
+    profile changes), one of their accounts, or a transaction touching one of their accounts.
+    One query; the targets are matched with subqueries, so a long history costs no extra round trip."""
+    from banking.models import Account, Transaction
+
+    accounts = Account.objects.filter(customer_id=customer_id)
+    account_ids = accounts.annotate(target=Cast("pk", CharField())).values("target")
+    transaction_ids = (
+        Transaction.objects.filter(Q(source__in=accounts) | Q(destination__in=accounts))
+        .annotate(target=Cast("pk", CharField()))
+        .values("target")
+    )
+    about = (
+        Q(target_type__in=["customer", "user"], target_id=str(customer_id))
+        | Q(target_type="account", target_id__in=account_ids)
+        | Q(target_type="transaction", target_id__in=transaction_ids)
+    )
+    return list(AuditEvent.objects.filter(about).select_related("actor").order_by("-occurred_at", "-pk")[:limit])

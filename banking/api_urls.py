@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/<str:pk>/freeze/", views.AccountFreezeView.as_view(), name="account-freeze"),
     path("accounts/<str:pk>/unfreeze/", views.AccountUnfreezeView.as_view(), name="account-unfreeze"),
     path("accounts/<str:pk>/close/", views.AccountCloseView.as_view(), name="account-close"),
+    path("accounts/<str:pk>/overdraft/", views.AccountOverdraftView.as_view(), name="account-overdraft"),
     path("accounts/<str:pk>/statement/", statements.AccountStatementView.as_view(), name="account-statement"),
     path("beneficiaries/", beneficiaries.BeneficiaryListCreateView.as_view(), name="beneficiary-list"),
     path("beneficiaries/<str:pk>/", beneficiaries.BeneficiaryDetailView.as_view(), name="beneficiary-detail"),

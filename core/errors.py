@@ -8,7 +8,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "validation_error": 400,
     "idempotency_key_missing": 400,
     "not_authenticated": 401,
+    # Staff with two-factor sign-in required (FLUX_REQUIRE_2FA): POST auth/token/ without an `otp`
+    # (or before enrolling a device on the pages), or with a wrong one.
+    "otp_required": 401,
+    "otp_invalid": 401,
     "permission_denied": 403,
+    # An agent deciding a pending transaction above FLUX_AGENT_APPROVAL_LIMIT (a supervisor's call).
+    "approval_limit_exceeded": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "unsupported_media_type": 415,
@@ -29,6 +35,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "unknown_account": 422,
     "idempotency_key_reused": 422,
     "throttled": 429,
+    # Too many failed sign-ins for one username (django-axes): refused for FLUX_LOCKOUT_MINUTES, even
+    # with the right password. 429 rather than 403: it is about the attempts, and it passes.
+    "locked_out": 429,
 }
 
 

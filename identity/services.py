@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from audit import actions
 from audit.services import audit_record
 from core.errors import ApplicationError, ValidationFailed
+from identity import lockout, two_factor
 from identity.models import Role, User
 
 
@@ -93,19 +94,19 @@ def customer_create(
 
 
 def token_obtain(*, username: str, password: str, otp: str | None = None, request=None) -> dict[str, str]:
-    """Check credentials and issue a JWT pair. Success and failure are both audited.
-    Errors: not_authenticated (wrong username or password, or an inactive user)."""
+    """Check credentials and issue a JWT pair. Success and failure are both audited. Failures count
+    towards the lockout (identity/lockout.py); staff also send a TOTP `otp` when FLUX_REQUIRE_2FA
+    is on (identity/two_factor.py).
+    Errors: not_authenticated (wrong username or password, or an inactive user), locked_out (429:
+    too many failures for this username), otp_required / otp_invalid (staff, 401)."""
+    request = request if request is not None else HttpRequest()  # the lockout needs one to count
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
-        with transaction.atomic():
-            audit_record(
-                actor=None,
-                action=actions.AUTH_LOGIN_FAILED,
-                target_type="user",
-                target_id=User.objects.filter(username=username).values_list("pk", flat=True).first() or "",
-                data={"username": str(username)[:150], "channel": "api"},
-            )
+        if lockout.sign_in_failed(request=request, username=username, channel="api"):
+            raise ApplicationError("locked_out", lockout.lockout_message())
         raise ApplicationError("not_authenticated", "Wrong username or password.")
+    two_factor.api_second_factor_check(request=request, user=user, code=otp)
+    lockout.clear_failures(username=user.get_username())
     with transaction.atomic():
         refresh = RefreshToken.for_user(user)
         User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
@@ -150,17 +151,11 @@ def session_login(*, request: HttpRequest, user: User) -> None:
         )
 
 
-def session_login_failed(*, username: str) -> None:
+def session_login_failed(*, username: str, request: HttpRequest | None = None) -> None:
     """Audit a refused page sign-in (wrong username or password, or an inactive user), naming the
-    user when the username exists, as the API does."""
-    with transaction.atomic():
-        audit_record(
-            actor=None,
-            action=actions.AUTH_LOGIN_FAILED,
-            target_type="user",
-            target_id=User.objects.filter(username=username).values_list("pk", flat=True).first() or "",
-            data={"username": str(username)[:150], "channel": "web"},
-        )
+    user when the username exists, as the API does (identity.lockout.sign_in_failed, which also
+    records a lockout that this failure started)."""
+    lockout.sign_in_failed(request=request, username=username, channel="web")
 
 
 def session_logout(*, request: HttpRequest) -> None:
@@ -185,14 +180,19 @@ PHONE_RE = re.compile(r"\A\+?[0-9 ().-]{6,32}\Z")
 ADDRESS_MAX_LENGTH = 500
 
 
-def customer_update_contact(*, customer: User, email: str, phone: str = "", address: str = "") -> User:
-    """A customer changes their own email, phone and address. Audited as `customer.updated` with
-    the names of the fields that changed (nothing changed: nothing written, no event).
+def customer_update_contact(
+    *, customer: User, email: str, phone: str = "", address: str = "", actor: User | None = None
+) -> User:
+    """A customer changes their own email, phone and address, or a member of staff (`actor`) does
+    it for them at the desk. Audited as `customer.updated` by whoever did it, with the names of the
+    fields that changed (nothing changed: nothing written, no event).
 
-    Errors: permission_denied (not a customer), validation_error (malformed or taken email,
-    malformed phone, address too long)."""
+    Errors: permission_denied (not a customer, or an actor who is not staff), validation_error
+    (malformed or taken email, malformed phone, address too long)."""
     if not getattr(customer, "is_customer", False):
         raise ApplicationError("permission_denied", _("Only customers have contact details here."))
+    if actor is not None and actor.pk != customer.pk and not getattr(actor, "is_bank_staff", False):
+        raise ApplicationError("permission_denied", _("Only bank staff may change a customer's details."))
     email = (email or "").strip().lower()
     phone = " ".join((phone or "").split())
     address = "\n".join(line.strip() for line in (address or "").strip().splitlines() if line.strip())
@@ -219,7 +219,7 @@ def customer_update_contact(*, customer: User, email: str, phone: str = "", addr
                 setattr(current, field, value)
             current.save(update_fields=list(changed))
             audit_record(
-                actor=customer,
+                actor=actor or customer,
                 action=actions.CUSTOMER_UPDATED,
                 target_type="customer",
                 target_id=customer.pk,

@@ -30,6 +30,11 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, trim_whitespace=True)
 
 
+class OverdraftSerializer(serializers.Serializer):
+    overdraft_limit = AmountField(allow_zero=True)
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
+
+
 class EntrySerializer(serializers.ModelSerializer):
     amount = AmountField(read_only=True)
     balance_after = AmountField(read_only=True)

@@ -17,6 +17,7 @@ from banking.api.serializers import (
     AccountSerializer,
     CashSerializer,
     EntrySerializer,
+    OverdraftSerializer,
     ReasonSerializer,
     TransactionSerializer,
     TransferCreateSerializer,
@@ -24,7 +25,7 @@ from banking.api.serializers import (
 from banking.models import Account, Entry
 from core.api.idempotency import HEADER, idempotent_response
 from core.api.pagination import OldestFirstCursorPagination
-from core.api.permissions import IsBankStaff
+from core.api.permissions import IsBankStaff, IsSupervisor
 from core.ids import parse_id
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -116,6 +117,24 @@ class AccountUnfreezeView(AccountLifecycleView):
 
 class AccountCloseView(AccountLifecycleView):
     service = staticmethod(services.account_close)
+
+
+class AccountOverdraftView(APIView):
+    """Change an account's overdraft limit (supervisors only), with a reason."""
+
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(request=OverdraftSerializer, responses=AccountSerializer)
+    def post(self, request: Request, pk: str) -> Response:
+        params = OverdraftSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        account = services.account_set_overdraft_limit(
+            actor=request.user,
+            account_id=parse_id(pk),
+            overdraft_limit=params.validated_data["overdraft_limit"],
+            reason=params.validated_data["reason"],
+        )
+        return Response(AccountSerializer(account).data)
 
 
 class TransferCreateView(APIView):

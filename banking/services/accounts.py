@@ -1,4 +1,4 @@
-"""Account lifecycle: open, freeze, unfreeze, close."""
+"""Account lifecycle: open, freeze, unfreeze, close; the overdraft limit."""
 
 from __future__ import annotations
 
@@ -146,3 +146,46 @@ def account_close(*, actor: User, account_id: int, reason: str) -> Account:
     return _change_status(
         actor=actor, account_id=account_id, reason=reason, action=actions.ACCOUNT_CLOSED, change=change
     )
+
+
+def account_set_overdraft_limit(*, actor: User, account_id: int, overdraft_limit: int, reason: str) -> Account:
+    """Change how far below zero a customer account may go. Supervisors only. Lowering it is
+    refused when the account already uses more than the new limit (balance minus holds below
+    minus the new limit). Audited as `account.overdraft_changed` with the old and new limits.
+
+    Errors: permission_denied (not a supervisor), not_found, account_closed, insufficient_funds
+    (the new limit is below what is already used), validation_error (negative, no reason).
+    """
+    if not getattr(actor, "is_supervisor", False):
+        raise ApplicationError("permission_denied", "Only a supervisor may change an overdraft limit.")
+    reason = require_reason(reason)
+    if not isinstance(overdraft_limit, int) or isinstance(overdraft_limit, bool) or overdraft_limit < 0:
+        raise ValidationFailed({"overdraft_limit": ["The overdraft limit cannot be negative."]})
+    with transaction.atomic():
+        account = lock_accounts([account_id]).get(int(account_id))
+        if account is None or account.is_internal:
+            raise NotFound("Account not found.")
+        if account.status == AccountStatus.CLOSED:
+            raise ApplicationError("account_closed", "The account is closed.")
+        if account.balance - account.held < -overdraft_limit:
+            raise ApplicationError(
+                "insufficient_funds",
+                f"The account already uses {format_minor(account.held - account.balance)} "
+                f"{account.currency} of overdraft: the limit cannot go below that.",
+            )
+        before = account.overdraft_limit
+        account.overdraft_limit = overdraft_limit
+        account.save(update_fields=["overdraft_limit"])
+        audit_record(
+            actor=actor,
+            action=actions.ACCOUNT_OVERDRAFT_CHANGED,
+            target_type="account",
+            target_id=account.pk,
+            data={
+                "iban": account.iban,
+                "reason": reason,
+                "from": format_minor(before),
+                "to": format_minor(overdraft_limit),
+            },
+        )
+        return account

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from banking.models import Account, Transaction, TransactionStatus
 from banking.services.common import require_reason, require_staff
 from banking.services.movements import legs_for, transaction_audit_data
 from core.errors import ApplicationError, NotFound
+from core.money import decimal_to_minor, format_minor
 from identity.models import User
 
 
@@ -32,6 +34,19 @@ def _lock_pending(*, decider: User, transaction_id: int, now: datetime) -> Trans
     return txn
 
 
+def _ensure_within_approval_limit(*, approver: User, txn: Transaction) -> None:
+    """Agents approve up to FLUX_AGENT_APPROVAL_LIMIT; above it, only a supervisor may."""
+    if approver.is_supervisor:
+        return
+    limit = decimal_to_minor(settings.FLUX_AGENT_APPROVAL_LIMIT)
+    if txn.amount > limit:
+        raise ApplicationError(
+            "approval_limit_exceeded",
+            f"An agent approves up to {format_minor(limit)} {txn.currency}; this transaction of "
+            f"{format_minor(txn.amount)} {txn.currency} needs a supervisor.",
+        )
+
+
 def _release_hold(txn: Transaction, source: Account) -> None:
     if txn.hold_amount:
         source.held -= txn.hold_amount
@@ -41,13 +56,15 @@ def _release_hold(txn: Transaction, source: Account) -> None:
 def transaction_approve(*, approver: User, transaction_id: int) -> Transaction:
     """Post a pending transaction: the hold is released and the entries written at once.
 
-    Errors: permission_denied (not staff, or the initiator), not_found, not_pending,
-    account_frozen, account_closed, insufficient_funds.
+    An agent approves amounts up to FLUX_AGENT_APPROVAL_LIMIT; a supervisor any amount.
+    Errors: permission_denied (not staff, or the initiator), approval_limit_exceeded (an agent,
+    above the limit), not_found, not_pending, account_frozen, account_closed, insufficient_funds.
     """
     require_staff(approver)
     now = timezone.now()
     with transaction.atomic():
         txn = _lock_pending(decider=approver, transaction_id=transaction_id, now=now)
+        _ensure_within_approval_limit(approver=approver, txn=txn)
         accounts = lock_accounts([txn.source_id, txn.destination_id])
         for account in accounts.values():
             ensure_open(account)

@@ -46,6 +46,10 @@ INSTALLED_APPS = [
     "audit",
     "portal",
     "workspace",
+    # Lockout after repeated failed sign-ins, and staff two-factor sign-in (see "Identity").
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # django-pwa: /manifest.json and /serviceworker.js (see "Installable app" below).
     "pwa",
 ]
@@ -59,6 +63,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): a staff session that gave its TOTP code; then staff pages
+    # (/agent/, /staff/) refuse an unverified staff session when FLUX_REQUIRE_2FA is on.
+    "django_otp.middleware.OTPMiddleware",
+    "identity.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -122,6 +130,31 @@ PASSWORD_HASHERS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Lockout (django-axes): after FLUX_LOCKOUT_FAILURES failed sign-ins for one username, on the page
+# or the API, that username is refused for FLUX_LOCKOUT_MINUTES, even with the right password;
+# more attempts meanwhile do not extend it. A supervisor can unlock (agent management page).
+# The sign-in page and the token endpoint answer a lockout themselves (identity/lockout.py), so
+# AxesMiddleware (whose async path drops the view's response) is not installed.
+FLUX_LOCKOUT_FAILURES = int(os.environ.get("FLUX_LOCKOUT_FAILURES", "5"))
+FLUX_LOCKOUT_MINUTES = int(os.environ.get("FLUX_LOCKOUT_MINUTES", "15"))
+AUTHENTICATION_BACKENDS = [
+    "identity.backends.LockoutBackend",  # django-axes: refuses a locked-out username
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = FLUX_LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=FLUX_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_SENSITIVE_PARAMETERS = ["password", "otp", "code"]
+# W006 wants the IP address in the lockout parameters: Flux counts per username on purpose (a
+# branch office shares one address; a username is locked whatever address the attempts come from).
+SILENCED_SYSTEM_CHECKS = ["axes.W002", "axes.W006"]
+# Two-factor sign-in for staff (django-otp, TOTP): when on, agents and supervisors enrol a TOTP
+# device, give a current code after their password (pages) or with it (`otp`, API), and staff
+# pages refuse a session that has not. Off in development and tests, on in production.
+FLUX_REQUIRE_2FA = env_bool("FLUX_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "Flux"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -215,6 +248,8 @@ SPECTACULAR_SETTINGS = {
 FLUX_APPROVAL_THRESHOLD = Decimal(os.environ.get("FLUX_APPROVAL_THRESHOLD", "10000.00"))
 FLUX_CASH_APPROVAL_THRESHOLD = Decimal(os.environ.get("FLUX_CASH_APPROVAL_THRESHOLD", "5000.00"))
 FLUX_PENDING_TTL_DAYS = int(os.environ.get("FLUX_PENDING_TTL_DAYS", "7"))
+# An agent approves pending transactions up to this amount; a supervisor approves any amount.
+FLUX_AGENT_APPROVAL_LIMIT = Decimal(os.environ.get("FLUX_AGENT_APPROVAL_LIMIT", "50000.00"))
 FLUX_DEFAULT_CURRENCY = "EUR"
 FLUX_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
 # Flux IBANs: country NL, bank code FLUX (a code no real Dutch bank uses).

@@ -1,0 +1,42 @@
+"""Onboarding at the desk: a new customer and their first account, in one go."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from banking.models import Account
+from banking.services.accounts import account_open
+from identity.models import User
+from identity.services import customer_create
+
+
+def customer_onboard(
+    *,
+    actor: User,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    kind: str,
+    phone: str = "",
+    address: str = "",
+    password: str | None = None,
+    currency: str | None = None,
+    overdraft_limit: int = 0,
+) -> tuple[User, Account, str | None]:
+    """Create a customer (identity's customer_create) and open their first account (account_open)
+    in one database transaction: either both exist, with their two audit events, or neither.
+    Returns the customer, the account and the generated password (None when one was given).
+
+    Errors: permission_denied (not staff), validation_error (a taken username or email, a
+    malformed field, or the account's kind, currency or overdraft: nothing is created).
+    """
+    with transaction.atomic():
+        customer, generated = customer_create(
+            actor=actor, username=username, first_name=first_name, last_name=last_name, email=email,
+            password=password, phone=phone, address=address,
+        )
+        account = account_open(
+            actor=actor, customer_id=customer.pk, kind=kind, currency=currency, overdraft_limit=overdraft_limit
+        )
+        return customer, account, generated
