@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ KINDS = ("deposit", "withdrawal", "transfer")
 MAX_LINES = 10_000
 MAX_BYTES = 4 * 1024 * 1024  # 10,000 lines of two IBANs, an amount and a long reference fit
 CHUNK = 500
+# A chunk also stops after this long, so that each request stays short whatever the database's
+# commit latency (each line is its own transaction: one commit, one fsync, per line).
+CHUNK_SECONDS = 5.0
 REFERENCE_MAX = 140
 KEY_PREFIX = "import"
 
@@ -302,8 +306,12 @@ def _apply(actor: User, batch: ImportBatch, line: ImportLine) -> None:
         line.message = ""
 
 
-def import_apply_next(*, actor: User, batch_id: int, limit: int = CHUNK) -> ImportProgress:
-    """Apply the next `limit` valid lines of a batch, in line order, and say how far it is.
+def import_apply_next(
+    *, actor: User, batch_id: int, limit: int = CHUNK, seconds: float = CHUNK_SECONDS
+) -> ImportProgress:
+    """Apply the next `limit` valid lines of a batch (fewer if `seconds` run out first), in line
+    order, and say how far it is. Each line commits on its own, so that no account stays locked
+    longer than one operation and locks are always taken in the services' ascending order.
 
     Safe to repeat and to run twice at once: each line is idempotent (run_once), and a line replayed
     from this same batch keeps this batch's result. The first call marks the batch started.
@@ -324,9 +332,16 @@ def import_apply_next(*, actor: User, batch_id: int, limit: int = CHUNK) -> Impo
                 audit_record(actor=actor, action=actions.IMPORT_STARTED, target_type="import", target_id=batch.pk,
                              data={"file_name": batch.file_name, "sha256": batch.sha256})
     lines = list(batch.lines.filter(status=ImportLineStatus.VALID).order_by("number")[:limit])
+    deadline = time.monotonic() + seconds
+    applied: list[ImportLine] = []
     for line in lines:
         _apply(actor, batch, line)
-    ImportLine.objects.bulk_update(lines, ["status", "message", "transaction"], batch_size=1000)
+        applied.append(line)
+        if time.monotonic() >= deadline:
+            break
+    # Recorded after the lines committed: a chunk cut short here leaves them `valid`, and the
+    # next chunk replays this batch's own outcomes (run_once) without moving money again.
+    ImportLine.objects.bulk_update(applied, ["status", "message", "transaction"], batch_size=1000)
     progress = import_progress(batch)
     if progress.finished and batch.finished_at is None:
         ImportBatch.objects.filter(pk=batch.pk, finished_at__isnull=True).update(finished_at=timezone.now())

@@ -215,3 +215,16 @@ def test_the_report_csv_neutralises_formulas(agnes, alice_account):
     assert rows[1][5] == "'=HYPERLINK(\"http://evil\")" and rows[1][6] == "applied" and rows[1][8]
     assert rows[2][1] == "'=1+1" and rows[2][3] == "'-3" and rows[2][6] == "invalid"
     assert AuditEvent.objects.filter(action=actions.IMPORT_UPLOADED, target_id=str(batch.pk)).exists()
+
+
+def test_a_chunk_stops_when_its_time_is_up_and_the_next_goes_on(agnes, alice_account):
+    batch = import_create(uploader=agnes, file_name="t.csv", content=csv_bytes(
+        *[f"deposit,{alice_account.iban},1,,t{n}" for n in range(3)]))
+    before = fresh(alice_account).balance
+    progress = import_apply_next(actor=agnes, batch_id=batch.pk, seconds=0)
+    assert progress.done == 1 and statuses(batch) == {2: "applied", 3: "valid", 4: "valid"}
+    assert fresh(alice_account).balance == before + 1_00
+    while not import_apply_next(actor=agnes, batch_id=batch.pk, seconds=0).finished:
+        pass
+    assert statuses(batch) == {2: "applied", 3: "applied", 4: "applied"}
+    assert fresh(alice_account).balance == before + 3_00
