@@ -6,3 +6,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
 ]
+
+urlpatterns += [
+    # Staff two-factor sign-in: enrolment (QR code) and the code after the password.
+    path("account/2fa/setup/", views.two_factor_setup, name="2fa-setup"),
+    path("account/2fa/verify/", views.two_factor_verify, name="2fa-verify"),
+]

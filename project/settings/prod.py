@@ -26,3 +26,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Staff sign in with a TOTP code after their password (identity/two_factor.py).
+FLUX_REQUIRE_2FA = env_bool("FLUX_REQUIRE_2FA", True)
