@@ -33,7 +33,12 @@ class AuthThrottleMixin:
 
 
 class TokenObtainView(AuthThrottleMixin, APIView):
-    """Exchange a username and password (and, for staff with 2FA, an `otp`) for a JWT pair."""
+    """Exchange a username and password (and, for staff with 2FA, an `otp`) for a JWT pair.
+
+    Refusals: 401 `not_authenticated` (wrong username or password); 401 `otp_required` /
+    `otp_invalid` (staff when FLUX_REQUIRE_2FA is on: a current TOTP code from the device enrolled
+    on the pages); 429 `locked_out` after FLUX_LOCKOUT_FAILURES failures for one username, for
+    FLUX_LOCKOUT_MINUTES, even with the right password."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
