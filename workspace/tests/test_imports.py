@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from banking.models import Entry
 from banking.tests.factories import fresh
-from workspace.imports import EXAMPLE_CSV, HEADER
+from workspace.imports import EXAMPLE_CSV, HEADER, import_apply_next
 from workspace.models import ImportBatch
 
 HEADER_LINE = ",".join(HEADER)
@@ -180,3 +180,15 @@ def test_customers_cannot_upload_or_apply(client, alice, agnes, alice_account, u
 def test_an_unknown_batch_is_not_found(agnes_client):
     assert agnes_client.get(reverse("workspace:import", args=["999999"])).status_code == 404
     assert agnes_client.get(reverse("workspace:import", args=["nope"])).status_code == 404
+
+
+def test_a_started_batch_resumes_by_itself_when_its_page_is_reloaded(agnes_client, alice_account):
+    content = (HEADER_LINE + "\r\n" + "".join(f"deposit,{alice_account.iban},1,,n{n}\r\n" for n in range(3))).encode()
+    upload(agnes_client, content)
+    batch = ImportBatch.objects.get()
+    url = reverse("workspace:import", args=[batch.pk])
+    assert 'data-autostart="false"' in agnes_client.get(url).content.decode()  # not before the agent asks
+    import_apply_next(actor=batch.uploaded_by, batch_id=batch.pk, limit=1)  # a chunk, then the tab closed
+    html = agnes_client.get(url).content.decode()
+    assert 'data-autostart="true"' in html and "Continue applying the valid lines" in html
+    assert 'data-done="1"' in html and 'data-total="3"' in html
