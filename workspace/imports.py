@@ -13,8 +13,10 @@ Two steps, so that no web request runs for minutes and a page reload loses nothi
    since validation) is that line's result, not the file's. A refusal stores no key (run_once),
    so uploading the file again retries only those lines.
 
-Keys are per user, as everywhere in Flux (DESIGN.md, "Idempotency"): it is the uploader's second
-upload that replays. Only the uploader applies a batch, for that reason.
+Keys are per user in Flux (DESIGN.md, "Idempotency"); every upload of one file uses the keys of
+its first uploader (`key_owner`), so the same file uploaded by another member of staff applies
+nothing twice either. Only the uploader applies a batch (they are its operations' initiator).
+Keys are purged after FLUX_IDEMPOTENCY_TTL_HOURS: after that, the same file would apply again.
 """
 
 from __future__ import annotations
@@ -279,11 +281,20 @@ def _operation(actor: User, batch: ImportBatch, line: ImportLine):
     return operation
 
 
-def _apply(actor: User, batch: ImportBatch, line: ImportLine) -> None:
-    """Apply one valid line and record its result on it (not saved here)."""
+def key_owner(batch: ImportBatch) -> User:
+    """Whose idempotency keys a batch's lines use: the first uploader of this very file. Keys are per
+    user (run_once), and the same file uploaded by another member of staff must not apply twice
+    either, so every upload of one file shares the first uploader's keys."""
+    first = ImportBatch.objects.filter(sha256=batch.sha256).order_by("created_at", "id").select_related(
+        "uploaded_by").first()
+    return first.uploaded_by if first else batch.uploaded_by
+
+
+def _apply(actor: User, owner: User, batch: ImportBatch, line: ImportLine) -> None:
+    """Apply one valid line as `actor`, under `owner`'s keys, and record its result on it (not saved)."""
     try:
         outcome = run_once(
-            user=actor,
+            user=owner,
             key=line_key(batch.sha256, line.number),
             fingerprint=fingerprint("workspace.import", line.kind, line.account_id, line.counterparty_iban,
                                     line.amount, line.reference),
@@ -332,10 +343,11 @@ def import_apply_next(
                 audit_record(actor=actor, action=actions.IMPORT_STARTED, target_type="import", target_id=batch.pk,
                              data={"file_name": batch.file_name, "sha256": batch.sha256})
     lines = list(batch.lines.filter(status=ImportLineStatus.VALID).order_by("number")[:limit])
+    owner = key_owner(batch)
     deadline = time.monotonic() + seconds
     applied: list[ImportLine] = []
     for line in lines:
-        _apply(actor, batch, line)
+        _apply(actor, owner, batch, line)
         applied.append(line)
         if time.monotonic() >= deadline:
             break

@@ -228,3 +228,16 @@ def test_a_chunk_stops_when_its_time_is_up_and_the_next_goes_on(agnes, alice_acc
         pass
     assert statuses(batch) == {2: "applied", 3: "applied", 4: "applied"}
     assert fresh(alice_account).balance == before + 3_00
+
+
+def test_the_same_file_uploaded_by_another_member_of_staff_applies_nothing(agnes, sam, alice_account):
+    content = csv_bytes(f"deposit,{alice_account.iban},7.00,,Once")
+    first = import_create(uploader=agnes, file_name="a.csv", content=content)
+    import_apply_next(actor=agnes, batch_id=first.pk)
+    second = import_create(uploader=sam, file_name="b.csv", content=content)
+    balance, entries, transactions = fresh(alice_account).balance, Entry.objects.count(), Transaction.objects.count()
+    import_apply_next(actor=sam, batch_id=second.pk)
+    assert statuses(second) == {2: "already"}
+    assert (fresh(alice_account).balance, Entry.objects.count(), Transaction.objects.count()) == (
+        balance, entries, transactions)
+    assert f"import #{first.pk}" in messages_of(second)[2]
