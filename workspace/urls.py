@@ -2,11 +2,30 @@
 
 from django.urls import path  # noqa: F401
 
-from workspace.views import imports
+from workspace.views import accounts, approvals, counter, customers, home, imports, staff, transactions
 
 app_name = "workspace"
 
 urlpatterns: list = [
+    # The desk: search, customers, accounts, cash, transactions, approvals (workspace/views/*.py).
+    path("", home.home, name="home"),
+    path("search/", home.search, name="search"),
+    path("customers/new/", customers.customer_new, name="customer-new"),
+    path("customers/<str:pk>/", customers.customer_detail, name="customer"),
+    path("customers/<str:pk>/contact/", customers.customer_contact, name="customer-contact"),
+    path("customers/<str:pk>/accounts/new/", customers.account_new, name="account-new"),
+    path("accounts/<str:pk>/", accounts.account_detail, name="account"),
+    path("accounts/<str:pk>/cash/", counter.cash, name="cash"),
+    path("accounts/<str:pk>/<slug:action>/", accounts.account_action, name="account-action"),
+    path("transactions/<str:pk>/", transactions.transaction_detail, name="transaction"),
+    path("transactions/<str:pk>/reverse/", transactions.transaction_reverse, name="transaction-reverse"),
+    path("transactions/<str:pk>/receipt/", counter.receipt, name="receipt"),
+    path("approvals/", approvals.approval_list, name="approvals"),
+    path("approvals/<str:pk>/approve/", approvals.approve, name="approve"),
+    path("approvals/<str:pk>/reject/", approvals.reject, name="reject"),
+    # Agent management, supervisors only (workspace/views/staff.py).
+    path("staff/", staff.staff_page, name="staff"),
+    path("staff/<int:pk>/<slug:action>/", staff.staff_action, name="staff-action"),
     # Bulk imports (workspace/views/imports.py).
     path("imports/", imports.import_list, name="imports"),
     path("imports/example.csv", imports.import_example, name="import-example"),

@@ -1,0 +1,118 @@
+"""The customer page (profile, accounts, transactions, audit events), contact details edited at
+the desk, onboarding (a customer and a first account, both or neither) and another account."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from audit import actions
+from audit.models import AuditEvent
+from banking.models import Account
+from banking.services import account_freeze, transfer_create
+from identity.models import User
+from workspace.tests.desk_support import client_for
+
+pytestmark = pytest.mark.django_db
+
+NEW = "/agent/customers/new/"
+
+
+def onboarding(**overrides) -> dict:
+    return {"username": "carol", "first_name": "Carol", "last_name": "Jones", "email": "carol@example.test",
+            "phone": "", "address": "", "kind": "checking", "currency": "EUR", **overrides}
+
+
+def test_the_customer_page_shows_accounts_transactions_and_audit_events(agnes, alice, alice_account, bob_account):
+    transfer_create(initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban,
+                    amount=25_00, reference="Rent share")
+    account_freeze(actor=agnes, account_id=bob_account.pk, reason="Not alice's: must not show")
+    page = client_for(agnes).get(f"/agent/customers/{alice.pk}/").content.decode()
+    assert alice_account.iban in page.replace(" ", "") and "975.00" in page
+    assert "Rent share" in page
+    assert 'data-action="account.opened"' in page and 'data-action="transaction.posted"' in page
+    assert "account.frozen" not in page  # bob's account's event is not about alice
+    # Alice's account opened, its opening deposit, the transfer; nothing of bob's own deposit.
+    assert re.findall(r'data-action="([a-z._]+)"', page) == [
+        actions.TRANSACTION_POSTED, actions.TRANSACTION_POSTED, actions.ACCOUNT_OPENED]
+
+
+def test_a_staff_page_is_404_for_a_non_customer_id(agnes, sam):
+    assert client_for(agnes).get(f"/agent/customers/{sam.pk}/").status_code == 404
+    assert client_for(agnes).get("/agent/customers/nope/").status_code == 404
+
+
+def test_staff_edit_the_contact_details_audited_as_themselves(agnes, alice):
+    response = client_for(agnes).post(f"/agent/customers/{alice.pk}/contact/",
+                                      {"email": "alice.new@example.test", "phone": "+31 6 1234 5678", "address": ""})
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.email, alice.phone) == ("alice.new@example.test", "+31 6 1234 5678")
+    event = AuditEvent.objects.get(action=actions.CUSTOMER_UPDATED)
+    assert (event.actor, event.target_id) == (agnes, str(alice.pk))
+
+
+def test_a_taken_email_is_refused_on_the_contact_form(agnes, alice, bob, unchanged):
+    with unchanged():
+        response = client_for(agnes).post(f"/agent/customers/{alice.pk}/contact/",
+                                          {"email": bob.email, "phone": "", "address": ""})
+    assert response.status_code == 400
+    assert "Another user has this email address." in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.email != bob.email
+
+
+def test_onboarding_creates_the_customer_and_account_and_shows_the_password_once(agnes):
+    response = client_for(agnes).post(NEW, onboarding())
+    assert response.status_code == 201
+    page = response.content.decode()
+    carol = User.objects.get(username="carol")
+    account = Account.objects.get(customer=carol)
+    password = re.search(r'data-testid="new-password">([^<]+)<', page).group(1)
+    assert carol.check_password(password)
+    assert account.iban in page.replace(" ", "")
+    assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
+    # The customer page never shows it again.
+    assert password not in client_for(agnes).get(f"/agent/customers/{carol.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("username", "alice", "This username is taken."),
+    ("email", "alice@example.test", "A user with this email already exists."),
+])
+def test_onboarding_a_duplicate_is_refused_clearly_and_creates_nothing(agnes, alice, unchanged, field, value, message):
+    users = User.objects.count()
+    with unchanged():
+        response = client_for(agnes).post(NEW, onboarding(**{field: value}))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page
+    assert f'id="onboard-{field}-error"' in page
+    assert User.objects.count() == users
+
+
+def test_onboarding_overdraft_is_a_supervisors_field(agnes, sam):
+    assert "overdraft_limit" not in client_for(agnes).get(NEW).content.decode()
+    assert "overdraft_limit" in client_for(sam).get(NEW).content.decode()
+    # An agent's POST of the field is ignored (the form has no such field for agents).
+    client_for(agnes).post(NEW, onboarding(overdraft_limit="500.00"))
+    assert Account.objects.get(customer__username="carol").overdraft_limit == 0
+    client_for(sam).post(NEW, onboarding(username="dan", email="dan@example.test", overdraft_limit="500.00"))
+    assert Account.objects.get(customer__username="dan").overdraft_limit == 500_00
+
+
+def test_open_another_account(agnes, alice, alice_account):
+    response = client_for(agnes).post(f"/agent/customers/{alice.pk}/accounts/new/", {"kind": "savings",
+                                                                                      "currency": "USD"})
+    new = Account.objects.filter(customer=alice).exclude(pk=alice_account.pk).get()
+    assert response.status_code == 302 and response["Location"] == f"/agent/accounts/{new.pk}/"
+    assert (new.kind, new.currency) == ("savings", "USD")
+
+
+def test_open_another_account_refuses_an_unknown_currency(agnes, alice, alice_account, unchanged):
+    with unchanged():
+        response = client_for(agnes).post(f"/agent/customers/{alice.pk}/accounts/new/", {"kind": "savings",
+                                                                                          "currency": "XYZ"})
+    assert response.status_code == 400
+    assert 'id="account-currency-error"' in response.content.decode()

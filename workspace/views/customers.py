@@ -1,0 +1,168 @@
+"""A customer at the desk: their page (profile, accounts, recent transactions, audit events),
+their contact details, onboarding (a customer and a first account in one form) and another account."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.selectors import events_about_customer
+from banking import services
+from banking.models import CUSTOMER_KINDS, Transaction
+from core.errors import ApplicationError
+from core.ids import parse_id
+from identity.decorators import staff_required
+from identity.models import Role, User
+from identity.services import ADDRESS_MAX_LENGTH, customer_update_contact
+from workspace.views.common import AmountField, add_refusal
+
+RECENT_TRANSACTIONS = 20
+KIND_CHOICES = [
+    (CUSTOMER_KINDS[0].value, gettext_lazy("Checking")),
+    (CUSTOMER_KINDS[1].value, gettext_lazy("Savings")),
+]
+
+
+def customer_or_404(pk: str) -> User:
+    try:
+        return User.objects.get(pk=parse_id(pk), role=Role.CUSTOMER)
+    except (User.DoesNotExist, ApplicationError):
+        raise Http404 from None
+
+
+class ContactForm(forms.Form):
+    email = forms.CharField(max_length=254, label=gettext_lazy("Email"))
+    phone = forms.CharField(max_length=32, required=False, label=gettext_lazy("Phone (optional)"))
+    address = forms.CharField(max_length=ADDRESS_MAX_LENGTH, required=False, widget=forms.Textarea,
+                              label=gettext_lazy("Address (optional)"))
+
+
+class AccountForm(forms.Form):
+    """A new account's kind, currency and (supervisors only) overdraft limit."""
+
+    kind = forms.ChoiceField(choices=KIND_CHOICES, label=gettext_lazy("Account kind"))
+    currency = forms.ChoiceField(label=gettext_lazy("Currency"))
+    overdraft_limit = AmountField(allow_zero=True, required=False, label=gettext_lazy("Overdraft limit (optional)"))
+
+    def __init__(self, *args, supervisor: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(code, code) for code in settings.FLUX_CURRENCIES]
+        self.fields["currency"].initial = settings.FLUX_DEFAULT_CURRENCY
+        # Changing how far an account may go below zero is a supervisor's decision.
+        if not supervisor:
+            del self.fields["overdraft_limit"]
+
+
+class OnboardingForm(AccountForm):
+    username = forms.CharField(max_length=150, label=gettext_lazy("Username"))
+    first_name = forms.CharField(max_length=150, label=gettext_lazy("First name"))
+    last_name = forms.CharField(max_length=150, label=gettext_lazy("Last name"))
+    email = forms.CharField(max_length=254, label=gettext_lazy("Email"))
+    phone = forms.CharField(max_length=32, required=False, label=gettext_lazy("Phone (optional)"))
+    address = forms.CharField(max_length=ADDRESS_MAX_LENGTH, required=False, widget=forms.Textarea,
+                              label=gettext_lazy("Address (optional)"))
+
+    field_order = ["username", "first_name", "last_name", "email", "phone", "address", "kind", "currency",
+                   "overdraft_limit"]
+
+
+def render_customer(request: HttpRequest, customer: User, *, contact_form: ContactForm | None = None,
+                    status: int = 200) -> HttpResponse:
+    accounts = list(customer.accounts.order_by("id"))
+    transactions = list(
+        Transaction.objects.filter(Q(source__customer=customer) | Q(destination__customer=customer))
+        .select_related("source", "destination", "initiated_by", "reversal")
+        .order_by("-id")[:RECENT_TRANSACTIONS]
+    )
+    contact_form = contact_form or ContactForm(
+        initial={"email": customer.email, "phone": customer.phone, "address": customer.address}
+    )
+    return render(request, "workspace/customer.html", {
+        "customer": customer,
+        "accounts": accounts,
+        "transactions": transactions,
+        "events": events_about_customer(customer_id=customer.pk),
+        "contact_form": contact_form,
+        "account_form": AccountForm(supervisor=request.user.is_supervisor),
+    }, status=status)
+
+
+@require_GET
+@staff_required
+def customer_detail(request: HttpRequest, pk: str) -> HttpResponse:
+    return render_customer(request, customer_or_404(pk))
+
+
+@require_POST
+@staff_required
+def customer_contact(request: HttpRequest, pk: str) -> HttpResponse:
+    customer = customer_or_404(pk)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_update_contact(customer=customer, actor=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            add_refusal(form, error)
+        else:
+            messages.success(request, _("The contact details are saved."))
+            return redirect("workspace:customer", pk=customer.pk)
+    return render_customer(request, customer, contact_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def account_new(request: HttpRequest, pk: str) -> HttpResponse:
+    """Open another account for a customer."""
+    customer = customer_or_404(pk)
+    supervisor = request.user.is_supervisor
+    if request.method == "GET":
+        form = AccountForm(supervisor=supervisor)
+        return render(request, "workspace/account_new.html", {"customer": customer, "form": form})
+    form = AccountForm(request.POST, supervisor=supervisor)
+    if form.is_valid():
+        try:
+            account = services.account_open(
+                actor=request.user, customer_id=customer.pk, kind=form.cleaned_data["kind"],
+                currency=form.cleaned_data["currency"], overdraft_limit=form.cleaned_data.get("overdraft_limit") or 0,
+            )
+        except ApplicationError as error:
+            add_refusal(form, error)
+        else:
+            messages.success(request, _("The account %(iban)s is open.") % {"iban": account.iban})
+            return redirect("workspace:account", pk=account.pk)
+    return render(request, "workspace/account_new.html", {"customer": customer, "form": form}, status=400)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_required
+def customer_new(request: HttpRequest) -> HttpResponse:
+    """Onboarding: the customer and a first account in one form and one transaction. The generated
+    password is shown on the answer to the POST only (never stored in clear, never shown again)."""
+    supervisor = request.user.is_supervisor
+    if request.method == "GET":
+        return render(request, "workspace/customer_new.html", {"form": OnboardingForm(supervisor=supervisor)})
+    form = OnboardingForm(request.POST, supervisor=supervisor)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer, account, password = services.customer_onboard(
+                actor=request.user, username=data["username"], first_name=data["first_name"],
+                last_name=data["last_name"], email=data["email"], phone=data["phone"], address=data["address"],
+                kind=data["kind"], currency=data["currency"], overdraft_limit=data.get("overdraft_limit") or 0,
+            )
+        except ApplicationError as error:
+            add_refusal(form, error)
+        else:
+            return render(request, "workspace/customer_created.html", {
+                "customer": customer, "account": account, "password": password,
+            }, status=201)
+    return render(request, "workspace/customer_new.html", {"form": form}, status=400)

@@ -1,0 +1,68 @@
+"""One transaction at the desk, and its reversal (with a reason, at most once: the service refuses
+a second one and the page says so)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from banking import services
+from banking.access import transactions_visible_to
+from banking.models import Transaction, TransactionKind, TransactionStatus
+from core.errors import ApplicationError
+from core.ids import parse_id
+from identity.decorators import staff_required
+from workspace.views.common import ReasonForm, add_refusal
+
+
+def transaction_or_404(user, pk: str) -> Transaction:
+    try:
+        return (
+            transactions_visible_to(user)
+            .select_related("source__customer", "destination__customer", "initiated_by", "decided_by", "reverses")
+            .get(pk=parse_id(pk))
+        )
+    except (Transaction.DoesNotExist, ApplicationError):
+        raise Http404 from None
+
+
+def render_transaction(request: HttpRequest, txn: Transaction, *, form: ReasonForm | None = None,
+                       status: int = 200) -> HttpResponse:
+    reversal = Transaction.objects.filter(reverses=txn).first()
+    return render(request, "workspace/transaction.html", {
+        "txn": txn,
+        "reversal": reversal,
+        "reversible": txn.status == TransactionStatus.POSTED and txn.kind != TransactionKind.REVERSAL
+        and reversal is None,
+        "form": form or ReasonForm(),
+        "entries": list(txn.entries.select_related("account").order_by("id")),
+    }, status=status)
+
+
+@require_GET
+@staff_required
+def transaction_detail(request: HttpRequest, pk: str) -> HttpResponse:
+    return render_transaction(request, transaction_or_404(request.user, pk))
+
+
+@require_POST
+@staff_required
+def transaction_reverse(request: HttpRequest, pk: str) -> HttpResponse:
+    txn = transaction_or_404(request.user, pk)
+    form = ReasonForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            reversal = services.transaction_reverse(actor=request.user, transaction_id=txn.pk,
+                                                    reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            add_refusal(form, error)
+            status = error.status
+        else:
+            messages.success(request, _("Transaction #%(id)s is reversed by #%(reversal)s.")
+                             % {"id": txn.pk, "reversal": reversal.pk})
+            return redirect("workspace:transaction", pk=txn.pk)
+    return render_transaction(request, txn, form=form, status=status)
