@@ -44,6 +44,15 @@ def normalise_code(code: str | None) -> str:
     return "".join((code or "").split())
 
 
+def refuse_if_throttled(device: TOTPDevice) -> None:
+    """django-otp makes a device wait 1, 2, 4... seconds after each wrong code; say so rather than
+    calling the next code wrong. Errors: otp_invalid."""
+    allowed, _details = device.verify_is_allowed()
+    if not allowed:
+        raise ApplicationError("otp_invalid", _("Too many wrong codes in a row: wait a few seconds, then type the "
+                                                "code your app shows."))
+
+
 def code_matches(device: TOTPDevice, code: str | None) -> bool:
     code = normalise_code(code)
     # verify_token refuses a code already used (replay) and slows down after failures.
@@ -77,9 +86,10 @@ def totp_enrolment_start(*, user: User) -> TOTPDevice:
 
 def totp_enrolment_confirm(*, request: HttpRequest, user: User, code: str) -> TOTPDevice:
     """Confirm the device being enrolled with a first code from the app; the session is then
-    verified. Audited as `auth.2fa_enrolled`. Errors: validation_error (wrong code),
-    permission_denied, already_enrolled."""
+    verified. Audited as `auth.2fa_enrolled`. Errors: otp_invalid (wrong code, or too soon after
+    one), permission_denied, already_enrolled."""
     device = totp_enrolment_start(user=user)
+    refuse_if_throttled(device)
     if not code_matches(device, code):
         raise ApplicationError("otp_invalid", _("That code is not the current one: check the time on your phone "
                                                 "and type the 6 digits your app shows now."))
@@ -102,6 +112,7 @@ def session_verify(*, request: HttpRequest, user: User, code: str) -> bool:
     device = confirmed_device(user)
     if device is None:
         raise ApplicationError("otp_required", _("Set up two-factor sign-in first."))
+    refuse_if_throttled(device)
     if code_matches(device, code):
         otp_login(request, device)
         return False

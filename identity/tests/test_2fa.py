@@ -257,3 +257,16 @@ def test_with_2fa_off_staff_get_tokens_without_an_otp(sam, settings):
     enrolled(sam)
 
     assert token("sam").status_code == 200
+
+
+def test_right_after_a_wrong_code_the_page_asks_to_wait(client, sam, settings):
+    settings.FLUX_REQUIRE_2FA = True  # django-otp's own throttling left on (1 s after a wrong code)
+    device = enrolled(sam)
+    sign_in(client, "sam")
+    client.post(VERIFY, {"code": "000000" if code_for(device) != "000000" else "111111"})
+
+    response = client.post(VERIFY, {"code": code_for(device)})
+
+    assert response.status_code == 400
+    assert "wait a few seconds" in response.content.decode()
+    assert client.get("/staff/audit/").url.startswith(VERIFY)
