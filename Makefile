@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install css migrate seed lint check clean
+.PHONY: run test install css migrate seed lint check clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: install css
 
 lint: install
 	$(BIN)/ruff check .
+
+# The French catalogue: collect new strings into locale/fr/LC_MESSAGES/django.po, translate them
+# there, then compile. Commit both django.po and django.mo (installs need no gettext).
+messages: install
+	$(BIN)/python manage.py makemessages -l fr --no-obsolete --ignore='.venv/*' --ignore='theme/static_src/*' \
+		--ignore='var/*' --ignore='e2e/*' --ignore='benchmarks/*'
+	$(BIN)/python manage.py compilemessages -l fr --ignore='.venv/*'
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis $(THEME_SRC)/node_modules theme/static/css/dist e2e/artifacts

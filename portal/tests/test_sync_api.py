@@ -159,3 +159,17 @@ def test_the_sync_feed_is_in_the_openapi_schema(client, db):
     reference = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     fields = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]["properties"]
     assert {"accounts", "entries", "cursor", "has_more", "synced_at"} <= set(fields)
+
+
+@pytest.mark.parametrize("payments", [1, 30])
+def test_the_sync_feed_costs_the_same_whatever_the_history(alice, alice_account, bob_account, open_account,
+                                                           payments, django_assert_max_num_queries):
+    open_account(alice, balance=0)
+    for cents in range(1, payments + 1):
+        pay(alice_account, bob_account, cents)
+    client = client_for(alice)
+
+    with django_assert_max_num_queries(6):
+        first = client.get(SYNC)
+    with django_assert_max_num_queries(6):
+        client.get(SYNC, {"cursor": first.json()["cursor"]})
