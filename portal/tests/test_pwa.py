@@ -89,6 +89,7 @@ def test_the_offline_page_is_the_same_for_everyone(client, alice):
     assert 'x-data="offlineAccounts"' in html
     assert 'x-data="outboxForm"' in html
     assert "static/js/offline.js" in html
+    assert 'href="/login/"' not in html  # no sign-in link that cannot load offline
 
 
 # --- POST /app/token/ -----------------------------------------------------------------------------
