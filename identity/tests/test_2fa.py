@@ -270,3 +270,27 @@ def test_right_after_a_wrong_code_the_page_asks_to_wait(client, sam, settings):
     assert response.status_code == 400
     assert "wait a few seconds" in response.content.decode()
     assert client.get("/staff/audit/").url.startswith(VERIFY)
+
+
+def test_the_gate_holds_under_asgi_too(sam, settings):
+    """Production serves ASGI: the middlewares then run in their async form."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    settings.FLUX_REQUIRE_2FA = True
+    device = enrolled(sam)
+    client = AsyncClient()
+
+    async def journey():
+        await client.aforce_login(sam)
+        refused = await client.get("/staff/audit/")
+        stream = await client.get("/staff/audit/stream/", headers={"accept": "text/event-stream"})
+        await client.post(VERIFY, {"code": code_for(device)})
+        allowed = await client.get("/staff/audit/")
+        return refused, stream, allowed
+
+    refused, stream, allowed = async_to_sync(journey)()
+
+    assert refused.status_code == 302 and refused.url.startswith(VERIFY)
+    assert stream.status_code == 403
+    assert allowed.status_code == 200
