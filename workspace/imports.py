@@ -16,7 +16,8 @@ Two steps, so that no web request runs for minutes and a page reload loses nothi
 Keys are per user in Flux (DESIGN.md, "Idempotency"); every upload of one file uses the keys of
 its first uploader (`key_owner`), so the same file uploaded by another member of staff applies
 nothing twice either. Only the uploader applies a batch (they are its operations' initiator).
-Keys are purged after FLUX_IDEMPOTENCY_TTL_HOURS: after that, the same file would apply again.
+Keys are purged after FLUX_IDEMPOTENCY_TTL_HOURS; the import's own records are kept, so a line an
+earlier upload of the file applied is reported "already applied" without asking run_once at all.
 """
 
 from __future__ import annotations
@@ -290,8 +291,29 @@ def key_owner(batch: ImportBatch) -> User:
     return first.uploaded_by if first else batch.uploaded_by
 
 
-def _apply(actor: User, owner: User, batch: ImportBatch, line: ImportLine) -> None:
+def _applied_before(batch: ImportBatch, numbers: list[int]) -> dict[int, tuple[int, int]]:
+    """Lines of this file that an earlier upload applied (or left pending): number -> (batch, transaction).
+
+    run_once answers this while the keys are kept; the keys are purged after
+    FLUX_IDEMPOTENCY_TTL_HOURS, the import's own records are not, so last month's file uploaded
+    again still applies nothing twice."""
+    rows = ImportLine.objects.filter(
+        batch__sha256=batch.sha256, batch__id__lt=batch.pk, number__in=numbers, transaction__isnull=False,
+    ).order_by("batch_id").values_list("number", "batch_id", "transaction_id")
+    earlier: dict[int, tuple[int, int]] = {}
+    for number, batch_id, transaction_id in rows:
+        earlier.setdefault(number, (batch_id, transaction_id))
+    return earlier
+
+
+def _apply(actor: User, owner: User, batch: ImportBatch, line: ImportLine,
+           earlier: tuple[int, int] | None = None) -> None:
     """Apply one valid line as `actor`, under `owner`'s keys, and record its result on it (not saved)."""
+    if earlier is not None:
+        first_batch, line.transaction_id = earlier
+        line.status = ImportLineStatus.ALREADY_APPLIED
+        line.message = _("Already applied by import #%(batch)s.") % {"batch": first_batch}
+        return
     try:
         outcome = run_once(
             user=owner,
@@ -344,10 +366,11 @@ def import_apply_next(
                              data={"file_name": batch.file_name, "sha256": batch.sha256})
     lines = list(batch.lines.filter(status=ImportLineStatus.VALID).order_by("number")[:limit])
     owner = key_owner(batch)
+    earlier = _applied_before(batch, [line.number for line in lines])
     deadline = time.monotonic() + seconds
     applied: list[ImportLine] = []
     for line in lines:
-        _apply(actor, owner, batch, line)
+        _apply(actor, owner, batch, line, earlier.get(line.number))
         applied.append(line)
         if time.monotonic() >= deadline:
             break

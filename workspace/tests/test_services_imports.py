@@ -241,3 +241,17 @@ def test_the_same_file_uploaded_by_another_member_of_staff_applies_nothing(agnes
     assert (fresh(alice_account).balance, Entry.objects.count(), Transaction.objects.count()) == (
         balance, entries, transactions)
     assert f"import #{first.pk}" in messages_of(second)[2]
+
+
+def test_the_same_file_after_its_keys_were_purged_still_applies_nothing(agnes, alice_account, bob_account):
+    content = csv_bytes(f"deposit,{alice_account.iban},7.00,,Once", f"withdrawal,{bob_account.iban},9999,,No")
+    first = import_create(uploader=agnes, file_name="a.csv", content=content)
+    import_apply_next(actor=agnes, batch_id=first.pk)
+    assert statuses(first) == {2: "applied", 3: "refused"}
+    IdempotencyKey.objects.all().delete()  # what purge_idempotency_keys does after FLUX_IDEMPOTENCY_TTL_HOURS
+    balance, entries = fresh(alice_account).balance, Entry.objects.count()
+    second = import_create(uploader=agnes, file_name="a.csv", content=content)
+    import_apply_next(actor=agnes, batch_id=second.pk)
+    assert statuses(second) == {2: "already", 3: "refused"}
+    assert (fresh(alice_account).balance, Entry.objects.count()) == (balance, entries)
+    assert f"import #{first.pk}" in messages_of(second)[2]
