@@ -1,6 +1,6 @@
 """The four-eyes journey of issue 5, on a desktop: agnes onboards a customer and pays in cash above
 the cash threshold (pending); she cannot approve her own deposit, neither from the queue (no button)
-nor by posting the approval anyway; sam approves it; the customer signs in with the password agnes
+nor by posting the approval anyway, nor through the API; sam approves it; the customer signs in with the password agnes
 gave them and transfers above the approval threshold on /app/transfer/ (pending); sam approves it;
 the balances on the customer's workspace page are those the API gives."""
 
@@ -38,12 +38,16 @@ def approval_row(page: Page, txn: Transaction):
     return page.locator(f"[data-testid=approval-row][data-transaction='{txn.pk}']")
 
 
-def api_account(page: Page, username: str, account: Account) -> dict:
-    """The account as the REST API shows it to `username` (a JWT from auth/token/)."""
+def api_headers(page: Page, username: str) -> dict:
+    """A bearer token for `username` from the API's auth/token/."""
     token = page.request.post("/api/v1/auth/token/", data={"username": username, "password": TEST_PASSWORD})
     assert token.ok, token.text()
-    answer = page.request.get(f"/api/v1/accounts/{account.pk}/",
-                              headers={"Authorization": f"Bearer {token.json()['access']}"})
+    return {"Authorization": f"Bearer {token.json()['access']}"}
+
+
+def api_account(page: Page, username: str, account: Account) -> dict:
+    """The account as the REST API shows it to `username`."""
+    answer = page.request.get(f"/api/v1/accounts/{account.pk}/", headers=api_headers(page, username))
     assert answer.ok, answer.text()
     return answer.json()
 
@@ -84,7 +88,8 @@ def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_app
     assert Account.objects.get(pk=account.pk).balance == 0
     screenshot("deposit-pending")
 
-    # 3. agnes cannot approve her own deposit: no button in the queue, and posting it anyway is refused.
+    # 3. agnes cannot approve her own deposit: no button in the queue; posting it anyway, or through
+    #    the API, is refused.
     page.goto("/agent/approvals/")
     row = approval_row(page, deposit)
     expect(row.get_by_test_id("own-note")).to_be_visible()
@@ -98,6 +103,8 @@ def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_app
         f"/agent/approvals/{deposit.pk}/approve/",
     )
     assert status == 403
+    answer = page.request.post(f"/api/v1/transactions/{deposit.pk}/approve/", headers=api_headers(page, "agnes"))
+    assert answer.status == 403 and answer.json()["error"]["code"] == "permission_denied"  # the API's rule too
     deposit.refresh_from_db()
     assert deposit.status == TransactionStatus.PENDING and deposit.decided_by is None
     screenshot("own-deposit-not-approvable")
