@@ -407,7 +407,8 @@ def test_nats_status_with_a_real_server(as_user, sam, alice_account, nats_server
         status = client.get(reverse("staff-nats-status")).json()
         consumer = status["audit_consumer"]
         return status if consumer and status["audit_stream"]["messages"] >= AuditEvent.objects.count() \
-            and consumer["num_pending"] == 0 and status["outbox"]["backlog"] == 0 else None
+            and consumer["num_pending"] == 0 and consumer["num_ack_pending"] == 0 \
+            and status["outbox"]["backlog"] == 0 else None
 
     status = wait_until(caught_up, timeout=20, interval=0.2, message="the pipeline did not catch up")
 
