@@ -8,7 +8,6 @@ import asyncio
 import json
 import logging
 
-import nats.errors
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
@@ -70,12 +69,12 @@ class Consumer:
                 while not stop.is_set():
                     try:
                         messages = await subscription.fetch(self.batch_size, timeout=1)
-                    except nats.errors.TimeoutError:
+                    except TimeoutError:  # nats' own, or asyncio's leaking from fetch: nothing came
                         continue
                     for message in messages:
                         await self.handle(nc, message)
             except Exception as exc:
-                logger.warning("consuming from NATS failed (%s); retrying in %.1fs", exc, backoff)
+                logger.warning("consuming from NATS failed (%r); retrying in %.1fs", exc, backoff)
                 await _sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             finally:

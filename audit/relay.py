@@ -110,7 +110,7 @@ class Relay:
                     backoff = 0.2
                     await self._pump(js, stop)
                 except Exception as exc:
-                    logger.warning("publishing to NATS failed (%s); retrying in %.1fs", exc, backoff)
+                    logger.warning("publishing to NATS failed (%r); retrying in %.1fs", exc, backoff)
                     await _sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 finally:
