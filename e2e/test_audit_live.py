@@ -79,7 +79,7 @@ def test_customers_and_agents_get_no_access_to_either_dashboard(staff_context, a
     page = staff_context.new_page()
     sign_in(page, who)
     # A customer's home is their accounts page; staff stay on the home page.
-    expect(page).to_have_url(f"{asgi_server.url}/app/" if who == "alice" else f"{asgi_server.url}/")
+    expect(page).to_have_url(f"{asgi_server.url}/app/" if who == "alice" else f"{asgi_server.url}/agent/")
 
     for path in ("/staff/audit/", "/staff/nats/"):
         response = page.goto(path)

@@ -46,9 +46,10 @@ def test_customer_signs_in_sees_the_customer_navigation_and_signs_out(page: Page
     expect(page.get_by_test_id("signed-in-user")).to_have_count(0)
 
 
-def test_supervisor_sees_the_audit_and_nats_links(page: Page, sam, screenshot):
+def test_supervisor_sees_the_audit_and_nats_links(page: Page, live_server, sam, screenshot):
     sign_in(page, "sam")
 
+    expect(page).to_have_url(f"{live_server.url}/agent/")  # staff land on their workspace
     open_menu(page)
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_test_id("signed-in-user")).to_contain_text(sam.get_full_name())

@@ -12,9 +12,13 @@ home_page = TemplateView.as_view(template_name="home.html", extra_context={"debu
 
 
 def home(request):
-    """A signed-in customer goes straight to their accounts; everyone else gets the home page."""
-    if request.user.is_authenticated and request.user.is_customer:
-        return redirect("portal:accounts")
+    """Signed in, a customer goes straight to their accounts and staff to their workspace; a
+    visitor gets the home page."""
+    if request.user.is_authenticated:
+        if request.user.is_customer:
+            return redirect("portal:accounts")
+        if request.user.is_bank_staff:
+            return redirect("workspace:home")
     return home_page(request)
 
 

@@ -64,8 +64,10 @@ def test_the_home_page_shows_the_signed_in_user(client, alice):
 def test_a_supervisor_gets_the_staff_links(client, sam):
     client.force_login(sam)
 
-    html = client.get("/").content.decode()
+    response = client.get("/", follow=True)  # staff land on their workspace
+    html = response.content.decode()
 
+    assert response.redirect_chain == [(reverse("workspace:home"), 302)]
     assert 'href="/staff/audit/"' in html
     assert 'href="/staff/nats/"' in html
 

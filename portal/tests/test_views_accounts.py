@@ -64,10 +64,12 @@ def test_another_customers_account_is_not_found(client, bob, alice_account, bob_
     assert client.get("/app/accounts/not-a-number/").status_code == 404
 
 
-def test_home_sends_a_customer_to_their_accounts_and_keeps_the_home_page_for_others(client, alice, agnes):
+def test_home_sends_customers_to_their_accounts_staff_to_the_workspace_and_shows_visitors_the_home_page(
+    client, alice, agnes
+):
     assert client.get("/").status_code == 200
     client.force_login(agnes)
-    assert client.get("/").status_code == 200
+    assert client.get("/")["Location"] == reverse("workspace:home")
     client.force_login(alice)
     response = client.get("/")
     assert response.status_code == 302
@@ -80,7 +82,7 @@ def test_the_navigation_offers_accounts_and_transfer_to_customers_only(client, a
     assert f'href="{reverse("portal:accounts")}"' in page
     assert f'href="{reverse("portal:transfer")}"' in page
     client.force_login(agnes)
-    page = client.get("/").content.decode()
+    page = client.get("/", follow=True).content.decode()
     assert f'href="{reverse("portal:transfer")}"' not in page
 
 
