@@ -199,6 +199,32 @@ def test_the_transfer_form_queues_while_offline(phone: Page, pixel: BrowserConte
     expect(phone.get_by_test_id("outbox-status")).to_have_text("Posted")
     assert Transaction.objects.filter(reference="Queued from the form").count() == 1
 
+def test_the_transfer_form_queues_a_transfer_to_an_own_account_while_offline(
+        phone: Page, pixel: BrowserContext, open_account, alice, alice_account, shot):
+    savings = open_account(alice, kind="savings")
+    signed_in_and_synced(phone, "alice")
+    phone.goto("/app/transfer/")
+    phone.evaluate("window.fluxOffline.ready")
+    phone.on("dialog", lambda dialog: dialog.accept())
+
+    pixel.set_offline(True)
+    form = phone.get_by_test_id("transfer-form")
+    form.get_by_label("One of my accounts").check()
+    form.get_by_label("My account", exact=True).select_option(str(savings.pk))
+    form.get_by_label("Amount").fill("3.50")
+    form.get_by_label("Reference (optional)").fill("To my savings, offline")
+    form.get_by_role("button", name="Continue").click()
+
+    expect(phone.get_by_test_id("outbox-status")).to_contain_text("Queued")
+    assert not Transaction.objects.filter(reference="To my savings, offline").exists()
+
+    pixel.set_offline(False)
+    expect(phone.get_by_test_id("outbox-status")).to_have_text("Posted")
+    [transfer] = Transaction.objects.filter(reference="To my savings, offline")
+    savings.refresh_from_db()
+    assert savings.balance == 350
+
+
 STORED_ACCOUNTS = """() => new Promise((resolve, reject) => {
   const opening = indexedDB.open("flux");
   opening.onerror = () => reject(opening.error);

@@ -356,7 +356,7 @@
     let iban = "";
     const type = fields.get("destination_type");
     if (type === "iban") iban = String(fields.get("iban") || "");
-    if (type === "account") {
+    if (type === "own") {
       const own = (await db.accounts()).find((account) => String(account.id) === String(fields.get("destination_account")));
       iban = own ? own.iban : "";
     }
