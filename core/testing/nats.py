@@ -112,6 +112,20 @@ def database_url_for_subprocess() -> str:
     return f"sqlite:///{name}"
 
 
+def stop_process(process: subprocess.Popen | None) -> str:
+    """Stop a child gracefully (SIGTERM, then SIGKILL after 15 s) and return what it printed."""
+    if process is None:
+        return ""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output or ""
+
+
 class PipelineProcess:
     """`manage.py audit_relay` or `audit_consume` as a real process against the test database."""
 
@@ -135,17 +149,8 @@ class PipelineProcess:
 
     def stop(self) -> str:
         """Stop gracefully (SIGTERM) and return what it printed."""
-        if self.process is None:
-            return ""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = self.process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            output, _ = self.process.communicate()
-        self.process = None
-        return output or ""
+        output, self.process = stop_process(self.process), None
+        return output
 
     def kill(self) -> None:
         """Die mid-stream, without cleanup (SIGKILL)."""
@@ -209,17 +214,8 @@ class WebServer:
             return False
 
     def stop(self) -> str:
-        if self.process is None:
-            return ""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = self.process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            output, _ = self.process.communicate()
-        self.process = None
-        return output or ""
+        output, self.process = stop_process(self.process), None
+        return output
 
 
 @pytest.fixture
