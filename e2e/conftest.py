@@ -104,10 +104,19 @@ def viewport(request) -> str:
     return request.param
 
 
+def phone_emulation(playwright: Playwright) -> dict:
+    """A Pixel 5 (mobile user agent, touch, its pixel density) narrowed to the 360-pixel width the
+    pages must fit."""
+    device = {key: value for key, value in playwright.devices["Pixel 5"].items() if key != "default_browser_type"}
+    return device | {"viewport": VIEWPORTS["phone"], "screen": VIEWPORTS["phone"]}
+
+
 @pytest.fixture
-def page(new_context, viewport: str, live_server) -> Page:
-    """A page of a fresh browser context at the test's viewport, with the live server as base URL."""
-    context = new_context(viewport=VIEWPORTS[viewport], base_url=live_server.url)
+def page(new_context, playwright: Playwright, viewport: str, live_server) -> Page:
+    """A page of a fresh browser context at the test's viewport (the phone is an emulated Pixel 5),
+    with the live server as base URL."""
+    emulation = phone_emulation(playwright) if viewport == "phone" else {"viewport": VIEWPORTS[viewport]}
+    context = new_context(**emulation, base_url=live_server.url)
     context.set_default_timeout(10_000)
     return context.new_page()
 

@@ -88,6 +88,8 @@ def test_sign_in_returns_to_the_page_asked_for(page: Page, live_server, alice):
 
 @pytest.mark.parametrize("viewport", ["phone"])  # the menu button exists on small screens only
 def test_the_phone_menu_works_from_the_keyboard(page: Page, alice):
+    assert "Pixel 5" in page.evaluate("navigator.userAgent")  # the phone is an emulated Pixel 5
+    assert page.evaluate("window.innerWidth") == 360
     sign_in(page, "alice")
     button = page.get_by_role("button", name="Menu")
     sign_out = page.get_by_role("button", name="Sign out")
