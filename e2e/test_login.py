@@ -88,9 +88,9 @@ def test_sign_in_returns_to_the_page_asked_for(page: Page, live_server, alice):
 
 @pytest.mark.parametrize("viewport", ["phone"])  # the menu button exists on small screens only
 def test_the_phone_menu_works_from_the_keyboard(page: Page, alice):
-    assert "Pixel 5" in page.evaluate("navigator.userAgent")  # the phone is an emulated Pixel 5
-    assert page.evaluate("window.innerWidth") == 360
     sign_in(page, "alice")
+    assert "Pixel 5" in page.evaluate("navigator.userAgent")  # the phone is an emulated Pixel 5
+    assert page.evaluate("window.innerWidth") == 360  # the page's meta viewport fits the 360 pixels
     button = page.get_by_role("button", name="Menu")
     sign_out = page.get_by_role("button", name="Sign out")
     expect(sign_out).to_be_hidden()
