@@ -1,6 +1,6 @@
 """Staff pages refuse a staff session that has not given its second factor (FLUX_REQUIRE_2FA).
 
-One place for every staff area (/agent/, the workspace; /staff/, the dashboards), whatever
+One place for every staff area (/agent/, the workspace; /staff/, the dashboards; /admin/), whatever
 decorator their views use. Installed after django-otp's OTPMiddleware, which says whether the
 session is verified."""
 
@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-STAFF_PREFIXES = ("/agent/", "/staff/")
+# /admin/ too: its own sign-in page takes only the password.
+STAFF_PREFIXES = ("/agent/", "/staff/", "/admin/")
 
 
 def second_factor_refusal(request: HttpRequest, user) -> HttpResponse | None:

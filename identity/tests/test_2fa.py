@@ -22,7 +22,7 @@ LOGIN = "/login/"
 SETUP = "/account/2fa/setup/"
 VERIFY = "/account/2fa/verify/"
 TOKEN = "/api/v1/auth/token/"
-STAFF_PAGES = ["/agent/imports/", "/staff/audit/"]
+STAFF_PAGES = ["/agent/imports/", "/staff/audit/", "/admin/banking/account/"]
 
 
 @pytest.fixture
