@@ -368,7 +368,7 @@
     iban = iban.replace(/\s+/g, "").toUpperCase();
     const amount = String(fields.get("amount") || "").trim().replace(",", ".");
     const source = (await db.accounts()).find((account) => String(account.id) === String(fields.get("source")));
-    if (!source || !ibanValid(iban) || !AMOUNT.test(amount) || Number(amount) <= 0) {
+    if (!source || !window.FluxIban.valid(iban) || !AMOUNT.test(amount) || Number(amount) <= 0) {
       window.alert(messages.offlineInvalid);
       return;
     }
@@ -401,15 +401,6 @@
     }
   }
 
-  // IBAN check digits (ISO 13616 mod 97), so an offline transfer is not queued with a typo.
-  function ibanValid(value) {
-    const iban = value.replace(/\s+/g, "").toUpperCase();
-    if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
-    const digits = (iban.slice(4) + iban.slice(0, 4)).replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
-    let rest = 0;
-    for (const digit of digits) rest = (rest * 10 + Number(digit)) % 97;
-    return rest === 1;
-  }
   const AMOUNT = /^[0-9]{1,13}(\.[0-9]{1,2})?$/;
 
   const STATUS_STYLES = {
@@ -558,7 +549,7 @@
         const amount = this.$refs.amount.value.trim().replace(",", ".");
         this.notice = "";
         if (!select.value) return this.fail(messages.errorSource, select);
-        if (!ibanValid(iban)) return this.fail(messages.errorIban, this.$refs.iban);
+        if (!window.FluxIban.valid(iban)) return this.fail(messages.errorIban, this.$refs.iban);
         if (!AMOUNT.test(amount) || Number(amount) <= 0) return this.fail(messages.errorAmount, this.$refs.amount);
         this.error = "";
         await queueTransfer({

@@ -4,24 +4,6 @@
 // shown comes from the page (data- attributes), so it is translated with the page.
 // Loaded with `defer` before alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
 
-// An IBAN as the bank checks it (banking/iban.py does it again with schwifty): two letters, two
-// check digits, 11 to 30 letters and digits, and the ISO 7064 mod-97 remainder equal to 1.
-// Returns "" when it is valid, "format" or "checksum" otherwise.
-function ibanProblem(value) {
-  const iban = value.replace(/\s+/g, "").toUpperCase();
-  if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/.test(iban)) return "format";
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
-  let remainder = 0;
-  for (const character of rearranged) {
-    const digits = /[A-Z]/.test(character) ? String(character.charCodeAt(0) - 55) : character;
-    for (const digit of digits) remainder = (remainder * 10 + Number(digit)) % 97;
-  }
-  return remainder === 1 ? "" : "checksum";
-}
-
-// Shortest complete IBAN (Norway): below that, a format complaint would only interrupt typing.
-const SHORTEST_IBAN = 15;
-
 document.addEventListener("alpine:init", () => {
   // An account's history: the page renders the first page of entries; the next pages come from
   // the same view as HTML fragments (`?cursor=...&partial=1`, the next URL in X-Next-Page), when
@@ -128,18 +110,13 @@ document.addEventListener("alpine:init", () => {
 
   // Step 1 of a transfer: where the money goes (own account, beneficiary, typed IBAN) shows only
   // the matching field, and a typed IBAN is checked as it is typed.
-  window.Alpine.data("transferForm", () => withSendOnce({
+  window.Alpine.data("transferForm", () => withSendOnce(window.FluxIban.withField({
     destinationType: "",
-    ibanState: "",
-    ibanTouched: false,
     init() {
       this.setUpSendOnce();
       const checked = this.$el.querySelector('input[name="destination_type"]:checked');
       this.destinationType = checked ? checked.value : "";
-      if (this.$refs.iban && this.$refs.iban.value.trim()) {
-        this.ibanTouched = true;
-        this.checkIbanValue(this.$refs.iban.value);
-      }
+      this.initIbanField();
     },
     chooseType(event) {
       this.destinationType = event.target.value;
@@ -153,46 +130,9 @@ document.addEventListener("alpine:init", () => {
     get showIban() {
       return this.destinationType === "iban";
     },
-    checkIbanValue(value) {
-      const compact = value.replace(/\s+/g, "");
-      if (!compact) {
-        this.ibanState = "";
-        return;
-      }
-      if (compact.length >= SHORTEST_IBAN) this.ibanTouched = true;
-      this.ibanState = ibanProblem(value) || "valid";
-    },
-    checkIban(event) {
-      this.checkIbanValue(event.target.value);
-    },
-    touchIban(event) {
-      this.ibanTouched = true;
-      this.checkIbanValue(event.target.value);
-    },
-    get ibanShown() {
-      return this.ibanState === "valid" || (this.ibanTouched && this.ibanState !== "");
-    },
-    get ibanDisplayState() {
-      return this.ibanShown ? this.ibanState : "";
-    },
-    get ibanInvalid() {
-      return this.ibanShown && this.ibanState !== "valid" ? "true" : "false";
-    },
-    get ibanMessage() {
-      if (!this.ibanShown) return "";
-      return this.$refs.ibanHint.dataset[`${this.ibanState}Text`] || "";
-    },
     send(event) {
-      if (this.showIban && this.ibanState !== "valid") {
-        // Caught here, said next to the field; the server would refuse it too.
-        event.preventDefault();
-        this.ibanTouched = true;
-        this.checkIbanValue(this.$refs.iban.value);
-        if (!this.ibanState) this.ibanState = "format";
-        this.$refs.iban.focus();
-        return;
-      }
+      if (this.showIban && this.refuseInvalidIban(event)) return;
       this.busy = true;
     },
-  }));
+  })));
 });
