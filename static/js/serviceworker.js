@@ -25,8 +25,17 @@ async function precacheShell() {
   await cache.addAll([...assets]);
 }
 
+// One shell refresh at a time, in the order asked: two overlapping refreshes (the first sync in
+// English, then a switch to French) could otherwise finish in either order and leave the older
+// language in the cache.
+let shellRefresh = Promise.resolve();
+function refreshShell() {
+  shellRefresh = shellRefresh.catch(() => {}).then(precacheShell);
+  return shellRefresh;
+}
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(precacheShell().then(() => self.skipWaiting()));
+  event.waitUntil(refreshShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -42,7 +51,7 @@ self.addEventListener("activate", (event) => {
 
 // A page asks for a fresh shell after the language changed (static/js/offline.js).
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "refresh-shell") event.waitUntil(precacheShell().catch(() => {}));
+  if (event.data && event.data.type === "refresh-shell") event.waitUntil(refreshShell().catch(() => {}));
 });
 
 async function networkFirstPage(request) {
