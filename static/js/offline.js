@@ -286,7 +286,7 @@
     const lang = document.documentElement.lang;
     if ((await db.meta("lang")) !== lang) {
       await db.setMeta("lang", lang);
-      navigator.serviceWorker?.ready.then((registration) => registration.active?.postMessage({ type: "refresh-shell" }));
+      navigator.serviceWorker?.ready.then((registration) => registration.active?.postMessage({ type: "refresh-shell", lang }));
     }
   }
 

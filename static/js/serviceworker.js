@@ -13,12 +13,15 @@ const OFFLINE_URL = "/app/offline/";
 const MANIFEST_URL = "/manifest.json";
 const PASS_THROUGH = ["/api/", "/app/token/", "/serviceworker.js"];
 
-async function precacheShell() {
+// `lang`: the language of the page that asked; a shell in another language (the cookie changed
+// since) is not stored, so an older request can never put back the language just left.
+async function precacheShell(lang = "") {
   const cache = await caches.open(VERSION);
   // The page's language comes from the browser and the language cookie, which this request sends.
   const response = await fetch(OFFLINE_URL, { credentials: "same-origin", cache: "no-store" });
   if (!response.ok) throw new Error(`offline page: HTTP ${response.status}`);
   const html = await response.clone().text();
+  if (lang && !html.includes(`<html lang="${lang}"`)) return;
   const assets = new Set([MANIFEST_URL]);
   for (const match of html.matchAll(/(?:src|href)="(\/static\/[^"?#]+)"/g)) assets.add(match[1]);
   await cache.put(OFFLINE_URL, response);
@@ -28,9 +31,13 @@ async function precacheShell() {
 // One shell refresh at a time, in the order asked: two overlapping refreshes (the first sync in
 // English, then a switch to French) could otherwise finish in either order and leave the older
 // language in the cache.
+// A request from a page that is gone (the page the customer left by switching language) is dropped.
 let shellRefresh = Promise.resolve();
-function refreshShell() {
-  shellRefresh = shellRefresh.catch(() => {}).then(precacheShell);
+function refreshShell(lang = "", clientId = "") {
+  shellRefresh = shellRefresh.catch(() => {}).then(async () => {
+    if (clientId && !(await self.clients.get(clientId))) return;
+    await precacheShell(lang);
+  });
   return shellRefresh;
 }
 
@@ -51,7 +58,9 @@ self.addEventListener("activate", (event) => {
 
 // A page asks for a fresh shell after the language changed (static/js/offline.js).
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "refresh-shell") event.waitUntil(refreshShell().catch(() => {}));
+  if (event.data && event.data.type === "refresh-shell") {
+    event.waitUntil(refreshShell(event.data.lang || "", event.source ? event.source.id : "").catch(() => {}));
+  }
 });
 
 async function networkFirstPage(request) {
