@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from banking.models import Account, Entry, Transaction, TransactionStatus
+from banking.access import transactions_visible_to
+from banking.models import Account, Entry, Transaction, TransactionKind, TransactionStatus
 from identity.models import Role, User
 
 
@@ -16,6 +17,17 @@ def entry_list_for_account(*, account: Account) -> QuerySet[Entry]:
 
 def transaction_detail_queryset() -> QuerySet[Transaction]:
     return Transaction.objects.select_related("source", "destination", "reversal")
+
+
+def transfer_list_for_user(*, user) -> QuerySet[Transaction]:
+    """Transfers (to Flux or other banks) the user may see, newest first: a customer's own, from
+    or to any of their accounts; staff see all."""
+    return (
+        transactions_visible_to(user)
+        .filter(kind__in=[TransactionKind.TRANSFER, TransactionKind.EXTERNAL_TRANSFER])
+        .select_related("source", "destination", "reversal")
+        .order_by("-id")
+    )
 
 
 def pending_approvals() -> QuerySet[Transaction]:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from banking import selectors, services
 from banking.access import account_for_user, accounts_visible_to, transaction_for_user
-from banking.api.filters import AccountFilter, EntryFilter
+from banking.api.filters import AccountFilter, EntryFilter, TransferFilter
 from banking.api.serializers import (
     AccountOpenSerializer,
     AccountSerializer,
@@ -22,7 +22,7 @@ from banking.api.serializers import (
     TransactionSerializer,
     TransferCreateSerializer,
 )
-from banking.models import Account, Entry
+from banking.models import Account, Entry, Transaction
 from core.api.idempotency import HEADER, idempotent_response
 from core.api.pagination import OldestFirstCursorPagination
 from core.api.permissions import IsBankStaff, IsSupervisor
@@ -137,8 +137,18 @@ class AccountOverdraftView(APIView):
         return Response(AccountSerializer(account).data)
 
 
-class TransferCreateView(APIView):
-    """Move money from an account to a Flux or external IBAN. 201 with status `posted` or `pending`."""
+class TransferListCreateView(generics.ListAPIView):
+    """GET: transfers from or to the caller's accounts (staff: all), newest first, with filters.
+    POST: move money from an account to a Flux or external IBAN; 201 with status `posted` or
+    `pending`."""
+
+    serializer_class = TransactionSerializer
+    filterset_class = TransferFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Transaction.objects.none()
+        return selectors.transfer_list_for_user(user=self.request.user)
 
     @extend_schema(request=TransferCreateSerializer, responses={201: TransactionSerializer},
                    parameters=[IDEMPOTENCY_HEADER])

@@ -1,0 +1,126 @@
+"""GET /api/v1/transfers/: the transfers a caller may see, newest first, with filters."""
+
+# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
+# ruff: noqa: F401, F811
+
+from __future__ import annotations
+
+import pytest
+
+from banking.tests.api_support import (
+    DEPOSITS,
+    EXTERNAL_IBAN,
+    TRANSFERS,
+    api_agent,
+    api_alice,
+    api_alice_account,
+    api_bob,
+    api_bob_account,
+    api_carol,
+    api_carol_account,
+    api_client_for,
+    api_make_user,
+    api_open_account,
+    api_supervisor,
+    assert_error,
+    cash,
+    page,
+    transfer,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def transfers(api_client_for, api_alice, api_bob, api_alice_account, api_bob_account, api_carol_account):
+    """alice → bob 10.00 "Rent", bob → alice 25.00 "Refund", alice → external 3.00, bob → carol 7.00."""
+    alice, bob = api_client_for(api_alice), api_client_for(api_bob)
+    made = [
+        transfer(alice, api_alice_account, api_bob_account, "10.00", reference="Rent"),
+        transfer(bob, api_bob_account, api_alice_account, "25.00", reference="Refund"),
+        transfer(alice, api_alice_account, EXTERNAL_IBAN, "3.00", reference="Books"),
+        transfer(bob, api_bob_account, api_carol_account, "7.00", reference="Cinema"),
+    ]
+    assert all(r.status_code == 201 for r in made), [r.content for r in made]
+    return [r.json()["id"] for r in made]
+
+
+def ids(client, query: str = "") -> list[int]:
+    return [item["id"] for item in page(client.get(f"{TRANSFERS}{query}"))]
+
+
+def test_a_customer_sees_the_transfers_from_and_to_their_accounts_newest_first(
+    api_client_for, api_alice, api_carol, transfers
+):
+    rent, refund, books, cinema = transfers
+    assert ids(api_client_for(api_alice)) == [books, refund, rent]
+    assert ids(api_client_for(api_carol)) == [cinema]
+
+
+def test_staff_see_every_transfer_and_no_cash(api_client_for, api_agent, api_alice_account, transfers):
+    agent = api_client_for(api_agent)
+    assert cash(agent, DEPOSITS, api_alice_account, "40.00").status_code == 201
+    assert ids(agent) == list(reversed(transfers))
+
+
+def test_the_body_is_the_transaction_shape(api_client_for, api_alice, api_alice_account, transfers):
+    item = page(api_client_for(api_alice).get(TRANSFERS))[0]
+    assert item["id"] == transfers[2]
+    assert item["kind"] == "external_transfer" and item["status"] == "posted"
+    assert item["amount"] == "3.00" and item["currency"] == "EUR"
+    assert item["source_iban"] == api_alice_account.iban and item["destination_iban"] == EXTERNAL_IBAN
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?direction=out&account={alice}", ["books", "rent"]),
+        ("?direction=in&account={alice}", ["refund"]),
+        ("?account={alice}", ["books", "refund", "rent"]),
+        ("?min=10&max=25", ["refund", "rent"]),
+        ("?min=10.01", ["refund"]),
+        ("?q=rent", ["rent"]),
+        ("?q=DE89 3704", ["books"]),
+        ("?status=pending", []),
+        ("?from=2000-01-01&to=2999-12-31", ["books", "refund", "rent"]),
+        ("?to=2000-01-01", []),
+    ],
+)
+def test_filters(api_client_for, api_alice, api_alice_account, transfers, query, expected):
+    names = dict(zip(["rent", "refund", "books", "cinema"], transfers, strict=True))
+    client = api_client_for(api_alice)
+    assert ids(client, query.format(alice=api_alice_account.pk)) == [names[n] for n in expected]
+
+
+def test_another_customers_account_filters_to_nothing(api_client_for, api_carol, api_alice_account, transfers):
+    assert ids(api_client_for(api_carol), f"?account={api_alice_account.pk}") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?direction=in", "direction"),
+        ("?direction=sideways&account=1", "direction"),
+        ("?account=abc", "account"),
+        ("?account=0", "account"),
+        ("?min=1e3", "min"),
+        ("?max=-5", "max"),
+        ("?status=lost", "status"),
+        ("?from=yesterday", "from"),
+        ("?cursor=nonsense", "cursor"),
+    ],
+)
+def test_bad_filters_are_400_with_the_field_named(api_client_for, api_alice, transfers, query, field):
+    assert_error(api_client_for(api_alice).get(f"{TRANSFERS}{query}"), 400, "validation_error", fields={field})
+
+
+def test_pages_follow_the_cursor(api_client_for, api_alice, transfers):
+    client = api_client_for(api_alice)
+    first = client.get(f"{TRANSFERS}?page_size=2").json()
+    assert [t["id"] for t in first["results"]] == [transfers[2], transfers[1]]
+    second = client.get(first["next"]).json()
+    assert [t["id"] for t in second["results"]] == [transfers[0]] and second["next"] is None
+
+
+def test_anonymous_is_401(api_client_for):
+    assert_error(api_client_for(None).get(TRANSFERS), 401, "not_authenticated")
