@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",  # CORS for the API only (see "Security headers, CSP, CORS" below)
     "django_filters",
     "tailwind",
     "theme",
@@ -56,6 +58,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers on every answer, static files and refusals included (see "Security headers" below).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Before anything that may answer, so a refusal (413, 429, 401...) still carries CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
+    # An API body over FLUX_API_MAX_BODY_BYTES is refused with 413 before any view parses it.
+    "core.middleware.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the set_language cookie, else the browser's Accept-Language (after sessions).
@@ -85,6 +94,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ csp_nonce }} for the rare inline <style> (the Swagger UI page); no inline scripts.
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -192,6 +203,61 @@ STORAGES = {
 # into theme/static/css/dist/styles.css with the npm packages pinned in theme/static_src/.
 TAILWIND_APP_NAME = "theme"
 NPM_BIN_PATH = os.environ.get("NPM_BIN_PATH") or "/usr/bin/npm"
+
+# --- Security headers, CSP, CORS, request size ----------------------------------------------
+# Every environment sends these, so the whole suite (the browser tests too) runs under them; HSTS,
+# the HTTPS redirect and secure cookies are production's (prod.py).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (Django's own middleware). The pages load only our own files: Alpine's
+# CSP build (no eval), vendored Chart.js and static/js; no inline script anywhere, and no inline
+# style except the Swagger UI page's <style>, which carries the nonce. CSP.NONCE is written into
+# the header only on a response whose template used {{ csp_nonce }}. data: images: the CSS's
+# inline SVG icons (Tailwind forms, Swagger UI).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "worker-src": [CSP.SELF],
+    "manifest-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# A JSON answer of the API is never a document: it may load nothing and be framed by no one
+# (core/middleware.py puts this on it instead of the pages' policy).
+FLUX_API_CSP = {"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]}
+# Permissions-Policy (django-permissions-policy): browser features Flux never uses are denied to
+# every page and to anything it could embed.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera",
+        "display-capture", "encrypted-media", "geolocation", "gyroscope", "hid", "idle-detection",
+        "interest-cohort", "local-fonts", "magnetometer", "microphone", "midi", "payment",
+        "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
+        "xr-spatial-tracking",
+    )
+}
+# CORS (django-cors-headers), for the API only: no origin is allowed unless listed in
+# FLUX_CORS_ALLOWED_ORIGINS (comma separated, e.g. "https://app.example.com"). The API takes a
+# bearer token, never a cookie, so credentials are not allowed.
+CORS_ALLOWED_ORIGINS = env_list("FLUX_CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
+CORS_PREFLIGHT_MAX_AGE = 3600
+# Request size. An API body (JSON) larger than this is refused with 413 request_too_large from its
+# Content-Length, before a view parses it. Pages keep Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB
+# of form fields); the bulk CSV import page checks its own file limit (workspace/imports.py).
+FLUX_API_MAX_BODY_BYTES = int(os.environ.get("FLUX_API_MAX_BODY_BYTES", str(64 * 1024)))
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,8 +5,13 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F401,F403
 from .base import env_bool
 
+# DEBUG shows settings and source on every error page: production refuses to start with it rather
+# than quietly ignoring the variable.
+if env_bool("DEBUG", False):
+    raise ImproperlyConfigured("DEBUG is on: production never runs in debug mode; unset DEBUG.")
 DEBUG = False
-if not SECRET_KEY or len(SECRET_KEY) < 50:  # noqa: F405
+# The same test as Django's security.W009: long, varied and not a generated development key.
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):  # noqa: F405
     raise ImproperlyConfigured("Set SECRET_KEY to a random string of at least 50 characters.")
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
@@ -17,8 +22,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
 
 STATIC_ROOT = os.environ.get("STATIC_ROOT", str(VAR_DIR / "static"))  # noqa: F405
 WHITENOISE_USE_FINDERS = False
