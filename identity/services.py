@@ -231,11 +231,12 @@ def customer_update_contact(
     return customer
 
 
-def password_change(*, request: HttpRequest, user: User, new_password: str) -> None:
+def password_change(*, request: HttpRequest | None, user: User, new_password: str, channel: str = "web") -> None:
     """Set a new password for the signed-in user (the caller checked the old one and the password
-    rules, e.g. with Django's PasswordChangeForm). This session stays signed in; the user's other
-    sessions end (their session hash no longer matches) and every API refresh token they hold is
-    revoked. Audited as `auth.password_changed`."""
+    rules, e.g. with Django's PasswordChangeForm). The page's own session (`request`) stays signed
+    in; the user's other sessions end (their session hash no longer matches) and every API refresh
+    token they hold is revoked (from the API, `request` is None: the caller's access token works
+    until it expires, minutes later). Audited as `auth.password_changed` with the channel."""
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
@@ -244,5 +245,6 @@ def password_change(*, request: HttpRequest, user: User, new_password: str) -> N
             [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
         )
         audit_record(actor=user, action=actions.AUTH_PASSWORD_CHANGED, target_type="user", target_id=user.pk,
-                     data={"channel": "web"})
-    update_session_auth_hash(request, user)
+                     data={"channel": channel})
+    if request is not None:
+        update_session_auth_hash(request, user)

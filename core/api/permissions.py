@@ -15,3 +15,10 @@ class IsSupervisor(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_supervisor)
+
+
+class IsCustomer(BasePermission):
+    message = "Only customers may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_customer)

@@ -16,6 +16,7 @@ from core.api.permissions import IsBankStaff
 from core.errors import NotFound
 from core.ids import parse_id
 from identity import services
+from identity.api.profile import ContactSerializer, update_contact
 from identity.api.serializers import (
     CustomerCreatedSerializer,
     CustomerCreateSerializer,
@@ -108,11 +109,23 @@ class CustomerListCreateView(generics.ListAPIView):
 
 
 class CustomerDetailView(APIView):
+    """A customer (staff). PATCH changes their email, phone or address, as at the desk; audited as
+    `customer.updated` by the member of staff, with the names of the fields that changed."""
+
     permission_classes = [IsBankStaff]
 
-    @extend_schema(responses=CustomerSerializer)
-    def get(self, request: Request, pk: str) -> Response:
+    @staticmethod
+    def customer(pk: str):
         customer = customer_search().filter(pk=parse_id(pk)).first()
         if customer is None:
             raise NotFound("Customer not found.")
+        return customer
+
+    @extend_schema(responses=CustomerSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(CustomerSerializer(self.customer(pk)).data)
+
+    @extend_schema(request=ContactSerializer, responses=CustomerSerializer)
+    def patch(self, request: Request, pk: str) -> Response:
+        customer = update_contact(request, self.customer(pk), actor=request.user)
         return Response(CustomerSerializer(customer).data)

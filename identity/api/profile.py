@@ -1,0 +1,77 @@
+"""The signed-in customer's contact details and password, and a customer's contact details at the
+desk (staff). The rules and the audit are in identity/services.py, shared with the pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.permissions import IsCustomer
+from core.errors import ValidationFailed
+from identity import services
+from identity.services import ADDRESS_MAX_LENGTH
+
+
+class ContactSerializer(serializers.Serializer):
+    """Email, phone and address. In a PATCH, a field left out keeps its value."""
+
+    email = serializers.CharField(max_length=254)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=ADDRESS_MAX_LENGTH, required=False, allow_blank=True,
+                                    trim_whitespace=False)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+def contact_of(user) -> dict:
+    return {"email": user.email, "phone": user.phone, "address": user.address}
+
+
+def update_contact(request: Request, customer, *, actor=None):
+    """Validate a PATCH of contact details (fields left out keep their value) and apply it."""
+    params = ContactSerializer(data=request.data, partial=True)
+    params.is_valid(raise_exception=True)
+    wanted = contact_of(customer) | params.validated_data
+    return services.customer_update_contact(customer=customer, actor=actor, **wanted)
+
+
+class MeContactView(APIView):
+    """The signed-in customer's own contact details (names are changed by an agent)."""
+
+    permission_classes = [IsCustomer]
+
+    @extend_schema(responses=ContactSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(contact_of(request.user))
+
+    @extend_schema(request=ContactSerializer, responses=ContactSerializer)
+    def patch(self, request: Request) -> Response:
+        return Response(contact_of(update_contact(request, request.user)))
+
+
+class MePasswordView(APIView):
+    """Change one's own password (204). Every refresh token of the user is revoked, so every other
+    device signs in again; the access token in hand works until it expires."""
+
+    @extend_schema(request=PasswordChangeSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        params = PasswordChangeSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        user = request.user
+        if not user.check_password(params.validated_data["old_password"]):
+            raise ValidationFailed({"old_password": ["This is not your current password."]})
+        new_password = params.validated_data["new_password"]
+        try:
+            password_validation.validate_password(new_password, user)
+        except DjangoValidationError as error:
+            raise ValidationFailed({"new_password": list(error.messages)}) from None
+        services.password_change(request=None, user=user, new_password=new_password, channel="api")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,125 @@
+"""Agent management for supervisors: the staff list, a new agent, and deactivate, reactivate,
+reset two-factor sign-in and unlock. The rules and the audit are in identity/staff_services.py,
+shared with the agent-management page."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.permissions import IsSupervisor
+from core.errors import NotFound
+from core.ids import parse_id
+from identity import staff_services
+from identity.models import User
+from identity.selectors import staff_list
+
+
+class StaffMemberSerializer(serializers.ModelSerializer):
+    has_2fa = serializers.BooleanField(read_only=True, help_text="A confirmed TOTP device is enrolled.")
+    locked_out = serializers.BooleanField(read_only=True, help_text="Refused after too many failed sign-ins.")
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "role", "first_name", "last_name", "email", "is_active", "has_2fa", "locked_out"]
+        read_only_fields = fields
+
+
+class StaffPageSerializer(serializers.Serializer):
+    """The whole staff list in one page (a bank's staff is short), in the shape of every list."""
+
+    results = StaffMemberSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+
+
+class AgentCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    email = serializers.CharField(max_length=254)
+
+
+class AgentCreatedSerializer(StaffMemberSerializer):
+    password = serializers.CharField(read_only=True, help_text="The generated password, returned once.")
+
+    class Meta(StaffMemberSerializer.Meta):
+        fields = [*StaffMemberSerializer.Meta.fields, "password"]
+        read_only_fields = fields
+
+
+def staff_member(pk: str) -> User:
+    """One member of staff, with `has_2fa` and `locked_out` as the list shows them."""
+    member_id = parse_id(pk)
+    for member in staff_list():
+        if member.pk == member_id:
+            return member
+    raise NotFound("No such member of staff.")
+
+
+class StaffListCreateView(APIView):
+    """Agents and supervisors (supervisors only). POST creates an agent and returns their generated
+    password once; they enrol two-factor sign-in at their first sign-in when it is required."""
+
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(responses=StaffPageSerializer)
+    def get(self, request: Request) -> Response:
+        members = StaffMemberSerializer(staff_list(), many=True).data
+        return Response({"results": members, "next": None, "previous": None})
+
+    @extend_schema(request=AgentCreateSerializer, responses={201: AgentCreatedSerializer})
+    def post(self, request: Request) -> Response:
+        params = AgentCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        agent, password = staff_services.agent_create(actor=request.user, **params.validated_data)
+        body = StaffMemberSerializer(staff_member(agent.pk)).data | {"password": password}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class StaffActionView(APIView):
+    permission_classes = [IsSupervisor]
+    service = None
+
+    @extend_schema(request=None, responses=StaffMemberSerializer)
+    def post(self, request: Request, pk: str) -> Response:
+        member = staff_member(pk)
+        type(self).service(actor=request.user, user=member)
+        return Response(StaffMemberSerializer(staff_member(member.pk)).data)
+
+
+class StaffDeactivateView(StaffActionView):
+    """Stop a member of staff from signing in; their sessions end and their refresh tokens are revoked."""
+
+    service = staticmethod(staff_services.staff_deactivate)
+
+
+class StaffReactivateView(StaffActionView):
+    """Let a deactivated member of staff sign in again."""
+
+    service = staticmethod(staff_services.staff_reactivate)
+
+
+class StaffResetTwoFactorView(StaffActionView):
+    """Remove a member of staff's TOTP devices (a lost phone): they enrol again at their next sign-in."""
+
+    service = staticmethod(staff_services.staff_2fa_reset)
+
+
+class UserUnlockView(APIView):
+    """End a lockout (of anyone: staff or customer) before FLUX_LOCKOUT_MINUTES are up (204)."""
+
+    permission_classes = [IsSupervisor]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, pk: str) -> Response:
+        user = User.objects.filter(pk=parse_id(pk)).first()
+        if user is None:
+            raise NotFound("No such user.")
+        staff_services.staff_unlock(actor=request.user, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+

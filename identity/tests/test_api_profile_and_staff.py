@@ -1,0 +1,219 @@
+"""The API's account-holder and agent-management endpoints: me/contact/, me/password/,
+PATCH customers/{id}/, staff/ and users/{id}/unlock/. The rules are the pages' (identity services);
+these tests check the API's shapes, its refusals and that a refusal changes nothing."""
+
+# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
+# ruff: noqa: F401, F811
+
+from __future__ import annotations
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+from audit import actions
+from audit.models import AuditEvent
+from banking.tests.api_support import (
+    API,
+    API_PASSWORD,
+    api_agent,
+    api_alice,
+    api_bob,
+    api_client_for,
+    api_supervisor,
+    assert_error,
+    obtain_tokens,
+)
+from identity.models import Role, User
+
+pytestmark = pytest.mark.django_db
+
+CONTACT = f"{API}me/contact/"
+PASSWORD = f"{API}me/password/"
+STAFF = f"{API}staff/"
+TOKEN = f"{API}auth/token/"
+REFRESH = f"{API}auth/token/refresh/"
+
+
+def user_row(user: User) -> tuple:
+    return User.objects.filter(pk=user.pk).values_list("email", "phone", "address", "password", "is_active").get()
+
+
+def audit_count() -> int:
+    return AuditEvent.objects.count()
+
+
+# --- me/contact/ -------------------------------------------------------------------------------
+
+
+def test_a_customer_reads_and_changes_their_contact_details(api_client_for, api_alice):
+    client = api_client_for(api_alice)
+    assert client.get(CONTACT).json() == {"email": api_alice.email, "phone": "", "address": ""}
+    response = client.patch(CONTACT, {"phone": "+33 6 12 34 56 78", "address": "1 rue de la Paix\nParis"},
+                            format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"email": api_alice.email, "phone": "+33 6 12 34 56 78",
+                               "address": "1 rue de la Paix\nParis"}
+    event = AuditEvent.objects.get(action=actions.CUSTOMER_UPDATED)
+    assert event.actor_id == api_alice.pk and event.data == {"changed": ["address", "phone"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"email": "not-an-email"}, "email"), ({"phone": "call me"}, "phone"), ({"address": "x" * 501}, "address"),
+     ({"email": ""}, "email")],
+)
+def test_bad_contact_details_are_400_and_change_nothing(api_client_for, api_alice, body, field):
+    client = api_client_for(api_alice)
+    before, events = user_row(api_alice), audit_count()
+    assert_error(client.patch(CONTACT, body, format="json"), 400, "validation_error", fields={field})
+    assert user_row(api_alice) == before and audit_count() == events
+
+
+def test_an_email_taken_by_another_user_is_refused(api_client_for, api_alice, api_bob):
+    assert_error(api_client_for(api_alice).patch(CONTACT, {"email": api_bob.email.upper()}, format="json"),
+                 400, "validation_error", fields={"email"})
+
+
+def test_staff_have_no_contact_details_here(api_client_for, api_agent):
+    assert_error(api_client_for(api_agent).get(CONTACT), 403, "permission_denied")
+
+
+# --- me/password/ ------------------------------------------------------------------------------
+
+
+def test_a_password_change_revokes_every_refresh_token(api_client_for, api_alice):
+    other_device = obtain_tokens(api_alice)
+    client = api_client_for(api_alice)
+    response = client.post(PASSWORD, {"old_password": API_PASSWORD, "new_password": "a-much-longer-secret-42"},
+                           format="json")
+    assert response.status_code == 204, response.content
+    assert_error(APIClient().post(REFRESH, {"refresh": other_device["refresh"]}, format="json"),
+                 401, "not_authenticated")
+    assert_error(APIClient().post(TOKEN, {"username": api_alice.username, "password": API_PASSWORD},
+                                  format="json"), 401, "not_authenticated")
+    fresh = APIClient().post(TOKEN, {"username": api_alice.username, "password": "a-much-longer-secret-42"},
+                             format="json")
+    assert fresh.status_code == 200
+    event = AuditEvent.objects.get(action=actions.AUTH_PASSWORD_CHANGED)
+    assert event.actor_id == api_alice.pk and event.data == {"channel": "api"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"old_password": "wrong-password-1", "new_password": "a-much-longer-secret-42"}, "old_password"),
+        ({"old_password": API_PASSWORD, "new_password": "short"}, "new_password"),
+        ({"old_password": API_PASSWORD, "new_password": "1234567890123"}, "new_password"),
+        ({"old_password": API_PASSWORD}, "new_password"),
+    ],
+)
+def test_a_refused_password_change_changes_nothing(api_client_for, api_alice, body, field):
+    tokens = obtain_tokens(api_alice)
+    client = api_client_for(api_alice)
+    before, events = user_row(api_alice), audit_count()
+    assert_error(client.post(PASSWORD, body, format="json"), 400, "validation_error", fields={field})
+    assert user_row(api_alice) == before and audit_count() == events
+    assert APIClient().post(REFRESH, {"refresh": tokens["refresh"]}, format="json").status_code == 200
+
+
+# --- PATCH customers/{id}/ ---------------------------------------------------------------------
+
+
+def test_an_agent_changes_a_customers_contact_details(api_client_for, api_agent, api_alice):
+    response = api_client_for(api_agent).patch(f"{API}customers/{api_alice.pk}/", {"email": "Alice@New.example"},
+                                               format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["email"] == "alice@new.example" and response.json()["id"] == api_alice.pk
+    event = AuditEvent.objects.get(action=actions.CUSTOMER_UPDATED)
+    assert event.actor_id == api_agent.pk and event.target_id == str(api_alice.pk)
+
+
+def test_a_customer_cannot_patch_a_customer(api_client_for, api_alice, api_bob):
+    before = user_row(api_bob)
+    assert_error(api_client_for(api_alice).patch(f"{API}customers/{api_bob.pk}/", {"email": "x@y.example"},
+                                                 format="json"), 403, "permission_denied")
+    assert user_row(api_bob) == before
+
+
+def test_patching_a_member_of_staff_as_a_customer_is_404(api_client_for, api_agent, api_supervisor):
+    assert_error(api_client_for(api_agent).patch(f"{API}customers/{api_supervisor.pk}/", {"email": "x@y.example"},
+                                                 format="json"), 404, "not_found")
+
+
+# --- staff/ ------------------------------------------------------------------------------------
+
+
+def test_a_supervisor_lists_staff_and_creates_an_agent(api_client_for, api_supervisor, api_agent):
+    client = api_client_for(api_supervisor)
+    body = client.get(STAFF).json()
+    assert set(body) == {"results", "next", "previous"}
+    assert {m["username"] for m in body["results"]} == {api_agent.username, api_supervisor.username}
+    created = client.post(STAFF, {"username": "newagent", "first_name": "Nora", "last_name": "Agent",
+                                  "email": "nora@flux.example"}, format="json")
+    assert created.status_code == 201, created.content
+    agent = created.json()
+    assert agent["role"] == Role.AGENT and agent["is_active"] and not agent["has_2fa"]
+    assert APIClient().post(TOKEN, {"username": "newagent", "password": agent["password"]},
+                            format="json").status_code == 200
+    assert AuditEvent.objects.filter(action=actions.STAFF_CREATED, target_id=str(agent["id"])).count() == 1
+
+
+def test_a_taken_username_is_refused_and_nothing_is_created(api_client_for, api_supervisor, api_agent):
+    client = api_client_for(api_supervisor)
+    users, events = User.objects.count(), audit_count()
+    response = client.post(
+        STAFF, {"username": api_agent.username, "first_name": "A", "last_name": "B", "email": "ab@flux.example"},
+        format="json")
+    assert_error(response, 400, "validation_error", fields={"username"})
+    assert User.objects.count() == users and audit_count() == events
+
+
+def test_deactivate_revokes_tokens_then_reactivate(api_client_for, api_supervisor, api_agent):
+    tokens = obtain_tokens(api_agent)
+    client = api_client_for(api_supervisor)
+    response = client.post(f"{STAFF}{api_agent.pk}/deactivate/")
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    assert_error(APIClient().post(REFRESH, {"refresh": tokens["refresh"]}, format="json"), 401, "not_authenticated")
+    assert_error(client.post(f"{STAFF}{api_agent.pk}/deactivate/"), 400, "validation_error")
+    assert client.post(f"{STAFF}{api_agent.pk}/reactivate/").json()["is_active"] is True
+
+
+def test_reset_2fa_removes_the_device(api_client_for, api_supervisor, api_agent):
+    TOTPDevice.objects.create(user=api_agent, name="phone", confirmed=True)
+    client = api_client_for(api_supervisor)
+    assert client.get(STAFF).json()["results"][0]["has_2fa"] is True
+    response = client.post(f"{STAFF}{api_agent.pk}/reset-2fa/")
+    assert response.status_code == 200 and response.json()["has_2fa"] is False
+    assert not TOTPDevice.objects.filter(user=api_agent).exists()
+    assert_error(client.post(f"{STAFF}{api_agent.pk}/reset-2fa/"), 400, "validation_error")
+
+
+def test_a_customer_is_not_staff(api_client_for, api_supervisor, api_alice):
+    assert_error(api_client_for(api_supervisor).post(f"{STAFF}{api_alice.pk}/deactivate/"), 404, "not_found")
+    assert User.objects.get(pk=api_alice.pk).is_active
+
+
+@pytest.mark.parametrize("who", ["api_agent", "api_alice"])
+def test_only_supervisors_manage_staff(request, api_client_for, api_agent, who):
+    client = api_client_for(request.getfixturevalue(who))
+    before, events = user_row(api_agent), audit_count()
+    assert_error(client.get(STAFF), 403, "permission_denied")
+    assert_error(client.post(f"{STAFF}{api_agent.pk}/deactivate/"), 403, "permission_denied")
+    assert user_row(api_agent) == before and audit_count() == events
+
+
+# --- users/{id}/unlock/ ------------------------------------------------------------------------
+
+
+def test_a_supervisor_unlocks_a_locked_out_customer(settings, api_client_for, api_supervisor, api_alice):
+    for _ in range(settings.FLUX_LOCKOUT_FAILURES):
+        APIClient().post(TOKEN, {"username": api_alice.username, "password": "wrong-password"}, format="json")
+    assert_error(APIClient().post(TOKEN, {"username": api_alice.username, "password": API_PASSWORD},
+                                  format="json"), 429, "locked_out")
+    client = api_client_for(api_supervisor)
+    assert client.post(f"{API}users/{api_alice.pk}/unlock/").status_code == 204
+    assert APIClient().post(TOKEN, {"username": api_alice.username, "password": API_PASSWORD},
+                            format="json").status_code == 200
+    assert_error(client.post(f"{API}users/{api_alice.pk}/unlock/"), 400, "validation_error")
+    assert_error(client.post(f"{API}users/999999/unlock/"), 404, "not_found")
