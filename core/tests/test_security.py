@@ -1,0 +1,297 @@
+"""The security baseline, each test failing if its feature were switched off: the Content-Security-
+Policy (pages, API docs, API), the other security headers, CORS for the API only, the API's body
+size limit (413 without a trace in the ledger), and the production settings (`check --deploy`
+clean, no start with DEBUG on or a weak SECRET_KEY)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import string
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.test import override_settings
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from banking.models import Entry
+from core.middleware import ApiBodySizeLimitMiddleware
+
+pytestmark = pytest.mark.django_db
+
+TRANSFERS = "/api/v1/transfers/"
+DOCS = "/api/v1/docs/"
+ALLOWED_ORIGIN = "https://app.example.com"
+
+
+def policy(response, header: str = "Content-Security-Policy") -> dict[str, list[str]]:
+    """The policy header as {directive: [values]}."""
+    assert header in response, f"no {header} header"
+    directives = {}
+    for part in response[header].split(";"):
+        name, *values = part.split()
+        directives[name] = values
+    return directives
+
+
+def api_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+def inline_scripts(html: str) -> list[str]:
+    return [tag for tag in re.findall(r"<script\b[^>]*>", html) if "src=" not in tag]
+
+
+def assert_strict_page_policy(directives: dict[str, list[str]]) -> None:
+    assert directives["script-src"] == ["'self'"]
+    assert directives["default-src"] == ["'self'"]
+    assert directives["object-src"] == ["'none'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["base-uri"] == ["'self'"] and directives["form-action"] == ["'self'"]
+    for values in directives.values():
+        assert "'unsafe-inline'" not in values and "'unsafe-eval'" not in values
+
+
+# --- Content-Security-Policy ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/login/"])
+def test_pages_are_served_under_a_strict_policy_and_carry_no_inline_script(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 200
+    directives = policy(response)
+    assert_strict_page_policy(directives)
+    assert directives["style-src"] == ["'self'"]  # no nonce: these pages have no inline style
+    html = response.content.decode()
+    assert inline_scripts(html) == []
+    assert ' style="' not in html
+
+
+def test_a_customer_page_is_served_under_the_policy(client, alice, alice_account):
+    client.force_login(alice)
+
+    response = client.get("/app/")
+
+    assert response.status_code == 200
+    assert_strict_page_policy(policy(response))
+    assert inline_scripts(response.content.decode()) == []
+
+
+def test_the_api_docs_load_their_script_from_a_file_and_their_style_with_the_nonce(client):
+    response = client.get(DOCS)
+
+    assert response.status_code == 200
+    directives = policy(response)
+    assert_strict_page_policy(directives)
+    html = response.content.decode()
+    assert inline_scripts(html) == []
+    # The one inline <style> carries this response's nonce, and the header names that nonce.
+    (nonce,) = re.findall(r'<style nonce="([^"]+)">', html)
+    assert directives["style-src"] == ["'self'", f"'nonce-{nonce}'"]
+    assert client.get(DOCS).content.decode().count(nonce) == 0  # a new nonce for every response
+    script_url = re.findall(r'<script src="([^"]*\?[^"]*script[^"]*)">', html)[0].replace("&amp;", "&")
+    script = client.get(script_url)
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle(" in script.content
+
+
+def test_api_answers_may_load_nothing(client, alice):
+    response = api_client(alice).get("/api/v1/me/")
+
+    assert response.status_code == 200
+    assert policy(response) == {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}
+    # A refusal too.
+    assert policy(client.get("/api/v1/me/")) == {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}
+
+
+# --- Other headers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/login/", "/api/v1/me/", DOCS])
+def test_every_answer_carries_the_security_headers(client, url):
+    response = client.get(url)
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    features = dict(item.split("=", 1) for item in response["Permissions-Policy"].split(", "))
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb", "serial", "bluetooth"):
+        assert features[feature] == "()", feature
+
+
+def test_hsts_and_the_https_redirect_are_left_to_production(client):
+    response = client.get("/login/")
+
+    assert response.status_code == 200
+    assert "Strict-Transport-Security" not in response  # on plain HTTP in development and tests
+
+
+# --- CORS ----------------------------------------------------------------------------------
+
+
+def preflight(client, url: str, origin: str):
+    return client.options(
+        url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+        },
+    )
+
+
+def test_no_origin_is_allowed_by_default(client):
+    assert settings.CORS_ALLOWED_ORIGINS == []
+
+    response = preflight(client, TRANSFERS, ALLOWED_ORIGIN)
+
+    assert "Access-Control-Allow-Origin" not in response
+    assert "Access-Control-Allow-Headers" not in response
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED_ORIGIN])
+def test_an_allowed_origin_may_call_the_api_with_a_bearer_token_and_an_idempotency_key(client, alice):
+    response = preflight(client, TRANSFERS, ALLOWED_ORIGIN)
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    allowed = {header.strip() for header in response["Access-Control-Allow-Headers"].split(",")}
+    assert {"authorization", "content-type", "idempotency-key"} <= allowed
+    assert "POST" in response["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Credentials" not in response  # bearer tokens, never cookies
+
+    answer = api_client(alice).get("/api/v1/me/", headers={"Origin": ALLOWED_ORIGIN})
+    assert answer["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    exposed = {header.strip().lower() for header in answer["Access-Control-Expose-Headers"].split(",")}
+    assert exposed == {"retry-after", "idempotent-replayed"}
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[ALLOWED_ORIGIN])
+def test_another_origin_and_the_pages_get_no_cors_headers(client):
+    other = preflight(client, TRANSFERS, "https://evil.example.net")
+    page = preflight(client, "/login/", ALLOWED_ORIGIN)
+
+    assert "Access-Control-Allow-Origin" not in other
+    assert "Access-Control-Allow-Origin" not in page
+
+
+# --- Request size --------------------------------------------------------------------------
+
+
+def padded_transfer(source, destination, size: int) -> bytes:
+    """A valid transfer body, padded with JSON whitespace to `size` bytes."""
+    body = json.dumps({"source_account": source.pk, "destination_iban": destination.iban, "amount": "10.00"})
+    return body.encode() + b" " * (size - len(body))
+
+
+def test_an_oversized_api_body_is_refused_with_413_and_moves_nothing(alice, alice_account, bob_account, unchanged):
+    client = api_client(alice)
+    body = padded_transfer(alice_account, bob_account, settings.FLUX_API_MAX_BODY_BYTES + 1)
+
+    with unchanged():
+        response = client.post(TRANSFERS, body, content_type="application/json",
+                               headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    assert response.status_code == 413
+    assert response.json() == {"error": {"code": "request_too_large", "message": (
+        f"The request body is larger than {settings.FLUX_API_MAX_BODY_BYTES} bytes; nothing was applied.")}}
+
+
+def test_the_same_body_within_the_limit_is_accepted(alice, alice_account, bob_account):
+    client = api_client(alice)
+    body = padded_transfer(alice_account, bob_account, settings.FLUX_API_MAX_BODY_BYTES)
+
+    response = client.post(TRANSFERS, body, content_type="application/json",
+                           headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    assert response.status_code == 201, response.content
+    assert Entry.objects.filter(account=alice_account, amount=-10_00).count() == 1
+
+
+def asgi_request(body: bytes, headers: list[tuple[bytes, bytes]]) -> ASGIRequest:
+    scope = {"type": "http", "method": "POST", "path": TRANSFERS, "query_string": b"", "headers": headers}
+    body_file = tempfile.SpooledTemporaryFile()
+    body_file.write(body)
+    body_file.seek(0)
+    return ASGIRequest(scope, body_file)
+
+
+def test_a_chunked_body_without_a_length_is_read_only_up_to_the_limit():
+    limit = settings.FLUX_API_MAX_BODY_BYTES
+    middleware = ApiBodySizeLimitMiddleware(lambda request: None)
+    chunked = [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
+
+    too_large = middleware.process_request(asgi_request(b"x" * (limit + 10), chunked))
+    request = asgi_request(b'{"amount": "1.00"}', chunked)
+    within = middleware.process_request(request)
+
+    assert too_large.status_code == 413
+    assert json.loads(too_large.content)["error"]["code"] == "request_too_large"
+    assert within is None and request.body == b'{"amount": "1.00"}'  # the view reads it as sent
+
+
+def test_pages_keep_djangos_own_limit(client):
+    """The API's limit is not the pages': a sign-in form of 100 KB is answered by the page."""
+    response = client.post("/login/", {"username": "nobody", "password": "x" * 100_000})
+
+    assert response.status_code == 200
+    assert "Content-Security-Policy" in response
+
+
+def test_a_non_json_api_body_keeps_the_error_shape(alice, alice_account, bob_account, unchanged):
+    with unchanged():
+        response = api_client(alice).post(TRANSFERS, "source_account=1", content_type="text/plain",
+                                          headers={"Idempotency-Key": str(uuid.uuid4())})
+
+    assert response.status_code == 415
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media_type" and error["message"]
+
+
+# --- Production settings -------------------------------------------------------------------
+
+
+def run_with_prod_settings(*args: str, **env: str) -> subprocess.CompletedProcess:
+    secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(60))
+    environment = {name: value for name, value in os.environ.items() if name != "DEBUG"} | {
+        "DJANGO_SETTINGS_MODULE": "project.settings.prod",
+        "SECRET_KEY": secret,
+        "DATABASE_URL": "postgres://flux@127.0.0.1:5432/flux",
+        "FLUX_LOG_SHIPPING": "0",
+        **env,
+    }
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_production_settings_pass_the_deployment_checks():
+    result = run_with_prod_settings("check", "--deploy")
+
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "WARNINGS" not in output and "ERRORS" not in output, output
+    assert "System check identified no issues" in output
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"DEBUG": "1"}, "DEBUG is on"),
+    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "a" * 60}, "SECRET_KEY"),
+])
+def test_production_refuses_to_start_with_debug_or_a_weak_secret_key(env, message):
+    result = run_with_prod_settings("check", **env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
