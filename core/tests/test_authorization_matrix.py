@@ -1,0 +1,166 @@
+"""The authorization matrix: every API route, every method its view answers, five callers.
+
+The routes come from the URL configuration itself (project.urls, includes followed), so a new
+endpoint cannot be left out: a route+method without a row in authz_matrix.MATRIX fails with a
+message saying to add one, and a row whose route is gone fails too.
+
+Each (route, method, caller) is its own test. Requests carry real JWTs (simplejwt's
+RefreshToken.for_user, no sign-in round trip) and, unless they are GETs, a valid body and an
+Idempotency-Key, so a 2xx means the operation really ran (and the test checks that something
+changed). A refusal must follow the error shape and leave the ledger, the audit trail, users,
+beneficiaries, revoked tokens, idempotency keys, lockouts and TOTP devices exactly as they were.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from axes.models import AccessAttempt
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from banking.models import Beneficiary, IdempotencyKey
+from core.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
+from identity.models import User
+
+API_PREFIX = "api/v1/"
+# Methods every DRF view answers by itself (OPTIONS metadata, HEAD as GET): not in the matrix.
+IMPLICIT_METHODS = {"options", "head"}
+# A plain Django function view answers any method; these two stand for all of them.
+FUNCTION_VIEW_METHODS = ("GET", "POST")
+CODE_BY_STATUS = {400: "validation_error", 401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
+
+
+# --- The routes, from the URL configuration ---------------------------------------------------
+
+
+def _walk(patterns, prefix: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+def _methods(callback) -> tuple[str, ...]:
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if view_class is None:
+        return FUNCTION_VIEW_METHODS
+    return tuple(
+        name.upper() for name in view_class.http_method_names
+        if name not in IMPLICIT_METHODS and hasattr(view_class, name)
+    )
+
+
+def api_routes() -> list[tuple[str, tuple[str, ...]]]:
+    """Every route under /api/ as (route relative to /api/v1/, methods), in URLconf order.
+    The catch-all `^api/` keeps its regex as its name."""
+    routes = []
+    for route, callback in _walk(get_resolver().url_patterns):
+        if not route.removeprefix("^").startswith("api/"):
+            continue
+        routes.append((route.removeprefix(API_PREFIX), _methods(callback)))
+    return routes
+
+
+ROUTES = api_routes()
+CASES = [(route, method, caller) for route, methods in ROUTES for method in methods for caller in CALLERS]
+
+
+def test_the_routes_were_found():
+    """A guard on the walk itself: it sees nested includes and the public schema routes."""
+    found = dict(ROUTES)
+    assert found["accounts/<str:pk>/entries/"] == ("GET",)
+    assert found["schema/"] == ("GET",) and found["docs/"] == ("GET",)
+    assert "^api/" in found
+    assert len(ROUTES) > 25
+
+
+def test_no_route_is_shadowed():
+    """Two routes with one pattern: the second view is unreachable and its row would test the first."""
+    names = [route for route, _ in ROUTES]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
+
+
+def test_no_row_outlives_its_route():
+    found = {(route, method) for route, methods in ROUTES for method in methods}
+    stale = sorted((route, method) for route, rows in MATRIX.items() for method in rows if (route, method) not in found)
+    assert stale == [], f"rows in core/tests/authz_matrix.py MATRIX match no route or method any more: {stale}"
+
+
+# --- The matrix -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def matrix_settings(settings):
+    settings.FLUX_APPROVAL_THRESHOLD = APPROVAL_THRESHOLD
+
+
+@pytest.fixture
+def world(db) -> World:
+    return World()
+
+
+def state(snapshot) -> dict:
+    """What a refused request must leave alone: conftest's ledger snapshot (balances, holds,
+    statuses, entries, transactions, audit events) and the rows it does not cover."""
+    return snapshot() | {
+        "users": list(User.objects.order_by("pk").values_list(
+            "pk", "username", "role", "first_name", "last_name", "email", "is_active", "password",
+        )),
+        "beneficiaries": list(Beneficiary.objects.order_by("pk").values_list("pk", "customer_id", "name", "iban")),
+        "blacklisted_tokens": list(BlacklistedToken.objects.order_by("pk").values_list("token_id", flat=True)),
+        "idempotency_keys": list(IdempotencyKey.objects.order_by("pk").values_list("pk", "user_id", "key")),
+        "lockouts": list(AccessAttempt.objects.order_by("pk").values_list("pk", "username", "failures_since_start")),
+        "totp_devices": list(TOTPDevice.objects.order_by("pk").values_list("pk", "user_id", "confirmed")),
+    }
+
+
+def send(client: APIClient, method: str, call):
+    url = f"/{API_PREFIX}{call.path}"
+    if method == "GET":
+        return client.get(url, call.query or {})
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    return getattr(client, method.lower())(url, call.data, format="json", headers=headers)
+
+
+def assert_error_shape(response, code: str) -> None:
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
+    assert set(body["error"]) <= {"code", "message", "fields"}, body
+
+
+@pytest.mark.parametrize(("route", "method", "caller"), CASES, ids=[f"{m} {r} {c}" for r, m, c in CASES])
+def test_authorization(route, method, caller, world, snapshot):
+    row = MATRIX.get(route, {}).get(method)
+    if row is None:
+        pytest.fail(
+            f"{method} /{API_PREFIX}{route} has no row in core/tests/authz_matrix.py MATRIX: add one with "
+            f"the request that exercises it and the status each of {', '.join(CALLERS)} gets "
+            "(DESIGN.md's API table says who may do what)."
+        )
+    call = row.call(world, caller)
+    client = APIClient()
+    user = world.user(caller)
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    before = state(snapshot)
+
+    response = send(client, method, call)
+
+    expected = row.expect[caller]
+    assert response.status_code == expected, (response.status_code, response.content[:500])
+    if expected >= 400:
+        assert_error_shape(response, CODE_BY_STATUS[expected])
+        after = state(snapshot)
+        for part in before:
+            assert after[part] == before[part], f"{part} changed by a refused request"
+    elif method != "GET":
+        assert state(snapshot) != before, "a 2xx that changed nothing: the row's request did not really run"
