@@ -6,10 +6,22 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction, TransactionStatus
 from core.ids import MAX_ID
 from core.money import AmountError, parse_amount
+
+# How the schema documents these filters (drf-spectacular cannot infer them from the form fields).
+AMOUNT_QUERY_SCHEMA = {
+    "type": "string", "pattern": r"^\d{1,13}(\.\d{1,2})?$", "example": "125.00",
+    "description": "A decimal amount, at most two decimals.",
+}
+MOMENT_QUERY_SCHEMA = {
+    "type": "string", "example": "2026-03-01",
+    "description": "A date (2026-03-01; the whole day counts) or an ISO 8601 date-time.",
+}
+ID_QUERY_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID, "example": 17}
 
 
 class AmountFormField(forms.CharField):
@@ -47,6 +59,7 @@ class EndMomentFormField(MomentFormField):
     end_of_day = True
 
 
+@extend_schema_field(AMOUNT_QUERY_SCHEMA)
 class MinAmountFilter(django_filters.Filter):
     """Entries whose absolute amount is at least this."""
 
@@ -58,6 +71,7 @@ class MinAmountFilter(django_filters.Filter):
         return qs.filter(Q(amount__gte=value) | Q(amount__lte=-value))
 
 
+@extend_schema_field(AMOUNT_QUERY_SCHEMA)
 class MaxAmountFilter(django_filters.Filter):
     """Entries whose absolute amount is at most this."""
 
@@ -87,10 +101,12 @@ class EntryFilter(django_filters.FilterSet):
         )
 
 
+@extend_schema_field(MOMENT_QUERY_SCHEMA)
 class FromFilter(django_filters.Filter):
     field_class = MomentFormField
 
 
+@extend_schema_field(MOMENT_QUERY_SCHEMA)
 class ToFilter(django_filters.Filter):
     field_class = EndMomentFormField
 
@@ -110,10 +126,12 @@ class AccountFilter(django_filters.FilterSet):
         fields = ["customer", "status", "kind"]
 
 
+@extend_schema_field(ID_QUERY_SCHEMA)
 class IdFilter(django_filters.Filter):
     field_class = forms.IntegerField
 
 
+@extend_schema_field(AMOUNT_QUERY_SCHEMA)
 class AmountFilter(django_filters.Filter):
     field_class = AmountFormField
 

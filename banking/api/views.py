@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +10,7 @@ from rest_framework.views import APIView
 
 from banking import selectors, services
 from banking.access import account_for_user, accounts_visible_to, transaction_for_user
+from banking.api import examples
 from banking.api.filters import AccountFilter, EntryFilter, TransferFilter
 from banking.api.serializers import (
     AccountOpenSerializer,
@@ -23,20 +23,11 @@ from banking.api.serializers import (
     TransferCreateSerializer,
 )
 from banking.models import Account, Entry, Transaction
-from core.api.idempotency import HEADER, idempotent_response
+from core.api.idempotency import idempotent_response
 from core.api.pagination import OldestFirstCursorPagination
 from core.api.permissions import IsBankStaff, IsSupervisor
+from core.api.schema import errors, idempotent
 from core.ids import parse_id
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-    description="A unique value per operation (e.g. a UUID). A retry with the same key and body "
-    "replays the first response; the same key with another body is refused (422).",
-)
-OPTIONAL_IDEMPOTENCY_HEADER = OpenApiParameter(
-    HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Optional: with it, a retry replays the first response.",
-)
 
 
 def transaction_body(txn) -> dict:
@@ -44,6 +35,15 @@ def transaction_body(txn) -> dict:
     return TransactionSerializer(txn).data
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="List accounts",
+        description="A customer sees their own accounts; staff see every customer account (filter "
+        "`?customer=`). Newest first, cursor-paginated.",
+        responses={200: AccountSerializer(many=True), **errors(400)},
+        examples=examples.ACCOUNT_EXAMPLES,
+    )
+)
 class AccountListCreateView(generics.ListAPIView):
     """Accounts: a customer sees their own; staff see all (filter `?customer=`)."""
 
@@ -60,7 +60,14 @@ class AccountListCreateView(generics.ListAPIView):
             return [permission() for permission in (*self.permission_classes, IsBankStaff)]
         return super().get_permissions()
 
-    @extend_schema(request=AccountOpenSerializer, responses={201: AccountSerializer})
+    @extend_schema(
+        summary="Open an account (staff)",
+        description="Opens a `checking` or `savings` account for a customer; `currency` defaults to EUR. "
+        "The IBAN is generated.",
+        request=AccountOpenSerializer,
+        responses={201: AccountSerializer, **errors(400, 403)},
+        examples=examples.ACCOUNT_OPEN_EXAMPLES,
+    )
     def post(self, request: Request) -> Response:
         params = AccountOpenSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -75,11 +82,25 @@ class AccountListCreateView(generics.ListAPIView):
 
 
 class AccountDetailView(APIView):
-    @extend_schema(responses=AccountSerializer)
+    @extend_schema(
+        summary="One account",
+        description="The owner or staff. Another customer's account is 404, as if it did not exist.",
+        responses={200: AccountSerializer, **errors(404)},
+        examples=examples.ACCOUNT_EXAMPLES,
+    )
     def get(self, request: Request, pk: str) -> Response:
         return Response(AccountSerializer(account_for_user(request.user, pk)).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="An account's entries",
+        description="Newest first, cursor-paginated. `amount` is signed (money out is negative); "
+        "`min` and `max` compare the absolute amount.",
+        responses={200: EntrySerializer(many=True), **errors(400, 404)},
+        examples=examples.ENTRY_EXAMPLES,
+    )
+)
 class AccountEntryListView(generics.ListAPIView):
     """An account's entries, newest first; filters `from`, `to`, `q`, `min`, `max` (absolute amount)."""
 
@@ -97,7 +118,12 @@ class AccountLifecycleView(APIView):
     permission_classes = [IsBankStaff]
     service = None
 
-    @extend_schema(request=ReasonSerializer, responses=AccountSerializer)
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: AccountSerializer, **errors(400, 403, 404, "account_frozen", "account_not_frozen",
+                                                   "account_closed", "account_not_empty")},
+        examples=examples.REASON_EXAMPLES,
+    )
     def post(self, request: Request, pk: str) -> Response:
         params = ReasonSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -107,14 +133,28 @@ class AccountLifecycleView(APIView):
         return Response(AccountSerializer(account).data)
 
 
+@extend_schema_view(post=extend_schema(
+    summary="Freeze an account (staff)",
+    description="A frozen account takes no debit and no credit. 409 `account_frozen` when it already is, "
+    "`account_closed` when it is closed.",
+))
 class AccountFreezeView(AccountLifecycleView):
     service = staticmethod(services.account_freeze)
 
 
+@extend_schema_view(post=extend_schema(
+    summary="Unfreeze an account (staff)",
+    description="409 `account_not_frozen` when it is not frozen, `account_closed` when it is closed.",
+))
 class AccountUnfreezeView(AccountLifecycleView):
     service = staticmethod(services.account_unfreeze)
 
 
+@extend_schema_view(post=extend_schema(
+    summary="Close an account (staff)",
+    description="Final. Only with a zero balance and nothing pending (409 `account_not_empty`); 409 "
+    "`account_closed` when it already is.",
+))
 class AccountCloseView(AccountLifecycleView):
     service = staticmethod(services.account_close)
 
@@ -124,7 +164,14 @@ class AccountOverdraftView(APIView):
 
     permission_classes = [IsSupervisor]
 
-    @extend_schema(request=OverdraftSerializer, responses=AccountSerializer)
+    @extend_schema(
+        summary="Change an account's overdraft limit (supervisors)",
+        description="422 `insufficient_funds` when the account already uses more overdraft than the new "
+        "limit; 409 `account_closed`.",
+        request=OverdraftSerializer,
+        responses={200: AccountSerializer, **errors(400, 403, 404, "account_closed", "insufficient_funds")},
+        examples=examples.OVERDRAFT_EXAMPLES,
+    )
     def post(self, request: Request, pk: str) -> Response:
         params = OverdraftSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -137,6 +184,15 @@ class AccountOverdraftView(APIView):
         return Response(AccountSerializer(account).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="List transfers",
+        description="Transfers from or to the caller's accounts (staff: all), newest first, "
+        "cursor-paginated. `direction` needs `account`.",
+        responses={200: TransactionSerializer(many=True), **errors(400)},
+        examples=examples.TRANSFER_LIST_EXAMPLES,
+    )
+)
 class TransferListCreateView(generics.ListAPIView):
     """GET: transfers from or to the caller's accounts (staff: all), newest first, with filters.
     POST: move money from an account to a Flux or external IBAN; 201 with status `posted` or
@@ -150,8 +206,22 @@ class TransferListCreateView(generics.ListAPIView):
             return Transaction.objects.none()
         return selectors.transfer_list_for_user(user=self.request.user)
 
-    @extend_schema(request=TransferCreateSerializer, responses={201: TransactionSerializer},
-                   parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        summary="Make a transfer",
+        description="From one of the caller's accounts (staff: any customer account) to a Flux IBAN or "
+        "another bank's IBAN. 201 with status `posted`, or `pending` at or above the approval threshold "
+        "(the amount is held until a staff member approves or rejects it). Another customer's source "
+        "account is 404. Requires an `Idempotency-Key`.",
+        request=TransferCreateSerializer,
+        responses={
+            201: TransactionSerializer,
+            **errors(400, "idempotency_key_missing", 404, "account_frozen", "account_closed",
+                     "insufficient_funds", "same_account", "currency_mismatch", "invalid_iban", "unknown_account",
+                     "idempotency_key_reused"),
+        },
+        parameters=idempotent(201),
+        examples=examples.TRANSFER_CREATE_EXAMPLES,
+    )
     def post(self, request: Request) -> Response:
         def operation():
             params = TransferCreateSerializer(data=request.data)
@@ -172,7 +242,16 @@ class CashView(APIView):
     permission_classes = [IsBankStaff]
     service = None
 
-    @extend_schema(request=CashSerializer, responses={201: TransactionSerializer}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        request=CashSerializer,
+        responses={
+            201: TransactionSerializer,
+            **errors(400, "idempotency_key_missing", 403, 404, "account_frozen", "account_closed",
+                     "insufficient_funds", "unknown_account", "idempotency_key_reused"),
+        },
+        parameters=idempotent(201),
+        examples=examples.CASH_EXAMPLES,
+    )
     def post(self, request: Request) -> Response:
         def operation():
             params = CashSerializer(data=request.data)
@@ -188,12 +267,22 @@ class CashView(APIView):
         return idempotent_response(request, operation)
 
 
+@extend_schema_view(post=extend_schema(
+    summary="Cash deposit (staff)",
+    description="Cash paid in at the counter; `pending` at or above the cash approval threshold. Requires "
+    "an `Idempotency-Key`.",
+))
 class DepositCreateView(CashView):
     """Cash paid in at the counter (staff)."""
 
     service = staticmethod(services.deposit_create)
 
 
+@extend_schema_view(post=extend_schema(
+    summary="Cash withdrawal (staff)",
+    description="Cash paid out at the counter (422 `insufficient_funds` beyond the available amount); "
+    "`pending` and held at or above the cash approval threshold. Requires an `Idempotency-Key`.",
+))
 class WithdrawalCreateView(CashView):
     """Cash paid out at the counter (staff)."""
 
@@ -201,12 +290,25 @@ class WithdrawalCreateView(CashView):
 
 
 class TransactionDetailView(APIView):
-    @extend_schema(responses=TransactionSerializer)
+    @extend_schema(
+        summary="One transaction",
+        description="Its parties (the customers whose accounts it touches) and staff; anyone else gets 404.",
+        responses={200: TransactionSerializer, **errors(404)},
+        examples=examples.TRANSACTION_EXAMPLES,
+    )
     def get(self, request: Request, pk: str) -> Response:
         txn = transaction_for_user(request.user, pk)
         return Response(transaction_body(txn))
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Pending transactions (staff)",
+        description="Transactions waiting for a second staff member, oldest first, cursor-paginated.",
+        responses={200: TransactionSerializer(many=True), **errors(400, 403)},
+        examples=examples.APPROVAL_LIST_EXAMPLES,
+    )
+)
 class ApprovalListView(generics.ListAPIView):
     """Pending transactions waiting for a second staff member, oldest first."""
 
@@ -221,7 +323,20 @@ class ApprovalListView(generics.ListAPIView):
 class TransactionApproveView(APIView):
     permission_classes = [IsBankStaff]
 
-    @extend_schema(request=None, responses=TransactionSerializer, parameters=[OPTIONAL_IDEMPOTENCY_HEADER])
+    @extend_schema(
+        summary="Approve a pending transaction (staff)",
+        description="Posts it. Staff other than its initiator (403 `permission_denied`); an agent only up "
+        "to the agent approval limit (403 `approval_limit_exceeded`). 409 `not_pending` once decided or "
+        "expired.",
+        request=None,
+        responses={
+            200: TransactionSerializer,
+            **errors(400, 403, "approval_limit_exceeded", 404, "not_pending", "account_frozen", "account_closed",
+                     "insufficient_funds", "idempotency_key_reused"),
+        },
+        parameters=idempotent(200, required=False),
+        examples=examples.APPROVE_EXAMPLES,
+    )
     def post(self, request: Request, pk: str) -> Response:
         def operation():
             txn = services.transaction_approve(approver=request.user, transaction_id=parse_id(pk))
@@ -233,7 +348,18 @@ class TransactionApproveView(APIView):
 class TransactionRejectView(APIView):
     permission_classes = [IsBankStaff]
 
-    @extend_schema(request=ReasonSerializer, responses=TransactionSerializer, parameters=[OPTIONAL_IDEMPOTENCY_HEADER])
+    @extend_schema(
+        summary="Reject a pending transaction (staff)",
+        description="Releases its hold; nothing moves. Staff other than its initiator; 409 `not_pending` "
+        "once decided or expired.",
+        request=ReasonSerializer,
+        responses={
+            200: TransactionSerializer,
+            **errors(400, 403, "approval_limit_exceeded", 404, "not_pending", "idempotency_key_reused"),
+        },
+        parameters=idempotent(200, required=False),
+        examples=examples.REJECT_EXAMPLES,
+    )
     def post(self, request: Request, pk: str) -> Response:
         def operation():
             params = ReasonSerializer(data=request.data)
@@ -249,8 +375,19 @@ class TransactionRejectView(APIView):
 class TransactionReverseView(APIView):
     permission_classes = [IsBankStaff]
 
-    @extend_schema(request=ReasonSerializer, responses={201: TransactionSerializer},
-                   parameters=[OPTIONAL_IDEMPOTENCY_HEADER])
+    @extend_schema(
+        summary="Reverse a posted transaction (staff)",
+        description="201 with the reversal, a compensating transaction linked to the original (at most "
+        "once: 409 `already_reversed`; a reversal is `not_reversible`; only `posted` ones).",
+        request=ReasonSerializer,
+        responses={
+            201: TransactionSerializer,
+            **errors(400, 403, 404, "not_posted", "already_reversed", "not_reversible", "account_frozen",
+                     "account_closed", "insufficient_funds", "idempotency_key_reused"),
+        },
+        parameters=idempotent(201, required=False),
+        examples=examples.REVERSE_EXAMPLES,
+    )
     def post(self, request: Request, pk: str) -> Response:
         def operation():
             params = ReasonSerializer(data=request.data)
