@@ -49,6 +49,8 @@ class ApiBodySizeLimitMiddleware(MiddlewareMixin):
         if not request.path.startswith(API_PREFIX):
             return None
         limit = settings.FLUX_API_MAX_BODY_BYTES
+        if request.path in settings.FLUX_API_UPLOAD_PATHS:
+            limit = settings.FLUX_API_MAX_UPLOAD_BYTES
         declared = _declared_length(request)
         if declared is not None:
             return request_too_large(limit) if declared > limit else None

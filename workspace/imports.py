@@ -43,6 +43,7 @@ from banking.models import Account, AccountStatus
 from banking.services.common import require_staff
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.idempotency import fingerprint, run_once
+from core.ids import parse_id
 from core.money import AmountError, format_minor, parse_amount
 from identity.models import User
 from workspace.models import ImportBatch, ImportLine, ImportLineStatus
@@ -392,8 +393,8 @@ def import_batches_recent(*, limit: int = 20) -> list[ImportBatch]:
 
 def import_batch_get(batch_id: object) -> ImportBatch:
     try:
-        return ImportBatch.objects.select_related("uploaded_by").get(pk=int(str(batch_id)))
-    except (ValueError, ImportBatch.DoesNotExist):
+        return ImportBatch.objects.select_related("uploaded_by").get(pk=parse_id(batch_id))
+    except ImportBatch.DoesNotExist:
         raise NotFound("Import not found.") from None
 
 

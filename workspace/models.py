@@ -39,8 +39,8 @@ class ImportLineStatus(models.TextChoices):
 
 
 class ImportLine(models.Model):
-    """One data line of a batch (`number` 1 is the first line after the header), what it asks for
-    once validated, and its result."""
+    """One data line of a batch (`number` is the file line it starts on: the header is line 1),
+    what it asks for once validated, and its result."""
 
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="lines")
     number = models.PositiveIntegerField()

@@ -258,6 +258,10 @@ CORS_PREFLIGHT_MAX_AGE = 3600
 # Content-Length, before a view parses it. Pages keep Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB
 # of form fields); the bulk CSV import page checks its own file limit (workspace/imports.py).
 FLUX_API_MAX_BODY_BYTES = int(os.environ.get("FLUX_API_MAX_BODY_BYTES", str(64 * 1024)))
+# The bulk import takes a CSV body of up to 4 MB (its own limit, workspace/imports.py MAX_BYTES,
+# answers a larger file with validation_error); this cap only stops bodies far beyond it unread.
+FLUX_API_UPLOAD_PATHS = ("/api/v1/imports/",)
+FLUX_API_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -307,6 +311,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # 401, 429 (with Retry-After) and 413 on every operation (core/api/schema.py); the default
+    # enum hook first.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.add_common_errors",
+    ],
 }
 
 # --- Ledger rules ---------------------------------------------------------------------------
