@@ -11,7 +11,9 @@ from rest_framework.views import APIView
 
 from banking import services
 from banking.access import beneficiaries_visible_to, beneficiary_for_user
+from banking.api import examples
 from banking.models import Beneficiary
+from core.api.schema import errors
 
 
 class BeneficiarySerializer(serializers.ModelSerializer):
@@ -32,7 +34,9 @@ class BeneficiaryRenameSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="List your beneficiaries", tags=["beneficiaries"]),
+    get=extend_schema(summary="List your beneficiaries", tags=["beneficiaries"],
+                      responses={200: BeneficiarySerializer(many=True), **errors(400)},
+                      examples=examples.BENEFICIARY_EXAMPLES),
 )
 class BeneficiaryListCreateView(generics.ListAPIView):
     """The signed-in customer's beneficiaries, newest first (staff have none)."""
@@ -48,7 +52,8 @@ class BeneficiaryListCreateView(generics.ListAPIView):
         summary="Save a beneficiary",
         tags=["beneficiaries"],
         request=BeneficiaryCreateSerializer,
-        responses={201: BeneficiarySerializer},
+        responses={201: BeneficiarySerializer, **errors(400, 403, "invalid_iban", "unknown_account")},
+        examples=examples.BENEFICIARY_CREATE_EXAMPLES,
         description="Customers only (403 otherwise). The IBAN is validated (422 `invalid_iban`); a Flux "
         "IBAN must be another customer's open account (422 `unknown_account`); an IBAN already saved "
         "or one of your own accounts is a 400 `validation_error` on `iban`.",
@@ -64,12 +69,14 @@ class BeneficiaryListCreateView(generics.ListAPIView):
 
 class BeneficiaryDetailView(APIView):
     @extend_schema(summary="One of your beneficiaries", tags=["beneficiaries"],
-                   responses=BeneficiarySerializer)
+                   description="Anyone else's beneficiary is 404.",
+                   responses={200: BeneficiarySerializer, **errors(404)}, examples=examples.BENEFICIARY_EXAMPLES)
     def get(self, request: Request, pk: str) -> Response:
         return Response(BeneficiarySerializer(beneficiary_for_user(request.user, pk)).data)
 
     @extend_schema(summary="Rename a beneficiary", tags=["beneficiaries"],
-                   request=BeneficiaryRenameSerializer, responses=BeneficiarySerializer)
+                   request=BeneficiaryRenameSerializer, responses={200: BeneficiarySerializer, **errors(400, 404)},
+                   examples=examples.BENEFICIARY_RENAME_EXAMPLES)
     def patch(self, request: Request, pk: str) -> Response:
         params = BeneficiaryRenameSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -78,7 +85,7 @@ class BeneficiaryDetailView(APIView):
         )
         return Response(BeneficiarySerializer(beneficiary).data)
 
-    @extend_schema(summary="Delete a beneficiary", tags=["beneficiaries"], responses={204: None})
+    @extend_schema(summary="Delete a beneficiary", tags=["beneficiaries"], responses={204: None, **errors(404)})
     def delete(self, request: Request, pk: str) -> Response:
         services.beneficiary_delete(customer=request.user, beneficiary_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

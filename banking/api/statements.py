@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from banking.access import account_for_user
+from banking.api.examples import ALICE_IBAN
 from banking.statements import parse_month, statement_csv, statement_filename, statement_for_month, statement_pdf
+from core.api.schema import errors
 from core.errors import ValidationFailed
 
 FORMATS = {
@@ -55,12 +57,22 @@ class AccountStatementView(APIView):
         summary="A month's statement (CSV or PDF)",
         tags=["accounts"],
         parameters=[
-            OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM, not in the future."),
+            OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM, not in the future.",
+                             examples=[OpenApiExample("March 2026", value="2026-03")]),
             OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS), required=True),
         ],
         responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The statement as CSV."),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The statement as CSV (UTF-8 with a byte-order mark).",
+                examples=[OpenApiExample("CSV", response_only=True, media_type="text/csv", value=(
+                    f"Account,{ALICE_IBAN}\r\nCurrency,EUR\r\nPeriod,2026-03-01,2026-03-31\r\n"
+                    "Opening balance,1375.00\r\nMoney in,0.00\r\nMoney out,125.00\r\nClosing balance,1250.00\r\n"
+                    "\r\nDate,Description,Counterparty,Reference,Amount,Balance after,Transaction\r\n"
+                    "2026-03-31,Transfer,NL24FLUX0000000042,Rent March,-125.00,1250.00,88\r\n"
+                ))],
+            ),
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The statement as PDF."),
+            **errors(400, 404),
         },
         description="Owner or staff. Opening balance, the month's entries oldest first, money in, money out "
         "and closing balance. In the CSV, text cells that a spreadsheet would run as a formula start with an "
