@@ -35,6 +35,9 @@ from banking.tests.factories import (
     fund,
 )
 from identity.models import User
+from workspace.imports import HEADER as IMPORT_HEADER
+from workspace.imports import import_create
+from workspace.models import ImportBatch
 
 CALLERS = ("anon", "owner", "other", "agent", "supervisor")
 
@@ -153,6 +156,15 @@ class World:
                              format="json")
         return self.owner
 
+    def import_csv(self) -> bytes:
+        return f"{','.join(IMPORT_HEADER)}\r\ndeposit,{self.account.iban},10.00,,Matrix import\r\n".encode()
+
+    def import_batch(self, caller: str) -> ImportBatch:
+        """A checked, unapplied CSV import; uploaded by the caller when staff (only the uploader
+        applies a batch), by the agent otherwise."""
+        uploader = self.user(caller) if caller in ("agent", "supervisor") else self.agent
+        return import_create(uploader=uploader, file_name="matrix.csv", content=self.import_csv())
+
     def refresh_token(self, user: User) -> str:
         return str(RefreshToken.for_user(user))
 
@@ -163,8 +175,9 @@ class World:
 @dataclass
 class Call:
     path: str  # under /api/v1/
-    data: dict | None = None
+    data: dict | bytes | None = None
     query: dict | None = None
+    content_type: str | None = None  # for a raw (bytes) body; a dict goes as JSON
 
 
 @dataclass
@@ -310,6 +323,23 @@ MATRIX: dict[str, dict[str, Row]] = {
     # the schema and its browsable docs are public
     "schema/": {"GET": Row(public(200), lambda w, c: Call("schema/"))},
     "docs/": {"GET": Row(public(200), lambda w, c: Call("docs/"))},
+    # workspace: bulk CSV imports (staff)
+    "imports/": {
+        "GET": Row(staff(200), lambda w, c: Call("imports/")),
+        "POST": Row(staff(201), lambda w, c: Call(
+            "imports/", w.import_csv(), query={"file_name": "matrix.csv"}, content_type="text/csv",
+        )),
+    },
+    "imports/<str:pk>/": {"GET": Row(staff(200), lambda w, c: Call(f"imports/{w.import_batch(c).pk}/"))},
+    "imports/<str:pk>/lines/": {
+        "GET": Row(staff(200), lambda w, c: Call(f"imports/{w.import_batch(c).pk}/lines/")),
+    },
+    "imports/<str:pk>/apply/": {
+        "POST": Row(staff(200), lambda w, c: Call(f"imports/{w.import_batch(c).pk}/apply/")),
+    },
+    "imports/<str:pk>/report/": {
+        "GET": Row(staff(200), lambda w, c: Call(f"imports/{w.import_batch(c).pk}/report/")),
+    },
     # Anything else under /api/ (project/urls.py's catch-all) is a 404 in the error shape, for all.
     "^api/": {
         "GET": Row(public(404), lambda w, c: Call("no-such-endpoint/")),

@@ -14,6 +14,7 @@ beneficiaries, revoked tokens, idempotency keys, lockouts and TOTP devices exact
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from axes.models import AccessAttempt
@@ -26,6 +27,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from banking.models import Beneficiary, IdempotencyKey
 from core.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from identity.models import User
+from workspace.models import ImportLine
 
 API_PREFIX = "api/v1/"
 # Methods every DRF view answers by itself (OPTIONS metadata, HEAD as GET): not in the matrix.
@@ -116,6 +118,7 @@ def state(snapshot) -> dict:
         "blacklisted_tokens": list(BlacklistedToken.objects.order_by("pk").values_list("token_id", flat=True)),
         "idempotency_keys": list(IdempotencyKey.objects.order_by("pk").values_list("pk", "user_id", "key")),
         "lockouts": list(AccessAttempt.objects.order_by("pk").values_list("pk", "username", "failures_since_start")),
+        "import_lines": list(ImportLine.objects.order_by("pk").values_list("pk", "status", "transaction_id")),
         "totp_devices": list(TOTPDevice.objects.order_by("pk").values_list("pk", "user_id", "confirmed")),
     }
 
@@ -125,6 +128,10 @@ def send(client: APIClient, method: str, call):
     if method == "GET":
         return client.get(url, call.query or {})
     headers = {"Idempotency-Key": str(uuid.uuid4())}
+    if call.query:
+        url = f"{url}?{urlencode(call.query)}"
+    if isinstance(call.data, bytes):
+        return client.generic(method, url, call.data, content_type=call.content_type, headers=headers)
     return getattr(client, method.lower())(url, call.data, format="json", headers=headers)
 
 
