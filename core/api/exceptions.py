@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -52,6 +55,16 @@ def error_response(code: str, message: str, status_code: int, fields=None, heade
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    response = _error_response(exc)
+    request = context.get("request")
+    if response is not None and request is not None:
+        # Errors are JSON whatever the endpoint renders otherwise (the schema's YAML, a CSV file).
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    return response
+
+
+def _error_response(exc: Exception) -> Response | None:
     if isinstance(exc, ApplicationError):
         set_rollback()
         return Response(exc.as_body(), status=exc.status)
@@ -72,7 +85,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             if getattr(exc, "auth_header", None):
                 headers["WWW-Authenticate"] = exc.auth_header
             if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-                headers["Retry-After"] = str(int(exc.wait) + 1)
+                headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
             message = _message(exc.detail) or code
             return error_response(code, message, status_code, headers=headers)
     if isinstance(exc, exceptions.APIException):

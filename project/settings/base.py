@@ -282,8 +282,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("FLUX_THROTTLE_USER", "1200/min"),
         "anon": os.environ.get("FLUX_THROTTLE_ANON", "300/min"),
-        "auth": os.environ.get("FLUX_THROTTLE_AUTH", "120/min"),
+        "auth": os.environ.get("FLUX_THROTTLE_AUTH", "30/min"),
     },
+    # Anonymous callers (and auth/token/) are counted per client address: REMOTE_ADDR, or behind
+    # FLUX_NUM_PROXIES trusted proxies the address they saw (X-Forwarded-For). With DRF's default
+    # (None), a client could pick its own address in X-Forwarded-For and never be throttled.
+    "NUM_PROXIES": int(os.environ.get("FLUX_NUM_PROXIES", "0")),
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -32,3 +32,13 @@ STORAGES = {
 
 # Staff sign in with a TOTP code after their password (identity/two_factor.py).
 FLUX_REQUIRE_2FA = env_bool("FLUX_REQUIRE_2FA", True)
+
+# The API's rate limits count in the cache: one shared by every worker process (a table in the
+# database, created by `manage.py createcachetable` after `migrate`), so WEB_CONCURRENCY workers do
+# not each allow the full rate.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "flux_cache",
+    }
+}

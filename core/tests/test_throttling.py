@@ -1,0 +1,156 @@
+"""Rate limits (DRF throttling): per user when signed in, per client address when not, a stricter
+rate on the token endpoints, and 429 `throttled` with Retry-After in the error shape. Each test
+would fail with throttling switched off (DEFAULT_THROTTLE_CLASSES emptied or the auth scope gone).
+
+The test settings raise every rate out of reach; these tests set small ones on the throttle class
+(DRF reads its rates once, at import) and clear the cache the counts live in."""
+
+# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
+# ruff: noqa: F401, F811
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+
+from banking.tests.api_support import (
+    API,
+    API_PASSWORD,
+    api_agent,
+    api_alice,
+    api_alice_account,
+    api_bob,
+    api_bob_account,
+    api_client_for,
+    api_open_account,
+    api_supervisor,
+    api_unchanged,
+    assert_error,
+    transfer,
+)
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = f"{API}auth/token/"
+REFRESH = f"{API}auth/token/refresh/"
+SCHEMA = f"{API}schema/"
+
+
+@pytest.fixture
+def rates(monkeypatch):
+    """Set the rates for one test: rates(user="3/min", ...); unnamed scopes stay out of reach."""
+    cache.clear()
+
+    def set_rates(**wanted: str) -> None:
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES",
+                            {"user": "1000/min", "anon": "1000/min", "auth": "1000/min"} | wanted)
+
+    yield set_rates
+    cache.clear()
+
+
+def sign_in(client: APIClient, username: str = "api_alice", **extra):
+    return client.post(TOKEN, {"username": username, "password": API_PASSWORD}, format="json", **extra)
+
+
+def test_a_signed_in_user_is_throttled_past_their_rate_and_others_are_not(
+    rates, api_client_for, api_alice, api_bob
+):
+    alice, bob = api_client_for(api_alice), api_client_for(api_bob)
+    rates(user="3/min")
+    for _ in range(3):
+        assert alice.get(f"{API}me/").status_code == 200
+    response = alice.get(f"{API}me/")
+    body = assert_error(response, 429, "throttled")
+    assert "available in" in body["message"]
+    assert 1 <= int(response["Retry-After"]) <= 60  # seconds until the oldest request leaves the minute
+    assert bob.get(f"{API}me/").status_code == 200
+
+
+def test_a_throttled_transfer_moves_nothing(rates, api_client_for, api_alice, api_alice_account, api_bob_account,
+                                            api_unchanged):
+    client = api_client_for(api_alice)
+    rates(user="1/min")
+    assert client.get(f"{API}me/").status_code == 200
+    with api_unchanged():
+        assert_error(transfer(client, api_alice_account, api_bob_account, "5.00"), 429, "throttled")
+
+
+def test_anonymous_callers_are_counted_per_address(rates, db):
+    rates(anon="2/min")
+    here, there = APIClient(REMOTE_ADDR="10.0.0.1"), APIClient(REMOTE_ADDR="10.0.0.2")
+    for _ in range(2):
+        assert here.get(SCHEMA).status_code == 200
+    assert_error(here.get(SCHEMA), 429, "throttled")
+    assert there.get(SCHEMA).status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_count(rates, db):
+    rates(anon="2/min")
+    client = APIClient(REMOTE_ADDR="10.0.0.1")
+    for n in range(2):
+        assert client.get(SCHEMA, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code == 200
+    assert_error(client.get(SCHEMA, HTTP_X_FORWARDED_FOR="192.0.2.99"), 429, "throttled")
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(rates, db, monkeypatch):
+    from rest_framework.settings import api_settings
+
+    monkeypatch.setattr(api_settings, "NUM_PROXIES", 1)
+    rates(anon="1/min")
+    proxy = APIClient(REMOTE_ADDR="10.0.0.254")
+    assert proxy.get(SCHEMA, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
+    assert_error(proxy.get(SCHEMA, HTTP_X_FORWARDED_FOR="203.0.113.7"), 429, "throttled")
+    assert proxy.get(SCHEMA, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 200
+
+
+def test_the_token_endpoints_have_their_own_stricter_rate(rates, api_alice):
+    rates(auth="2/min", anon="100/min")
+    client = APIClient(REMOTE_ADDR="10.0.0.3")
+    pair = sign_in(client).json()
+    assert client.post(REFRESH, {"refresh": pair["refresh"]}, format="json").status_code == 200
+    response = sign_in(client)
+    assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) >= 1
+    # The rest of the API still answers this address (the auth count is its own).
+    assert client.get(SCHEMA).status_code == 200
+
+
+def test_a_throttled_sign_in_is_not_a_failed_attempt(rates, api_alice):
+    from axes.models import AccessAttempt
+
+    rates(auth="1/min")
+    client = APIClient(REMOTE_ADDR="10.0.0.4")
+    assert sign_in(client).status_code == 200
+    for _ in range(settings.FLUX_LOCKOUT_FAILURES + 1):
+        assert_error(client.post(TOKEN, {"username": "api_alice", "password": "wrong"}, format="json"),
+                     429, "throttled")
+    assert not AccessAttempt.objects.exists()
+
+
+def test_the_rates_come_from_the_environment():
+    """FLUX_THROTTLE_* (DESIGN.md, "Running") reach DRF's rates, and the auth rate is the strictest
+    by default."""
+    code = ("import django, json; django.setup(); from django.conf import settings; "
+            "print(json.dumps(settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']))")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings.dev", "FLUX_THROTTLE_USER": "11/min",
+           "FLUX_THROTTLE_ANON": "12/hour", "FLUX_THROTTLE_AUTH": "13/second", "FLUX_LOG_SHIPPING": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == '{"user": "11/min", "anon": "12/hour", "auth": "13/second"}'
+
+    for name in ("FLUX_THROTTLE_USER", "FLUX_THROTTLE_ANON", "FLUX_THROTTLE_AUTH"):
+        env.pop(name)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    import json
+
+    defaults = {scope: SimpleRateThrottle.parse_rate(None, rate) for scope, rate in
+                json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    per_minute = {scope: num * 60 / period for scope, (num, period) in defaults.items()}
+    assert per_minute["auth"] < per_minute["anon"] < per_minute["user"]
