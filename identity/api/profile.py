@@ -12,8 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import IsCustomer
+from core.api.schema import errors
 from core.errors import ValidationFailed
 from identity import services
+from identity.api import examples
 from identity.services import ADDRESS_MAX_LENGTH
 
 
@@ -48,11 +50,13 @@ class MeContactView(APIView):
 
     permission_classes = [IsCustomer]
 
-    @extend_schema(responses=ContactSerializer)
+    @extend_schema(summary="Your contact details (customers)", responses={200: ContactSerializer, **errors(403)},
+                   examples=examples.CONTACT_EXAMPLES)
     def get(self, request: Request) -> Response:
         return Response(contact_of(request.user))
 
-    @extend_schema(request=ContactSerializer, responses=ContactSerializer)
+    @extend_schema(summary="Change your contact details (customers)", request=ContactSerializer,
+                   responses={200: ContactSerializer, **errors(400, 403)}, examples=examples.CONTACT_EXAMPLES)
     def patch(self, request: Request) -> Response:
         return Response(contact_of(update_contact(request, request.user)))
 
@@ -61,7 +65,8 @@ class MePasswordView(APIView):
     """Change one's own password (204). Every refresh token of the user is revoked, so every other
     device signs in again; the access token in hand works until it expires."""
 
-    @extend_schema(request=PasswordChangeSerializer, responses={204: None})
+    @extend_schema(summary="Change your password", request=PasswordChangeSerializer,
+                   responses={204: None, **errors(400)}, examples=examples.PASSWORD_EXAMPLES)
     def post(self, request: Request) -> Response:
         params = PasswordChangeSerializer(data=request.data)
         params.is_valid(raise_exception=True)

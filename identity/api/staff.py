@@ -11,9 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import IsSupervisor
+from core.api.schema import errors
 from core.errors import NotFound
 from core.ids import parse_id
 from identity import staff_services
+from identity.api import examples
 from identity.models import User
 from identity.selectors import staff_list
 
@@ -66,12 +68,14 @@ class StaffListCreateView(APIView):
 
     permission_classes = [IsSupervisor]
 
-    @extend_schema(responses=StaffPageSerializer)
+    @extend_schema(summary="The bank's staff (supervisors)", responses={200: StaffPageSerializer, **errors(403)},
+                   examples=examples.STAFF_LIST_EXAMPLES)
     def get(self, request: Request) -> Response:
         members = StaffMemberSerializer(staff_list(), many=True).data
         return Response({"results": members, "next": None, "previous": None})
 
-    @extend_schema(request=AgentCreateSerializer, responses={201: AgentCreatedSerializer})
+    @extend_schema(summary="Create an agent (supervisors)", request=AgentCreateSerializer,
+                   responses={201: AgentCreatedSerializer, **errors(400, 403)}, examples=examples.AGENT_CREATE_EXAMPLES)
     def post(self, request: Request) -> Response:
         params = AgentCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -84,7 +88,8 @@ class StaffActionView(APIView):
     permission_classes = [IsSupervisor]
     service = None
 
-    @extend_schema(request=None, responses=StaffMemberSerializer)
+    @extend_schema(request=None, responses={200: StaffMemberSerializer, **errors(400, 403, 404)},
+                   examples=examples.STAFF_MEMBER_EXAMPLES)
     def post(self, request: Request, pk: str) -> Response:
         member = staff_member(pk)
         type(self).service(actor=request.user, user=member)
@@ -114,7 +119,7 @@ class UserUnlockView(APIView):
 
     permission_classes = [IsSupervisor]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(summary="Unlock a user (supervisors)", request=None, responses={204: None, **errors(400, 403, 404)})
     def post(self, request: Request, pk: str) -> Response:
         user = User.objects.filter(pk=parse_id(pk)).first()
         if user is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,9 +13,11 @@ from rest_framework_simplejwt.views import TokenRefreshView as SimpleJWTRefreshV
 
 from banking.selectors import customer_search
 from core.api.permissions import IsBankStaff
+from core.api.schema import errors
 from core.errors import NotFound
 from core.ids import parse_id
 from identity import services
+from identity.api import examples
 from identity.api.profile import ContactSerializer, update_contact
 from identity.api.serializers import (
     CustomerCreatedSerializer,
@@ -44,7 +46,18 @@ class TokenObtainView(AuthThrottleMixin, APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=TokenObtainSerializer, responses=TokenPairSerializer, auth=[])
+    @extend_schema(
+        summary="Sign in: a token pair",
+        description="No authentication. `access` (a few minutes) goes in `Authorization: Bearer <access>`; "
+        "`refresh` gets a new pair from auth/token/refresh/. Staff with two-factor sign-in add `otp`. "
+        "401 `not_authenticated` for a wrong username or password, `otp_required` / `otp_invalid`; "
+        "429 `locked_out` after too many failures for one username (even with the right password).",
+        request=TokenObtainSerializer,
+        responses={200: TokenPairSerializer, **errors(400, "not_authenticated", "otp_required", "otp_invalid",
+                                                      "throttled", "locked_out")},
+        auth=[],
+        examples=examples.TOKEN_OBTAIN_EXAMPLES,
+    )
     def post(self, request: Request) -> Response:
         params = TokenObtainSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -62,7 +75,15 @@ class TokenRefreshView(AuthThrottleMixin, SimpleJWTRefreshView):
 
     authentication_classes: list = []
 
-    @extend_schema(request=RefreshSerializer, responses=TokenPairSerializer, auth=[])
+    @extend_schema(
+        summary="Refresh: a new token pair",
+        description="No authentication. The refresh token is rotated: the one sent stops working, use the "
+        "new one. A revoked, rotated or expired refresh token is 401.",
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, **errors(400, 401)},
+        auth=[],
+        examples=examples.TOKEN_REFRESH_EXAMPLES,
+    )
     def post(self, request: Request, *args, **kwargs) -> Response:
         return super().post(request, *args, **kwargs)
 
@@ -70,7 +91,14 @@ class TokenRefreshView(AuthThrottleMixin, SimpleJWTRefreshView):
 class LogoutView(APIView):
     """Revoke a refresh token (204). Access tokens expire on their own within minutes."""
 
-    @extend_schema(request=RefreshSerializer, responses={204: None})
+    @extend_schema(
+        summary="Sign out: revoke a refresh token",
+        description="204; the refresh token stops working (the access token expires on its own within minutes). "
+        "A refresh token that is not valid, not yours or already revoked is 400.",
+        request=RefreshSerializer,
+        responses={204: None, **errors(400)},
+        examples=examples.LOGOUT_EXAMPLES,
+    )
     def post(self, request: Request) -> Response:
         params = RefreshSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -79,7 +107,7 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(summary="The signed-in user", responses=MeSerializer, examples=examples.ME_EXAMPLES)
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
 
@@ -93,11 +121,23 @@ class CustomerListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return customer_search(query=self.request.query_params.get("q", ""))
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="Search text")])
+    @extend_schema(
+        summary="Find customers (staff)",
+        parameters=[OpenApiParameter("q", str, description="Search text: names, username, email, phone or "
+                                     "part of an IBAN.", examples=[OpenApiExample("A name", value="alice")])],
+        responses={200: CustomerSerializer(many=True), **errors(400, 403)},
+        examples=examples.CUSTOMER_EXAMPLES,
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=CustomerCreateSerializer, responses={201: CustomerCreatedSerializer})
+    @extend_schema(
+        summary="Create a customer (staff)",
+        description="Without a `password`, one is generated and returned once in the answer.",
+        request=CustomerCreateSerializer,
+        responses={201: CustomerCreatedSerializer, **errors(400, 403)},
+        examples=examples.CUSTOMER_CREATE_EXAMPLES,
+    )
     def post(self, request: Request) -> Response:
         params = CustomerCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -121,11 +161,14 @@ class CustomerDetailView(APIView):
             raise NotFound("Customer not found.")
         return customer
 
-    @extend_schema(responses=CustomerSerializer)
+    @extend_schema(summary="One customer (staff)", responses={200: CustomerSerializer, **errors(403, 404)},
+                   examples=examples.CUSTOMER_EXAMPLES)
     def get(self, request: Request, pk: str) -> Response:
         return Response(CustomerSerializer(self.customer(pk)).data)
 
-    @extend_schema(request=ContactSerializer, responses=CustomerSerializer)
+    @extend_schema(summary="Change a customer's contact details (staff)", request=ContactSerializer,
+                   responses={200: CustomerSerializer, **errors(400, 403, 404)},
+                   examples=examples.CUSTOMER_CONTACT_EXAMPLES)
     def patch(self, request: Request, pk: str) -> Response:
         customer = update_contact(request, self.customer(pk), actor=request.user)
         return Response(CustomerSerializer(customer).data)
