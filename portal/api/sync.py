@@ -7,7 +7,7 @@ import binascii
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -16,7 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from banking.access import accounts_visible_to
+from banking.api.examples import ACCOUNT, ENTRY
 from banking.api.serializers import AccountSerializer, EntrySerializer
+from core.api.schema import errors
 from core.ids import MAX_ID
 from portal.selectors import sync_entries
 
@@ -81,7 +83,12 @@ class SyncView(APIView):
     @extend_schema(
         operation_id="sync",
         parameters=[OpenApiParameter("cursor", OpenApiTypes.STR, description="The `cursor` of the previous answer.")],
-        responses={200: SyncResponse},
+        summary="The offline feed (customers)",
+        responses={200: SyncResponse, **errors(400, 403)},
+        examples=[OpenApiExample("First sync", response_only=True, status_codes=["200"], value={
+            "accounts": [ACCOUNT], "entries": [{**ENTRY, "account": 17}], "cursor": "ZTozMDE",
+            "has_more": False, "synced_at": "2026-04-01T08:00:00Z",
+        })],
     )
     def get(self, request: Request) -> Response:
         raw_cursor = request.query_params.get("cursor")
