@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import CharField, Min, Q
+from django.db.models import CharField, Min, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -98,7 +98,12 @@ def outbox_state() -> OutboxState:
 
 
 def events_about_customer(*, customer_id: int, limit: int = 50) -> list[AuditEvent]:
-    """The newest audit events whose target is this customer (as a customer or a user: sign-ins,
+    """The newest `limit` events of `event_queryset_about_customer`, newest first."""
+    return list(event_queryset_about_customer(customer_id=customer_id).order_by("-occurred_at", "-pk")[:limit])
+
+
+def event_queryset_about_customer(*, customer_id: int) -> QuerySet[AuditEvent]:
+    """The audit events whose target is this customer (as a customer or a user: sign-ins,
     profile changes), one of their accounts, or a transaction touching one of their accounts.
     One query; the targets are matched with subqueries, so a long history costs no extra round trip."""
     from banking.models import Account, Transaction
@@ -115,4 +120,4 @@ def events_about_customer(*, customer_id: int, limit: int = 50) -> list[AuditEve
         | Q(target_type="account", target_id__in=account_ids)
         | Q(target_type="transaction", target_id__in=transaction_ids)
     )
-    return list(AuditEvent.objects.filter(about).select_related("actor").order_by("-occurred_at", "-pk")[:limit])
+    return AuditEvent.objects.filter(about).select_related("actor")
