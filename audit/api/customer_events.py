@@ -9,6 +9,7 @@ from rest_framework import generics, serializers
 
 from audit.models import AuditEvent
 from audit.selectors import event_queryset_about_customer
+from banking.api.examples import ALICE_IBAN
 from banking.selectors import customer_search
 from core.api.permissions import IsBankStaff
 from core.api.schema import errors
@@ -34,7 +35,8 @@ class CustomerEventSerializer(serializers.ModelSerializer):
     examples=[OpenApiExample("A deposit at the counter", response_only=True, value={
         "results": [{"id": 812, "occurred_at": "2026-11-20T09:14:03.120000+01:00", "actor": "agnes",
                      "action": "transaction.posted", "target_type": "transaction", "target_id": "4411",
-                     "data": {"kind": "deposit", "amount": "200.00", "currency": "EUR"}}],
+                     "data": {"kind": "deposit", "status": "posted", "amount": "200.00", "currency": "EUR",
+                              "source": None, "destination": ALICE_IBAN, "reference": "Cash"}}],
         "next": None, "previous": None})],
 )
 class CustomerEventListView(generics.ListAPIView):
