@@ -45,6 +45,8 @@ CALLERS = ("anon", "owner", "other", "agent", "supervisor")
 # needs only a small funded account and stays under an agent's approval limit.
 APPROVAL_THRESHOLD = Decimal("500.00")
 OWNER_FUNDS = 1_000_00  # below the cash approval threshold: the opening deposit posts at once
+PRIVATE_REFERENCE = "mtx owner private reference"
+PRIVATE_BENEFICIARY = "mtx owner private beneficiary"
 
 
 # --- Who gets what ------------------------------------------------------------------------------
@@ -156,6 +158,22 @@ class World:
                              format="json")
         return self.owner
 
+    @cached_property
+    def owner_private(self) -> tuple[str, ...]:
+        """Things of the owner's that the other customer has no part in, as they would appear in a
+        response: an account's IBAN, a payment's reference to another bank, a beneficiary's name."""
+        transfer_create(
+            initiator=self.owner, source_account_id=self.account.pk, destination_iban=EXTERNAL_IBAN,
+            amount=10_00, reference=PRIVATE_REFERENCE,
+        )
+        beneficiary_create(customer=self.owner, name=PRIVATE_BENEFICIARY, iban=EXTERNAL_IBAN)
+        return (self.empty_account.iban, PRIVATE_REFERENCE, PRIVATE_BENEFICIARY)
+
+    def listing(self, path: str) -> Call:
+        """A list: the owner's private things exist first, so that the test can check who sees them."""
+        assert self.owner_private
+        return Call(path)
+
     def import_csv(self) -> bytes:
         return f"{','.join(IMPORT_HEADER)}\r\ndeposit,{self.account.iban},10.00,,Matrix import\r\n".encode()
 
@@ -184,6 +202,9 @@ class Call:
 class Row:
     expect: dict[str, int]
     call: Callable[[World, str], Call]
+    # A list of the caller's own things: the owner's answer shows World.owner_private, the other
+    # customer's shows none of it.
+    lists_own: bool = False
 
 
 REASON = {"reason": "Authorization matrix"}
@@ -252,7 +273,7 @@ MATRIX: dict[str, dict[str, Row]] = {
     },
     # banking: accounts
     "accounts/": {
-        "GET": Row(signed_in(200), lambda w, c: Call("accounts/")),
+        "GET": Row(signed_in(200), lambda w, c: w.listing("accounts/"), lists_own=True),
         "POST": Row(staff(201), lambda w, c: Call("accounts/", {"customer": w.owner.pk, "kind": "savings"})),
     },
     "accounts/<str:pk>/": {"GET": Row(owner_or_staff(200), lambda w, c: Call(f"accounts/{w.account.pk}/"))},
@@ -280,7 +301,7 @@ MATRIX: dict[str, dict[str, Row]] = {
     },
     # banking: beneficiaries (not in DESIGN.md's table; the code keeps them to their customer)
     "beneficiaries/": {
-        "GET": Row(signed_in(200), lambda w, c: Call("beneficiaries/")),
+        "GET": Row(signed_in(200), lambda w, c: w.listing("beneficiaries/"), lists_own=True),
         "POST": Row(customers(201), lambda w, c: Call("beneficiaries/", {"name": "Garage", "iban": EXTERNAL_IBAN})),
     },
     "beneficiaries/<str:pk>/": {
@@ -290,7 +311,7 @@ MATRIX: dict[str, dict[str, Row]] = {
     },
     # banking: money
     "transfers/": {
-        "GET": Row(signed_in(200), lambda w, c: Call("transfers/")),
+        "GET": Row(signed_in(200), lambda w, c: w.listing("transfers/"), lists_own=True),
         # From the owner's account: another customer is told it does not exist.
         "POST": Row(owner_or_staff(201), lambda w, c: Call("transfers/", {
             "source_account": w.account.pk, "destination_iban": w.other_account.iban, "amount": "10.00",
@@ -319,7 +340,7 @@ MATRIX: dict[str, dict[str, Row]] = {
     "audit/events/": {"GET": Row(supervisor(200), lambda w, c: Call("audit/events/"))},
     "audit/verify/": {"GET": Row(supervisor(200), lambda w, c: Call("audit/verify/"))},
     # portal
-    "sync/": {"GET": Row(customers(200), lambda w, c: Call("sync/"))},
+    "sync/": {"GET": Row(customers(200), lambda w, c: w.listing("sync/"), lists_own=True)},
     # the schema and its browsable docs are public
     "schema/": {"GET": Row(public(200), lambda w, c: Call("schema/"))},
     "docs/": {"GET": Row(public(200), lambda w, c: Call("docs/"))},

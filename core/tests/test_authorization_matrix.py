@@ -171,3 +171,9 @@ def test_authorization(route, method, caller, world, snapshot):
             assert after[part] == before[part], f"{part} changed by a refused request"
     elif method != "GET":
         assert state(snapshot) != before, "a 2xx that changed nothing: the row's request did not really run"
+    if row.lists_own and caller in ("owner", "other"):
+        shown = [private for private in world.owner_private if private in response.content.decode()]
+        if caller == "owner":
+            assert shown, "the owner's list shows none of their own things: the check below proves nothing"
+        else:
+            assert shown == [], f"another customer's list shows the owner's {shown}"
