@@ -252,6 +252,9 @@ MATRIX: dict[str, dict[str, Row]] = {
         "GET": Row(staff(200), lambda w, c: Call(f"customers/{w.owner.pk}/")),
         "PATCH": Row(staff(200), lambda w, c: Call(f"customers/{w.owner.pk}/", {"email": "desk@example.test"})),
     },
+    "customers/<str:pk>/events/": {
+        "GET": Row(staff(200), lambda w, c: Call(f"customers/{w.owner.pk}/events/")),
+    },
     # agent management and lockouts (supervisors)
     "staff/": {
         "GET": Row(supervisor(200), lambda w, c: Call("staff/")),
