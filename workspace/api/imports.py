@@ -9,7 +9,7 @@ import io
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from core.api.pagination import IdCursorPagination
 from core.api.permissions import IsBankStaff
+from core.api.schema import errors
 from core.errors import ValidationFailed
 from core.money import format_minor
 from workspace.imports import (
@@ -84,6 +85,7 @@ class ImportLineSerializer(serializers.ModelSerializer):
         return format_minor(line.amount) if line.amount is not None else None
 
 
+@extend_schema_view(get=extend_schema(responses={200: ImportBatchSerializer(many=True), **errors(400, 403)}))
 class ImportListCreateView(generics.ListAPIView):
     """GET: imports, newest first. POST: send a CSV file as the body (`Content-Type: text/csv`,
     header `type,account,amount,counterparty,reference`, at most 10,000 lines and 4 MB); every line
@@ -101,7 +103,7 @@ class ImportListCreateView(generics.ListAPIView):
     @extend_schema(
         request={"text/csv": OpenApiTypes.BINARY},
         parameters=[OpenApiParameter("file_name", str, description="A name to show for the file (optional).")],
-        responses={201: ImportBatchSerializer},
+        responses={201: ImportBatchSerializer, **errors(400, 403)},
     )
     def post(self, request: Request) -> Response:
         content = request.data if isinstance(request.data, bytes) else b""
@@ -113,7 +115,7 @@ class ImportListCreateView(generics.ListAPIView):
 class ImportDetailView(APIView):
     permission_classes = [IsBankStaff]
 
-    @extend_schema(responses=ImportBatchSerializer)
+    @extend_schema(responses={200: ImportBatchSerializer, **errors(403, 404)})
     def get(self, request: Request, pk: str) -> Response:
         return Response(ImportBatchSerializer(import_batch_get(pk)).data)
 
@@ -137,7 +139,8 @@ class ImportLineListView(generics.ListAPIView):
             lines = lines.filter(status=wanted)
         return lines
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=ImportLineStatus.values)])
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=ImportLineStatus.values)],
+                   responses={200: ImportLineSerializer(many=True), **errors(400, 403, 404)})
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -148,7 +151,7 @@ class ImportApplyView(APIView):
 
     permission_classes = [IsBankStaff]
 
-    @extend_schema(request=None, responses=ProgressSerializer)
+    @extend_schema(request=None, responses={200: ProgressSerializer, **errors(403, 404)})
     def post(self, request: Request, pk: str) -> Response:
         batch = import_batch_get(pk)
         return Response(import_apply_next(actor=request.user, batch_id=batch.pk).as_json())
@@ -159,7 +162,7 @@ class ImportReportView(APIView):
 
     permission_classes = [IsBankStaff]
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, **errors(403, 404)})
     def get(self, request: Request, pk: str) -> HttpResponse:
         batch = import_batch_get(pk)
         buffer = io.StringIO()
