@@ -7,7 +7,7 @@ message saying to add one, and a row whose route is gone fails too.
 Each (route, method, caller) is its own test. Requests carry real JWTs (simplejwt's
 RefreshToken.for_user, no sign-in round trip) and, unless they are GETs, a valid body and an
 Idempotency-Key, so a 2xx means the operation really ran (and the test checks that something
-changed). A refusal must follow the error shape and leave the ledger, the audit trail, users,
+changed). A GET changes nothing. A refusal must follow the error shape and leave the ledger, the audit trail, users,
 beneficiaries, revoked tokens, idempotency keys, lockouts and TOTP devices exactly as they were.
 """
 
@@ -24,10 +24,10 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from banking.models import Beneficiary, IdempotencyKey
+from banking.models import Account, Beneficiary, IdempotencyKey, Transaction
 from core.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from identity.models import User
-from workspace.models import ImportLine
+from workspace.models import ImportBatch, ImportLine
 
 API_PREFIX = "api/v1/"
 # Methods every DRF view answers by itself (OPTIONS metadata, HEAD as GET): not in the matrix.
@@ -107,19 +107,26 @@ def world(db) -> World:
     return World()
 
 
+def rows(model) -> list[dict]:
+    return list(model.objects.order_by("pk").values())
+
+
 def state(snapshot) -> dict:
     """What a refused request must leave alone: conftest's ledger snapshot (balances, holds,
-    statuses, entries, transactions, audit events) and the rows it does not cover."""
+    statuses, entries, transactions, audit events), every column of the objects a URL names
+    (accounts, transactions, users, beneficiaries, import batches and lines), and the security
+    records (revoked tokens, idempotency keys, lockouts, TOTP devices)."""
     return snapshot() | {
-        "users": list(User.objects.order_by("pk").values_list(
-            "pk", "username", "role", "first_name", "last_name", "email", "is_active", "password",
-        )),
-        "beneficiaries": list(Beneficiary.objects.order_by("pk").values_list("pk", "customer_id", "name", "iban")),
-        "blacklisted_tokens": list(BlacklistedToken.objects.order_by("pk").values_list("token_id", flat=True)),
-        "idempotency_keys": list(IdempotencyKey.objects.order_by("pk").values_list("pk", "user_id", "key")),
-        "lockouts": list(AccessAttempt.objects.order_by("pk").values_list("pk", "username", "failures_since_start")),
-        "import_lines": list(ImportLine.objects.order_by("pk").values_list("pk", "status", "transaction_id")),
-        "totp_devices": list(TOTPDevice.objects.order_by("pk").values_list("pk", "user_id", "confirmed")),
+        "account_rows": rows(Account),
+        "transaction_rows": rows(Transaction),
+        "users": rows(User),
+        "beneficiaries": rows(Beneficiary),
+        "import_batches": rows(ImportBatch),
+        "import_lines": rows(ImportLine),
+        "blacklisted_tokens": rows(BlacklistedToken),
+        "idempotency_keys": rows(IdempotencyKey),
+        "lockouts": rows(AccessAttempt),
+        "totp_devices": rows(TOTPDevice),
     }
 
 
@@ -166,11 +173,12 @@ def test_authorization(route, method, caller, world, snapshot):
     assert response.status_code == expected, (response.status_code, response.content[:500])
     if expected >= 400:
         assert_error_shape(response, CODE_BY_STATUS[expected])
-        after = state(snapshot)
+    after = state(snapshot)
+    if expected >= 400 or method == "GET":
         for part in before:
-            assert after[part] == before[part], f"{part} changed by a refused request"
-    elif method != "GET":
-        assert state(snapshot) != before, "a 2xx that changed nothing: the row's request did not really run"
+            assert after[part] == before[part], f"{part} changed by a {'refused' if expected >= 400 else 'GET'} request"
+    else:
+        assert after != before, "a 2xx that changed nothing: the row's request did not really run"
     if row.lists_own and caller in ("owner", "other"):
         shown = [private for private in world.owner_private if private in response.content.decode()]
         if caller == "owner":
