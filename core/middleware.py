@@ -34,8 +34,9 @@ def request_too_large(limit: int) -> JsonResponse:
 
 
 class ApiBodySizeLimitMiddleware(MiddlewareMixin):
-    """Refuses an API request whose body is over FLUX_API_MAX_BODY_BYTES with 413
-    `request_too_large`, in the API's error shape.
+    """Refuses an API request whose body is over FLUX_API_MAX_BODY_BYTES (FLUX_API_MAX_UPLOAD_BYTES
+    on the upload paths, FLUX_API_UPLOAD_PATHS: the CSV import) with 413 `request_too_large`, in the
+    API's error shape.
 
     The announced Content-Length decides, so an oversized body is refused without being read or
     parsed. A body sent without a length (chunked) is read up to one byte past the limit, no more;
