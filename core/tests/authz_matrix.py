@@ -169,10 +169,11 @@ class World:
         beneficiary_create(customer=self.owner, name=PRIVATE_BENEFICIARY, iban=EXTERNAL_IBAN)
         return (self.empty_account.iban, PRIVATE_REFERENCE, PRIVATE_BENEFICIARY)
 
-    def listing(self, path: str) -> Call:
-        """A list: the owner's private things exist first, so that the test can check who sees them."""
+    def listing(self, path: str, query: dict | None = None) -> Call:
+        """A list: the owner's private things exist first, so that the test can check who sees them
+        (the query may point the list's filters at the owner's things, as a prying caller would)."""
         assert self.owner_private
-        return Call(path)
+        return Call(path, query=query)
 
     def import_csv(self) -> bytes:
         return f"{','.join(IMPORT_HEADER)}\r\ndeposit,{self.account.iban},10.00,,Matrix import\r\n".encode()
@@ -276,7 +277,7 @@ MATRIX: dict[str, dict[str, Row]] = {
     },
     # banking: accounts
     "accounts/": {
-        "GET": Row(signed_in(200), lambda w, c: w.listing("accounts/"), lists_own=True),
+        "GET": Row(signed_in(200), lambda w, c: w.listing("accounts/", {"customer": w.owner.pk}), lists_own=True),
         "POST": Row(staff(201), lambda w, c: Call("accounts/", {"customer": w.owner.pk, "kind": "savings"})),
     },
     "accounts/<str:pk>/": {"GET": Row(owner_or_staff(200), lambda w, c: Call(f"accounts/{w.account.pk}/"))},
@@ -314,7 +315,9 @@ MATRIX: dict[str, dict[str, Row]] = {
     },
     # banking: money
     "transfers/": {
-        "GET": Row(signed_in(200), lambda w, c: w.listing("transfers/"), lists_own=True),
+        "GET": Row(signed_in(200), lambda w, c: w.listing(
+            "transfers/", {"account": w.account.pk, "q": PRIVATE_REFERENCE},
+        ), lists_own=True),
         # From the owner's account: another customer is told it does not exist.
         "POST": Row(owner_or_staff(201), lambda w, c: Call("transfers/", {
             "source_account": w.account.pk, "destination_iban": w.other_account.iban, "amount": "10.00",

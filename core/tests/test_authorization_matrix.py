@@ -7,8 +7,9 @@ message saying to add one, and a row whose route is gone fails too.
 Each (route, method, caller) is its own test. Requests carry real JWTs (simplejwt's
 RefreshToken.for_user, no sign-in round trip) and, unless they are GETs, a valid body and an
 Idempotency-Key, so a 2xx means the operation really ran (and the test checks that something
-changed). A GET changes nothing. A refusal must follow the error shape and leave the ledger, the audit trail, users,
-beneficiaries, revoked tokens, idempotency keys, lockouts and TOTP devices exactly as they were.
+changed). A GET changes nothing. A refusal follows the error shape and leaves everything as it was
+(see `state`). A list of one's own things shows the owner's private things to the owner and none
+of them to the other customer, even with its filters pointed at them.
 """
 
 from __future__ import annotations
