@@ -295,3 +295,27 @@ def test_production_refuses_to_start_with_debug_or_a_weak_secret_key(env, messag
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+PROD_HEADERS_SCRIPT = """
+import json
+from django.test import Client
+client = Client()
+plain = client.get("/manifest.json")
+secure = client.get("/manifest.json", headers={"X-Forwarded-Proto": "https"})
+print(json.dumps({"plain": [plain.status_code, plain.get("Location")],
+                  "secure": [secure.status_code, dict(secure.headers)]}))
+"""
+
+
+def test_production_redirects_to_https_and_sends_hsts_behind_the_proxy():
+    result = run_with_prod_settings("shell", "-c", PROD_HEADERS_SCRIPT, ALLOWED_HOSTS="testserver")
+
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answers["plain"] == [301, "https://testserver/manifest.json"]
+    status, headers = answers["secure"]
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert "upgrade-insecure-requests" in headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"]

@@ -22,6 +22,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Served over HTTPS only: a stray http:// URL in a page is fetched over HTTPS instead of blocked.
+SECURE_CSP = {**SECURE_CSP, "upgrade-insecure-requests": True}  # noqa: F405
 
 STATIC_ROOT = os.environ.get("STATIC_ROOT", str(VAR_DIR / "static"))  # noqa: F405
 WHITENOISE_USE_FINDERS = False
