@@ -25,7 +25,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from banking.models import Account, Beneficiary, IdempotencyKey, Transaction
+from banking.models import Account, Beneficiary, IdempotencyKey, Transaction, TransactionStatus
+from banking.services import deposit_create
 from core.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from identity.models import User
 from workspace.models import ImportBatch, ImportLine
@@ -186,3 +187,36 @@ def test_authorization(route, method, caller, world, snapshot):
             assert shown, "the owner's list shows none of their own things: the check below proves nothing"
         else:
             assert shown == [], f"another customer's list shows the owner's {shown}"
+
+
+# --- "Who" that depends on the object, beyond the role ------------------------------------------
+
+
+def refused_without_change(client: APIClient, url: str, data: dict | None, snapshot) -> None:
+    before = state(snapshot)
+    response = client.post(url, data, format="json", headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert response.status_code == 403, (response.status_code, response.content[:500])
+    assert_error_shape(response, "permission_denied")
+    after = state(snapshot)
+    for part in before:
+        assert after[part] == before[part], f"{part} changed by a refused request"
+
+
+def signed_in_client(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_staff_do_not_decide_their_own_transaction(world, snapshot, decision):
+    pending = deposit_create(initiator=world.agent, account_id=world.account.pk, amount=6_000_00, reference="Big")
+    assert pending.status == TransactionStatus.PENDING
+    refused_without_change(signed_in_client(world.agent), f"/{API_PREFIX}transactions/{pending.pk}/{decision}/",
+                           {"reason": "Mine"}, snapshot)
+
+
+def test_only_the_uploader_applies_an_import(world, snapshot):
+    batch = world.import_batch("agent")
+    refused_without_change(signed_in_client(world.supervisor), f"/{API_PREFIX}imports/{batch.pk}/apply/", None,
+                           snapshot)
