@@ -57,7 +57,8 @@ class AccountStatementView(APIView):
         summary="A month's statement (CSV or PDF)",
         tags=["accounts"],
         parameters=[
-            OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM, not in the future.",
+            OpenApiParameter("month", {"type": "string", "pattern": r"^\d{4}-\d{2}$"}, required=True,
+                             description="YYYY-MM, not in the future.",
                              examples=[OpenApiExample("March 2026", value="2026-03")]),
             OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS), required=True),
         ],
