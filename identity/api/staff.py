@@ -4,7 +4,7 @@ shared with the agent-management page."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -96,18 +96,21 @@ class StaffActionView(APIView):
         return Response(StaffMemberSerializer(staff_member(member.pk)).data)
 
 
+@extend_schema_view(post=extend_schema(summary="Deactivate a member of staff (supervisors)"))
 class StaffDeactivateView(StaffActionView):
     """Stop a member of staff from signing in; their sessions end and their refresh tokens are revoked."""
 
     service = staticmethod(staff_services.staff_deactivate)
 
 
+@extend_schema_view(post=extend_schema(summary="Reactivate a member of staff (supervisors)"))
 class StaffReactivateView(StaffActionView):
     """Let a deactivated member of staff sign in again."""
 
     service = staticmethod(staff_services.staff_reactivate)
 
 
+@extend_schema_view(post=extend_schema(summary="Reset a member of staff's two-factor sign-in (supervisors)"))
 class StaffResetTwoFactorView(StaffActionView):
     """Remove a member of staff's TOTP devices (a lost phone): they enrol again at their next sign-in."""
 

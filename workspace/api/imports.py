@@ -85,7 +85,8 @@ class ImportLineSerializer(serializers.ModelSerializer):
         return format_minor(line.amount) if line.amount is not None else None
 
 
-@extend_schema_view(get=extend_schema(responses={200: ImportBatchSerializer(many=True), **errors(400, 403)}))
+@extend_schema_view(get=extend_schema(summary="List bulk imports (staff)",
+                                      responses={200: ImportBatchSerializer(many=True), **errors(400, 403)}))
 class ImportListCreateView(generics.ListAPIView):
     """GET: imports, newest first. POST: send a CSV file as the body (`Content-Type: text/csv`,
     header `type,account,amount,counterparty,reference`, at most 10,000 lines and 4 MB); every line
@@ -101,6 +102,7 @@ class ImportListCreateView(generics.ListAPIView):
         return super().get_parsers()
 
     @extend_schema(
+        summary="Upload a bulk import (staff)",
         request={"text/csv": OpenApiTypes.BINARY},
         parameters=[OpenApiParameter("file_name", str, description="A name to show for the file (optional).")],
         responses={201: ImportBatchSerializer, **errors(400, 403)},
@@ -115,7 +117,7 @@ class ImportListCreateView(generics.ListAPIView):
 class ImportDetailView(APIView):
     permission_classes = [IsBankStaff]
 
-    @extend_schema(responses={200: ImportBatchSerializer, **errors(403, 404)})
+    @extend_schema(summary="One bulk import (staff)", responses={200: ImportBatchSerializer, **errors(403, 404)})
     def get(self, request: Request, pk: str) -> Response:
         return Response(ImportBatchSerializer(import_batch_get(pk)).data)
 
@@ -139,7 +141,8 @@ class ImportLineListView(generics.ListAPIView):
             lines = lines.filter(status=wanted)
         return lines
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=ImportLineStatus.values)],
+    @extend_schema(summary="A bulk import's lines (staff)",
+                   parameters=[OpenApiParameter("status", str, enum=ImportLineStatus.values)],
                    responses={200: ImportLineSerializer(many=True), **errors(400, 403, 404)})
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -151,7 +154,8 @@ class ImportApplyView(APIView):
 
     permission_classes = [IsBankStaff]
 
-    @extend_schema(request=None, responses={200: ProgressSerializer, **errors(403, 404)})
+    @extend_schema(summary="Apply the next chunk of a bulk import (staff)", request=None,
+                   responses={200: ProgressSerializer, **errors(403, 404)})
     def post(self, request: Request, pk: str) -> Response:
         batch = import_batch_get(pk)
         return Response(import_apply_next(actor=request.user, batch_id=batch.pk).as_json())
@@ -162,7 +166,8 @@ class ImportReportView(APIView):
 
     permission_classes = [IsBankStaff]
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, **errors(403, 404)})
+    @extend_schema(summary="A bulk import's report as CSV (staff)",
+                   responses={(200, "text/csv"): OpenApiTypes.STR, **errors(403, 404)})
     def get(self, request: Request, pk: str) -> HttpResponse:
         batch = import_batch_get(pk)
         buffer = io.StringIO()
