@@ -355,7 +355,7 @@ class TransactionRejectView(APIView):
         request=ReasonSerializer,
         responses={
             200: TransactionSerializer,
-            **errors(400, 403, "approval_limit_exceeded", 404, "not_pending", "idempotency_key_reused"),
+            **errors(400, 403, 404, "not_pending", "idempotency_key_reused"),
         },
         parameters=idempotent(200, required=False),
         examples=examples.REJECT_EXAMPLES,
