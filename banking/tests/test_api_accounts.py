@@ -420,7 +420,7 @@ def test_unknown_api_path_is_404_for_a_signed_in_user(api_client_for, api_alice)
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("delete", "accounts/{pk}/"), ("put", "accounts/{pk}/"), ("get", "transfers/"), ("get", "deposits/"),
+    [("delete", "accounts/{pk}/"), ("put", "accounts/{pk}/"), ("put", "transfers/"), ("get", "deposits/"),
      ("patch", "accounts/{pk}/")],
 )
 def test_unsupported_methods_are_405(api_client_for, api_agent, api_alice_account, api_unchanged, method, path):
