@@ -234,10 +234,18 @@ STORED_ACCOUNTS = """() => new Promise((resolve, reject) => {
   };
 })"""
 
-FRENCH_SHELL_CACHED = """() => caches.open("flux-shell-v1")
-  .then((cache) => cache.match("/app/offline/"))
-  .then((response) => response ? response.text() : "")
-  .then((html) => html.includes('<html lang="fr"'))"""
+# True once the worker's cached offline page is in French (false after 15 s). An async loop run by
+# evaluate(): wait_for_function() does not wait for a returned Promise to answer true (it returns
+# on a Promise of false), so it let the test go offline before the French shell was stored.
+# caches.match() looks in every cache, so the worker's VERSION is not repeated here.
+FRENCH_SHELL_CACHED = """async () => {
+  for (let waited = 0; waited < 15000; waited += 100) {
+    const response = await caches.match("/app/offline/");
+    if (response && (await response.text()).includes('<html lang="fr"')) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}"""
 
 
 def test_in_french_offline_and_signing_out_forgets_the_data(phone: Page, pixel: BrowserContext, alice,
@@ -248,7 +256,7 @@ def test_in_french_offline_and_signing_out_forgets_the_data(phone: Page, pixel: 
     expect(phone.get_by_role("heading", name="Vos comptes", level=1)).to_be_visible()
     phone.evaluate("window.fluxOffline.ready")
     # The worker's offline page follows the language.
-    phone.wait_for_function(FRENCH_SHELL_CACHED)
+    assert phone.evaluate(FRENCH_SHELL_CACHED)
 
     pixel.set_offline(True)
     phone.reload()
