@@ -58,20 +58,32 @@ def test_the_service_worker_is_served_as_javascript_from_the_root(client, db):
     assert '"/api/"' in body and '"/app/token/"' in body
 
 
+OFFLINE_SCRIPTS = ("offline-store.js", "offline-outbox.js", "offline.js", "alpine-csp.min.js")
+
+
+def assert_offline_scripts_in_order(html: str) -> None:
+    """The store (which carries the URLs), the outbox, then the page's components: deferred
+    scripts run in document order, and all three must run before Alpine starts."""
+    positions = [html.find(f'/{name}"') for name in OFFLINE_SCRIPTS]
+    assert -1 not in positions, dict(zip(OFFLINE_SCRIPTS, positions, strict=True))
+    assert positions == sorted(positions)
+    assert 'src="/static/js/offline-store.js" id="flux-offline"' in html
+
+
 def test_pages_link_the_manifest_and_register_the_worker(client, db):
     html = client.get("/login/").content.decode()
 
     assert '<link rel="manifest" href="/manifest.json">' in html
     assert 'data-worker="/serviceworker.js"' in html
     assert '<meta name="theme-color" content="#1d4ed8">' in html
-    assert "static/js/offline.js" not in html  # offline data is for customer pages only
+    assert "static/js/offline" not in html  # offline data is for customer pages only
 
 
 def test_customer_pages_carry_the_offline_script_and_a_csrf_token(client, alice):
     client.force_login(alice)
     html = client.get("/", follow=True).content.decode()
 
-    assert "static/js/offline.js" in html
+    assert_offline_scripts_in_order(html)
     assert f'<meta name="flux-customer" content="{alice.pk}">' in html
     assert '<meta name="csrf-token" content="' in html
     assert 'data-testid="offline-banner"' in html
@@ -88,7 +100,7 @@ def test_the_offline_page_is_the_same_for_everyone(client, alice):
     assert 'name="csrf-token"' not in html
     assert 'x-data="offlineAccounts"' in html
     assert 'x-data="outboxForm"' in html
-    assert "static/js/offline.js" in html
+    assert_offline_scripts_in_order(html)  # the worker precaches what this page links
     assert 'href="/login/"' not in html  # no sign-in link that cannot load offline
 
 

@@ -1,294 +1,15 @@
-// Flux offline: the customer's accounts and recent history kept in IndexedDB, and an outbox of
-// transfers made offline, replayed with their Idempotency-Key when the network is back.
-//
-// Loaded (deferred, before Alpine) on customer pages and on the offline page (see
-// templates/includes/pwa_head.html). On a customer page, online:
-//   1. POST /app/token/ (session cookie + CSRF token) hands this page a JWT pair, kept in memory only;
-//   2. GET /api/v1/sync/?cursor= stores the accounts and new entries (last 100 per account);
-//   3. the outbox is replayed: POST /api/v1/transfers/ with each transfer's own Idempotency-Key.
-// Offline (navigator.onLine false, or a fetch fails), the "Offline, last synced at" banner shows,
-// and the offline page (the service worker's fallback) draws the stored data.
+// Flux offline, part 3 of 3: what the pages show. The "Offline, last synced at" banner and the
+// outbox list (every customer page), the offline page's accounts and history (the service
+// worker's fallback), the offline outbox form, and the transfer page's form queued while offline.
 // Templates hold every sentence (data- attributes); this file holds none a page shows.
+// Loaded (deferred, before Alpine, so its components are registered in time) after
+// offline-store.js and offline-outbox.js, through window.FluxOfflineStore and window.fluxOffline;
+// see templates/includes/pwa_head.html.
 (() => {
-  const script = document.getElementById("flux-offline");
-  if (!script) return;
-  const urls = {
-    token: script.dataset.tokenUrl,
-    sync: script.dataset.syncUrl,
-    transfers: script.dataset.transfersUrl,
-    logout: script.dataset.logoutUrl,
-    transferPage: script.dataset.transferPageUrl,
-    accountsPage: script.dataset.accountsPageUrl,
-    offlinePage: script.dataset.offlinePageUrl,
-  };
-  // The signed-in customer's id; empty on the offline page, which is the same for everyone.
-  const currentUser = (document.querySelector('meta[name="flux-customer"]') || {}).content || "";
-  const csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  const RECENT_PER_ACCOUNT = 100;
-  const CHANGED = "flux:offline-changed";
-
-  // --- IndexedDB ------------------------------------------------------------------------------
-  // Stores: meta (user, cursor, syncedAt, lang), accounts (by id), entries (by id, index on account),
-  // outbox (by Idempotency-Key).
-  let dbPromise = null;
-  function openDb() {
-    if (!dbPromise) {
-      dbPromise = new Promise((resolve, reject) => {
-        const request = indexedDB.open("flux", 1);
-        request.onupgradeneeded = () => {
-          const db = request.result;
-          db.createObjectStore("meta");
-          db.createObjectStore("accounts", { keyPath: "id" });
-          db.createObjectStore("entries", { keyPath: "id" }).createIndex("account", "account");
-          db.createObjectStore("outbox", { keyPath: "key" });
-        };
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-      });
-    }
-    return dbPromise;
-  }
-
-  // Runs `work(stores)` in one transaction; resolves with its result once the transaction commits.
-  async function withStores(names, mode, work) {
-    const db = await openDb();
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction(names, mode);
-      const stores = Object.fromEntries(names.map((name) => [name, tx.objectStore(name)]));
-      let result;
-      Promise.resolve(work(stores)).then((value) => {
-        result = value;
-      }, reject);
-      tx.oncomplete = () => resolve(result);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error);
-    });
-  }
-
-  const asPromise = (request) =>
-    new Promise((resolve, reject) => {
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-
-  const db = {
-    meta: (key) => withStores(["meta"], "readonly", (s) => asPromise(s.meta.get(key))),
-    setMeta: (key, value) => withStores(["meta"], "readwrite", (s) => s.meta.put(value, key)),
-    accounts: () => withStores(["accounts"], "readonly", (s) => asPromise(s.accounts.getAll())),
-    entriesOf: (accountId, limit) =>
-      withStores(["entries"], "readonly", (s) => {
-        const found = [];
-        return new Promise((resolve, reject) => {
-          const cursor = s.entries.index("account").openCursor(IDBKeyRange.only(accountId), "prev");
-          cursor.onsuccess = () => {
-            const at = cursor.result;
-            if (!at || found.length >= limit) return resolve(found);
-            found.push(at.value);
-            at.continue();
-          };
-          cursor.onerror = () => reject(cursor.error);
-        });
-      }),
-    outbox: () => withStores(["outbox"], "readonly", (s) => asPromise(s.outbox.getAll())),
-    putOutbox: (item) => withStores(["outbox"], "readwrite", (s) => s.outbox.put(item)),
-    deleteOutbox: (key) => withStores(["outbox"], "readwrite", (s) => s.outbox.delete(key)),
-    // Everything about the last customer except unsent transfers (kept, tagged with their owner).
-    forgetData: () =>
-      withStores(["meta", "accounts", "entries"], "readwrite", (s) => {
-        s.meta.clear();
-        s.accounts.clear();
-        s.entries.clear();
-      }),
-    // One sync answer: accounts replaced whole, entries added, each account trimmed to its last 100.
-    saveSync: (user, answer, syncedAt) =>
-      withStores(["meta", "accounts", "entries"], "readwrite", async (s) => {
-        s.accounts.clear();
-        for (const account of answer.accounts) s.accounts.put(account);
-        for (const entry of answer.entries) s.entries.put(entry);
-        s.meta.put(user, "user");
-        s.meta.put(answer.cursor, "cursor");
-        s.meta.put(syncedAt, "syncedAt");
-        for (const account of answer.accounts) {
-          await new Promise((resolve) => {
-            let kept = 0;
-            const cursor = s.entries.index("account").openCursor(IDBKeyRange.only(account.id), "prev");
-            cursor.onsuccess = () => {
-              const at = cursor.result;
-              if (!at) return resolve();
-              kept += 1;
-              if (kept > RECENT_PER_ACCOUNT) at.delete();
-              at.continue();
-            };
-            cursor.onerror = resolve;
-          });
-        }
-      }),
-  };
-
-  const changed = () => window.dispatchEvent(new CustomEvent(CHANGED));
-
-  // --- Network state --------------------------------------------------------------------------
-  // The offline page is only ever shown for want of a network.
-  let offline = !navigator.onLine || !currentUser;
-  function setOffline(value) {
-    if (offline === value) return;
-    offline = value;
-    changed();
-  }
-
-  // --- The API, with this page's JWT pair (memory only) ---------------------------------------
-  let access = null;
-  async function fetchToken() {
-    const response = await fetch(urls.token, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
-    });
-    if (!response.ok) {
-      const error = new Error(`token: HTTP ${response.status}`);
-      error.status = response.status;
-      throw error;
-    }
-    access = (await response.json()).access;
-    return access;
-  }
-
-  // fetch() with the access token; one new token and one retry on a 401 (it expires in minutes).
-  async function api(url, options = {}) {
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      const token = access || (await fetchToken());
-      const response = await fetch(url, {
-        ...options,
-        credentials: "omit",
-        cache: "no-store",
-        headers: { ...(options.headers || {}), Accept: "application/json", Authorization: `Bearer ${token}` },
-      });
-      if (response.status !== 401 || attempt === 1) return response;
-      access = null;
-    }
-    return null;
-  }
-
-  // --- Sync -----------------------------------------------------------------------------------
-  async function sync() {
-    if (!currentUser || !navigator.onLine) return;
-    if ((await db.meta("user")) !== currentUser) await db.forgetData();
-    let cursor = await db.meta("cursor");
-    for (let page = 0; page < 20; page += 1) {
-      const url = cursor ? `${urls.sync}?cursor=${encodeURIComponent(cursor)}` : urls.sync;
-      const response = await api(url);
-      if (!response.ok) {
-        const error = new Error(`sync: HTTP ${response.status}`);
-        error.status = response.status;
-        throw error;
-      }
-      const answer = await response.json();
-      await db.saveSync(currentUser, answer, Date.now());
-      const advanced = answer.cursor !== cursor;
-      cursor = answer.cursor;
-      if (!answer.has_more || !advanced) break;
-    }
-    setOffline(false);
-    changed();
-  }
-
-  // --- The outbox -----------------------------------------------------------------------------
-  // Only one tab replays at a time (Web Locks); the server's idempotency makes a double send safe
-  // anyway: the same key and body get the first answer back and the money moves once.
-  const withOutboxLock = (work) =>
-    navigator.locks ? navigator.locks.request("flux-outbox", work) : work();
-
-  async function queueTransfer(body, currency = "") {
-    const item = {
-      key: crypto.randomUUID(),
-      user: currentUser || (await db.meta("user")) || "",
-      body,
-      currency,
-      status: "queued",
-      createdAt: Date.now(),
-    };
-    await db.putOutbox(item); // stored before anything else happens
-    changed();
-    if (navigator.onLine) replayOutbox();
-    return item;
-  }
-
-  let replaying = false;
-  async function replayOutbox() {
-    if (!currentUser || !navigator.onLine || replaying) return;
-    replaying = true;
-    let sent = 0;
-    try {
-      await withOutboxLock(async () => {
-        const items = (await db.outbox())
-          .filter((item) => item.user === currentUser && ["queued", "sending", "signin"].includes(item.status))
-          .sort((a, b) => a.createdAt - b.createdAt);
-        for (const item of items) {
-          item.status = "sending";
-          await db.putOutbox(item);
-          changed();
-          let response;
-          try {
-            response = await api(urls.transfers, {
-              method: "POST",
-              headers: { "Content-Type": "application/json", "Idempotency-Key": item.key },
-              body: JSON.stringify(item.body),
-            });
-          } catch (error) {
-            // No network (or the session is gone: no token): it stays queued, same key.
-            item.status = error.status === 401 || error.status === 403 ? "signin" : "queued";
-            await db.putOutbox(item);
-            changed();
-            if (!error.status) setOffline(true);
-            return;
-          }
-          const answer = await response.json().catch(() => null);
-          if (response.status === 201 || response.status === 200) {
-            item.status = answer && answer.status === "pending" ? "pending" : "posted";
-            item.transaction = answer && answer.id;
-            sent += 1;
-          } else if (response.status === 429 || response.status >= 500) {
-            item.status = "queued"; // try again later with the same key
-            await db.putOutbox(item);
-            changed();
-            return;
-          } else {
-            item.status = "refused";
-            item.error = (answer && answer.error) || { code: `http_${response.status}`, message: "" };
-          }
-          item.settledAt = Date.now();
-          await db.putOutbox(item);
-          changed();
-        }
-      });
-    } finally {
-      replaying = false;
-    }
-    if (sent) {
-      await sync().catch(() => setOffline(!navigator.onLine));
-      // The balances this page was rendered with are out of date now: show the new ones.
-      if (location.pathname === urls.accountsPage || location.pathname.startsWith(`${urls.accountsPage}accounts/`)) {
-        location.reload();
-      }
-    }
-  }
-
-  // --- Start ----------------------------------------------------------------------------------
-  async function start() {
-    if (!currentUser) return;
-    try {
-      await sync();
-    } catch (error) {
-      if (!error.status) setOffline(true); // a failed fetch: no network
-    }
-    await replayOutbox().catch(() => {});
-    // The service worker's cached offline page follows the language the customer reads in.
-    const lang = document.documentElement.lang;
-    if ((await db.meta("lang")) !== lang) {
-      await db.setMeta("lang", lang);
-      navigator.serviceWorker?.ready.then((registration) => registration.active?.postMessage({ type: "refresh-shell", lang }));
-    }
-  }
+  const store = window.FluxOfflineStore;
+  if (!store) return;
+  const { urls, currentUser, CHANGED, db, changed } = store;
+  const { queueTransfer } = window.fluxOffline;
 
   // The offline page cannot sign requests: once the server answers again it gives way to the real
   // page (the one it stood in for, or the accounts page), which replays the outbox on start.
@@ -314,23 +35,7 @@
   if (!currentUser && location.pathname !== urls.offlinePage) leaveOfflinePage();
 
   window.addEventListener("online", () => {
-    offline = false;
-    changed();
-    if (currentUser) replayOutbox().then(sync).catch(() => {});
-    else leaveOfflinePage();
-  });
-  window.addEventListener("offline", () => setOffline(true));
-
-  // Signing out forgets this customer's data on the device (unsent transfers stay, with their owner).
-  document.addEventListener("submit", (event) => {
-    const form = event.target;
-    if (!(form instanceof HTMLFormElement) || new URL(form.action, location.href).pathname !== urls.logout) return;
-    if (form.dataset.forgotten) return;
-    event.preventDefault();
-    db.forgetData().finally(() => {
-      form.dataset.forgotten = "true";
-      form.submit();
-    });
+    if (!currentUser) leaveOfflinePage();
   });
 
   // The transfer page's form (portal:transfer), submitted while offline: instead of a request that
@@ -417,7 +122,7 @@
   document.addEventListener("alpine:init", () => {
     // The banner and the outbox list, on every customer page and on the offline page.
     window.Alpine.data("offlineStatus", () => ({
-      offline,
+      offline: store.isOffline(),
       syncedAt: null,
       items: [],
       init() {
@@ -425,7 +130,7 @@
         window.addEventListener(CHANGED, () => this.refresh());
       },
       async refresh() {
-        this.offline = offline;
+        this.offline = store.isOffline();
         this.syncedAt = (await db.meta("syncedAt").catch(() => null)) || null;
         const owner = currentUser || (await db.meta("user").catch(() => "")) || "";
         this.items = (await db.outbox().catch(() => []))
@@ -569,7 +274,4 @@
       },
     }));
   });
-
-  // `ready` settles once the first sync and replay are done (the end-to-end tests wait on it).
-  window.fluxOffline = { sync, replayOutbox, queueTransfer, ready: start() };
 })();

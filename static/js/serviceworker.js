@@ -3,12 +3,15 @@
 // - Install: precache the shell, i.e. the offline page (/app/offline/) and every static file it
 //   links (CSS, scripts, icons; with cache-busted names in production) plus the manifest.
 // - Pages: network first. They are not stored (they hold a customer's data); when the network
-//   fails, the offline page answers instead and fills itself from IndexedDB (static/js/offline.js).
+//   fails, the offline page answers instead and fills itself from IndexedDB (static/js/offline.js
+//   and the offline-*.js it follows).
 // - Static files: cache first when the name carries a content hash (production's
 //   ManifestStaticFilesStorage), otherwise served from the cache and refreshed behind (development).
 // - The API, /app/token/ and anything not GET pass straight through: nothing carrying a token or
 //   a customer's data is ever put in this cache.
-const VERSION = "flux-shell-v1";
+// Bumped when the shell's files change (v2: offline.js split in three): installed apps then put the
+// new shell in a new cache and drop the old one, stale unhashed scripts with it.
+const VERSION = "flux-shell-v2";
 const OFFLINE_URL = "/app/offline/";
 const MANIFEST_URL = "/manifest.json";
 const PASS_THROUGH = ["/api/", "/app/token/", "/serviceworker.js"];
@@ -56,7 +59,7 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// A page asks for a fresh shell after the language changed (static/js/offline.js).
+// A page asks for a fresh shell after the language changed (static/js/offline-outbox.js).
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "refresh-shell") {
     event.waitUntil(refreshShell(event.data.lang || "", event.source ? event.source.id : "").catch(() => {}));
