@@ -246,7 +246,11 @@ def test_ledger_invariants_hold_under_random_operations(bank, snapshot):
     run_state_machine_as_test(
         LedgerMachine,
         settings=hypothesis_settings(
-            max_examples=40,
+            # derandomize fixes the seed, yet the walks still differ with what the process did
+            # before (importing one more module is enough; the cause inside Hypothesis was not
+            # pinned down). At 40 examples a rare outcome below was sometimes never reached; at
+            # 80, over six different process histories, the rarest was reached 3 times or more.
+            max_examples=80,
             stateful_step_count=30,
             deadline=None,
             derandomize=True,
