@@ -139,3 +139,13 @@ def test_fuzz_as_customer(case, db, in_process_db, known, alice):
 @FUZZ
 def test_fuzz_as_agent(case, db, in_process_db, known, agnes):
     call_and_check(case, agnes, known)
+
+
+# The operations only a supervisor may call (for anyone else they are a 403, already fuzzed above).
+supervisor_only = schema.include(path_regex=r"^/api/v1/(audit/|staff/|users/)|/overdraft/$")
+
+
+@supervisor_only.parametrize()
+@FUZZ
+def test_fuzz_as_supervisor(case, db, in_process_db, known, sam):
+    call_and_check(case, sam, known)
