@@ -114,17 +114,18 @@ def phone_emulation(playwright: Playwright) -> dict:
 @pytest.fixture
 def page(new_context, playwright: Playwright, viewport: str, live_server) -> Iterator[Page]:
     """A page of a fresh browser context at the test's viewport (the phone is an emulated Pixel 5),
-    with the live server as base URL. The test fails if the browser reports a Content-Security-Policy
-    violation (a blocked inline script or style, a refused load) on it."""
+    with the live server as base URL. The test fails if the browser complains about the security
+    headers on it: a Content-Security-Policy violation (a blocked inline script or style, a refused
+    load) or a Permissions-Policy it cannot read."""
     emulation = phone_emulation(playwright) if viewport == "phone" else {"viewport": VIEWPORTS[viewport]}
     context = new_context(**emulation, base_url=live_server.url)
     context.set_default_timeout(10_000)
     page = context.new_page()
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+            if "Content Security Policy" in message.text or "Permissions-Policy" in message.text else None)
     yield page
-    assert violations == [], f"Content-Security-Policy violations: {violations}"
+    assert violations == [], f"Security header complaints: {violations}"
 
 
 @pytest.fixture

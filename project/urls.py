@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -9,6 +10,11 @@ from pwa import views as pwa_views
 from core.api.views import not_found
 
 home_page = TemplateView.as_view(template_name="home.html", extra_context={"debug": settings.DEBUG})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's): the app's icon."""
+    return redirect(static("icons/flux-192.png"), permanent=True)
 
 
 def home(request):
@@ -24,6 +30,7 @@ def home(request):
 
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon),
     path("", include("identity.urls")),
     path("admin/", admin.site.urls),
     path("staff/", include("audit.urls")),

@@ -127,7 +127,7 @@ def test_every_answer_carries_the_security_headers(client, url):
     assert response["X-Frame-Options"] == "DENY"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     features = dict(item.split("=", 1) for item in response["Permissions-Policy"].split(", "))
-    for feature in ("camera", "microphone", "geolocation", "payment", "usb", "serial", "bluetooth"):
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb", "serial"):
         assert features[feature] == "()", feature
 
 

@@ -234,11 +234,12 @@ SECURE_CSP = {
 # (core/middleware.py puts this on it instead of the pages' policy).
 FLUX_API_CSP = {"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]}
 # Permissions-Policy (django-permissions-policy): browser features Flux never uses are denied to
-# every page and to anything it could embed.
+# every page and to anything it could embed. Only features Chromium knows: an unknown one is a
+# console error on every page (the e2e tests fail on it).
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
-        "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera",
+        "accelerometer", "autoplay", "browsing-topics", "camera",
         "display-capture", "encrypted-media", "geolocation", "gyroscope", "hid", "idle-detection",
         "interest-cohort", "local-fonts", "magnetometer", "microphone", "midi", "payment",
         "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
