@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.test import Client
 
 from audit import actions
 from audit.models import AuditEvent
@@ -116,3 +117,41 @@ def test_open_another_account_refuses_an_unknown_currency(agnes, alice, alice_ac
                                                                                           "currency": "XYZ"})
     assert response.status_code == 400
     assert 'id="account-currency-error"' in response.content.decode()
+
+
+# --- A locked-out customer ------------------------------------------------------------------------
+
+
+def lock_out(settings, customer) -> None:
+    for _ in range(settings.FLUX_LOCKOUT_FAILURES):
+        Client().post("/login/", {"username": customer.username, "password": "wrong-password"})
+
+
+def test_a_supervisor_sees_a_lockout_and_unlocks_the_customer(settings, sam, alice):
+    lock_out(settings, alice)
+    page = client_for(sam).get(f"/agent/customers/{alice.pk}/").content.decode()
+    assert 'data-testid="customer-locked-out"' in page and f"/agent/customers/{alice.pk}/unlock/" in page
+    response = client_for(sam).post(f"/agent/customers/{alice.pk}/unlock/")
+    assert response.status_code == 302 and response.url == f"/agent/customers/{alice.pk}/"
+    event = AuditEvent.objects.get(action=actions.AUTH_UNLOCKED)
+    assert event.actor_id == sam.pk and event.target_id == str(alice.pk)
+    assert 'data-testid="customer-locked-out"' not in client_for(sam).get(response.url).content.decode()
+
+
+def test_an_agent_sees_the_lockout_but_cannot_unlock(settings, agnes, alice):
+    lock_out(settings, alice)
+    client = client_for(agnes)
+    page = client.get(f"/agent/customers/{alice.pk}/").content.decode()
+    assert 'data-testid="customer-locked-out"' in page and "/unlock/" not in page
+    events = AuditEvent.objects.count()
+    assert client.post(f"/agent/customers/{alice.pk}/unlock/").status_code == 403
+    assert AuditEvent.objects.count() == events
+    assert 'data-testid="customer-locked-out"' in client.get(f"/agent/customers/{alice.pk}/").content.decode()
+
+
+def test_no_lockout_no_banner_and_unlocking_says_so(sam, alice):
+    client = client_for(sam)
+    assert 'data-testid="customer-locked-out"' not in client.get(f"/agent/customers/{alice.pk}/").content.decode()
+    events = AuditEvent.objects.count()
+    page = client.post(f"/agent/customers/{alice.pk}/unlock/", follow=True).content.decode()
+    assert "is not locked out" in page and AuditEvent.objects.count() == events

@@ -19,9 +19,11 @@ from banking import services
 from banking.models import CUSTOMER_KINDS, Transaction
 from core.errors import ApplicationError
 from core.ids import parse_id
+from identity import lockout
 from identity.decorators import staff_required
 from identity.models import Role, User
 from identity.services import ADDRESS_MAX_LENGTH, customer_update_contact
+from identity.staff_services import staff_unlock
 from workspace.views.common import AmountField, add_refusal
 
 RECENT_TRANSACTIONS = 20
@@ -90,6 +92,7 @@ def render_customer(request: HttpRequest, customer: User, *, contact_form: Conta
         "accounts": accounts,
         "transactions": transactions,
         "events": events_about_customer(customer_id=customer.pk),
+        "locked_out": customer.username in lockout.locked_out_usernames(),
         "contact_form": contact_form,
         "account_form": AccountForm(supervisor=request.user.is_supervisor),
     }, status=status)
@@ -115,6 +118,21 @@ def customer_contact(request: HttpRequest, pk: str) -> HttpResponse:
             messages.success(request, _("The contact details are saved."))
             return redirect("workspace:customer", pk=customer.pk)
     return render_customer(request, customer, contact_form=form, status=400)
+
+
+@require_POST
+@staff_required(supervisor=True)
+def customer_unlock(request: HttpRequest, pk: str) -> HttpResponse:
+    """End a customer's lockout before FLUX_LOCKOUT_MINUTES are up (supervisors; audited)."""
+    customer = customer_or_404(pk)
+    try:
+        staff_unlock(actor=request.user, user=customer)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(name)s is unlocked and can try again.")
+                         % {"name": customer.get_full_name() or customer.username})
+    return redirect("workspace:customer", pk=customer.pk)
 
 
 @require_http_methods(["GET", "POST"])
