@@ -26,7 +26,11 @@ def account_for_user(user, account_id: object) -> Account:
 def transactions_visible_to(user) -> QuerySet[Transaction]:
     if user.is_bank_staff:
         return Transaction.objects.all()
-    return Transaction.objects.filter(Q(source__customer=user) | Q(destination__customer=user))
+    # The customer's account ids as constants, not a join: PostgreSQL then reads the source and
+    # destination indexes (a bitmap OR) instead of walking every transaction to test its accounts
+    # (1.5 s for a customer with 5 transfers among a million: benchmarks/transfers_pages.py).
+    account_ids = list(Account.objects.filter(customer=user).values_list("pk", flat=True))
+    return Transaction.objects.filter(Q(source_id__in=account_ids) | Q(destination_id__in=account_ids))
 
 
 def transaction_for_user(user, transaction_id: object) -> Transaction:
