@@ -1,9 +1,11 @@
-"""HTTP hardening of the API that no DRF view can do itself: a body size limit checked before any
-view parses the body, and a content policy for JSON answers stricter than the pages' one."""
+"""HTTP hardening that no DRF view can do itself: a body size limit checked before anything reads
+the body (an ASGI wrapper in front of Django, and a Django middleware for the API), and a content
+policy for JSON answers stricter than the pages' one."""
 
 from __future__ import annotations
 
 import io
+import json
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,16 +23,83 @@ def _declared_length(request: HttpRequest) -> int | None:
         return None
 
 
+def too_large_body(limit: int) -> dict:
+    return {
+        "error": {
+            "code": "request_too_large",
+            "message": f"The request body is larger than {limit} bytes; nothing was applied.",
+        }
+    }
+
+
 def request_too_large(limit: int) -> JsonResponse:
-    return JsonResponse(
-        {
-            "error": {
-                "code": "request_too_large",
-                "message": f"The request body is larger than {limit} bytes; nothing was applied.",
-            }
-        },
-        status=413,
-    )
+    return JsonResponse(too_large_body(limit), status=413)
+
+
+def body_limit(path: str) -> int:
+    """The largest body a request to `path` may carry."""
+    if path in settings.FLUX_API_UPLOAD_PATHS:
+        return settings.FLUX_API_MAX_UPLOAD_BYTES
+    if path.startswith(API_PREFIX):
+        return settings.FLUX_API_MAX_BODY_BYTES
+    return settings.FLUX_MAX_BODY_BYTES
+
+
+class BodySizeLimitASGI:
+    """The body limit in front of Django under ASGI (uvicorn, gunicorn's uvicorn worker).
+
+    Django's ASGI handler reads the whole body (spooled to disk past 2.5 MB) before any middleware
+    runs, so ApiBodySizeLimitMiddleware alone would answer 413 only after a gigabyte had been
+    received. This wrapper answers first: from the announced Content-Length without reading a
+    byte, or, for a body without one (chunked), as soon as the bytes received pass the limit.
+    The API answers in its error shape; pages with plain text. A body within the limit reaches
+    Django as sent."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = body_limit(scope["path"])
+        headers = dict(scope.get("headers") or [])
+        try:
+            declared = int(headers[b"content-length"])
+        except (KeyError, ValueError):
+            declared = None
+        if declared is not None:
+            if declared > limit:
+                return await self._refuse(scope, send, limit)
+            return await self.app(scope, receive, send)
+        received: list[dict] = []
+        size = 0
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > limit:
+                return await self._refuse(scope, send, limit)
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> dict:
+            return received.pop(0) if received else await receive()
+
+        return await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope, send, limit: int) -> None:
+        if scope["path"].startswith(API_PREFIX):
+            body, content_type = json.dumps(too_large_body(limit)).encode(), b"application/json"
+        else:
+            body, content_type = b"Request body too large.", b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body})
 
 
 class ApiBodySizeLimitMiddleware(MiddlewareMixin):
@@ -49,9 +118,7 @@ class ApiBodySizeLimitMiddleware(MiddlewareMixin):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX):
             return None
-        limit = settings.FLUX_API_MAX_BODY_BYTES
-        if request.path in settings.FLUX_API_UPLOAD_PATHS:
-            limit = settings.FLUX_API_MAX_UPLOAD_BYTES
+        limit = body_limit(request.path)
         declared = _declared_length(request)
         if declared is not None:
             return request_too_large(limit) if declared > limit else None
@@ -60,12 +127,16 @@ class ApiBodySizeLimitMiddleware(MiddlewareMixin):
         body = request.read(limit + 1)
         if len(body) > limit:
             return request_too_large(limit)
-        # The view reads what was read here: request.body, and DRF's stream through it.
+        # The view reads what was read here: request.body, and DRF's stream through it (DRF reads
+        # a body only when it has a length).
         request._body = body
         request._stream = io.BytesIO(body)
+        request.META["CONTENT_LENGTH"] = str(len(body))
         return None
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if request.path.startswith(API_PREFIX) and response.get("Content-Type", "").startswith("application/json"):
+        content_type = response.get("Content-Type", "").split(";")[0]
+        is_json = content_type == "application/json" or content_type.endswith("+json")
+        if request.path.startswith(API_PREFIX) and is_json:
             response._csp_config = settings.FLUX_API_CSP
         return response

@@ -5,6 +5,7 @@ clean, no start with DEBUG on or a weak SECRET_KEY)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -19,11 +20,13 @@ import pytest
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.test import override_settings
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Entry
-from core.middleware import ApiBodySizeLimitMiddleware
+from core.middleware import ApiBodySizeLimitMiddleware, BodySizeLimitASGI
 
 pytestmark = pytest.mark.django_db
 
@@ -239,7 +242,87 @@ def test_a_chunked_body_without_a_length_is_read_only_up_to_the_limit():
 
     assert too_large.status_code == 413
     assert json.loads(too_large.content)["error"]["code"] == "request_too_large"
-    assert within is None and request.body == b'{"amount": "1.00"}'  # the view reads it as sent
+    assert within is None and request.body == b'{"amount": "1.00"}'
+    # ...and so does DRF, which reads a body only when it has a length.
+    assert Request(request, parsers=[JSONParser()]).data == {"amount": "1.00"}
+
+
+# --- The same limit in front of Django under ASGI ---------------------------------------------
+
+
+class Recorder:
+    """The app behind the wrapper: records the body it was given, answers 200."""
+
+    def __init__(self):
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def call_asgi(app, path: str, chunks: list[bytes], *, length: int | None) -> tuple[int, bytes, int]:
+    """Send `chunks` as one request; return the status, the answer and how many chunks were read."""
+    headers = [(b"content-type", b"application/json")]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    scope = {"type": "http", "method": "POST", "path": path, "query_string": b"", "headers": headers}
+    pending = [{"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
+               for n, chunk in enumerate(chunks)]
+    read = 0
+    sent: list[dict] = []
+
+    async def receive():
+        nonlocal read
+        read += 1
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), read
+
+
+def test_under_asgi_an_announced_oversized_body_is_refused_unread():
+    inner = Recorder()
+    limit = settings.FLUX_API_MAX_BODY_BYTES
+    status, body, read = call_asgi(BodySizeLimitASGI(inner), TRANSFERS, [b"x" * 10], length=10**9)
+    assert status == 413 and json.loads(body)["error"]["code"] == "request_too_large"
+    assert read == 0 and inner.bodies == []
+    status, body, read = call_asgi(BodySizeLimitASGI(inner), "/login/", [b"x"], length=limit * 1000)
+    assert status == 413 and body == b"Request body too large." and read == 0
+
+
+def test_under_asgi_a_chunked_body_is_refused_once_past_the_limit():
+    inner = Recorder()
+    limit = settings.FLUX_API_MAX_BODY_BYTES
+    chunk = b"x" * (limit // 4)
+    status, body, read = call_asgi(BodySizeLimitASGI(inner), TRANSFERS, [chunk] * 100, length=None)
+    assert status == 413 and json.loads(body)["error"]["code"] == "request_too_large"
+    assert read == 5 and inner.bodies == []  # stopped at the first chunk past the limit
+
+
+@pytest.mark.parametrize("length", [None, "announced"])
+def test_under_asgi_a_body_within_the_limit_reaches_django_as_sent(length):
+    inner = Recorder()
+    chunks = [b'{"amount": ', b'"1.00"}']
+    size = sum(map(len, chunks)) if length else None
+    status, body, _read = call_asgi(BodySizeLimitASGI(inner), TRANSFERS, chunks, length=size)
+    assert status == 200 and body == b"ok" and inner.bodies == [b'{"amount": "1.00"}']
+
+
+def test_the_served_application_is_wrapped():
+    from project import asgi
+
+    assert isinstance(asgi.application, BodySizeLimitASGI)
 
 
 def test_pages_keep_djangos_own_limit(client):
