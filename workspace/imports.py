@@ -197,6 +197,8 @@ def import_create(*, uploader: User, file_name: str, content: bytes) -> ImportBa
     Errors: permission_denied (not staff), validation_error.
     """
     require_staff(uploader)
+    # Only a label: kept printable (PostgreSQL refuses a NUL in text) and short.
+    file_name = "".join(ch for ch in file_name or "" if ch.isprintable())[:255] or "import.csv"
     if not content:
         raise ValidationFailed({"file": [_("The file is empty.")]})
     if len(content) > MAX_BYTES:
@@ -215,7 +217,7 @@ def import_create(*, uploader: User, file_name: str, content: bytes) -> ImportBa
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             uploaded_by=uploader,
-            file_name=(file_name or "import.csv")[:255],
+            file_name=file_name,
             sha256=hashlib.sha256(content).hexdigest(),
             line_count=len(lines),
             created_at=now,

@@ -109,7 +109,7 @@ class ImportListCreateView(generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         content = request.data if isinstance(request.data, bytes) else b""
-        file_name = request.query_params.get("file_name", "")[:255] or "import.csv"
+        file_name = request.query_params.get("file_name", "")
         batch = import_create(uploader=request.user, file_name=file_name, content=content)
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 

@@ -143,3 +143,11 @@ def test_a_bad_status_filter_is_400(agnes, operations):
     batch = send(client, operations).json()
     response = client.get(f"{IMPORTS}{batch['id']}/lines/?status=lost")
     assert response.status_code == 400 and "status" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(("name", "stored"),
+                         [("a%00b.csv", "ab.csv"), ("%0A%0D", "import.csv"), ("x" * 300, "x" * 255)])
+def test_the_file_name_is_kept_printable_and_short(agnes, operations, name, stored):
+    response = client_for(agnes).generic("POST", f"{IMPORTS}?file_name={name}", operations, content_type="text/csv")
+    assert response.status_code == 201, response.content
+    assert response.json()["file_name"] == stored == ImportBatch.objects.get().file_name
