@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banking.api import beneficiaries, statements, views
+from banking.api import beneficiaries, statements, transfers, views
 
 urlpatterns = [
     path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("accounts/<str:pk>/statement/", statements.AccountStatementView.as_view(), name="account-statement"),
     path("beneficiaries/", beneficiaries.BeneficiaryListCreateView.as_view(), name="beneficiary-list"),
     path("beneficiaries/<str:pk>/", beneficiaries.BeneficiaryDetailView.as_view(), name="beneficiary-detail"),
-    path("transfers/", views.TransferListCreateView.as_view(), name="transfer-list"),
+    path("transfers/", transfers.TransferListCreateView.as_view(), name="transfer-list"),
     path("deposits/", views.DepositCreateView.as_view(), name="deposit-create"),
     path("withdrawals/", views.WithdrawalCreateView.as_view(), name="withdrawal-create"),
     path("transactions/<str:pk>/", views.TransactionDetailView.as_view(), name="transaction-detail"),
