@@ -31,7 +31,7 @@ COPY --from=css /app/theme/static/css/dist/ theme/static/css/dist/
 # The production settings refuse to load without a long SECRET_KEY: collectstatic gets a throwaway
 # one for this step only (it is not kept in the image's environment). var/ is the app user's
 # (SQLite fallback when DATABASE_URL is unset); the collected static files stay root's, read-only.
-RUN SECRET_KEY=build-only-collectstatic-key-never-used-at-run-time-0123456789 \
+RUN SECRET_KEY=build-only-collectstatic-key-never-used-at-run-time-0123456789 FLUX_NUM_PROXIES=0 \
         python manage.py collectstatic --noinput --verbosity 0 \
     && chown flux:flux var
 

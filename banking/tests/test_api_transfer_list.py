@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from banking.tests.api_support import (
@@ -81,7 +83,7 @@ def test_the_body_is_the_transaction_shape(api_client_for, api_alice, api_alice_
         ("?min=10.01", ["refund"]),
         ("?q=rent", ["rent"]),
         ("?q=DE89 3704", ["books"]),
-        ("?status=pending", []),
+        ("?status=posted", ["books", "refund", "rent"]),
         ("?from=2000-01-01&to=2999-12-31", ["books", "refund", "rent"]),
         ("?to=2000-01-01", []),
     ],
@@ -124,3 +126,14 @@ def test_pages_follow_the_cursor(api_client_for, api_alice, transfers):
 
 def test_anonymous_is_401(api_client_for):
     assert_error(api_client_for(None).get(TRANSFERS), 401, "not_authenticated")
+
+
+def test_the_status_filter_keeps_one_status(settings, api_client_for, api_alice, api_alice_account, api_bob_account,
+                                             transfers):
+    settings.FLUX_APPROVAL_THRESHOLD = Decimal("20.00")
+    client = api_client_for(api_alice)
+    waiting = transfer(client, api_alice_account, api_bob_account, "30.00", reference="Big")
+    assert waiting.status_code == 201 and waiting.json()["status"] == "pending"
+    assert ids(client, "?status=pending") == [waiting.json()["id"]]
+    assert waiting.json()["id"] not in ids(client, "?status=posted")
+    assert ids(client)[0] == waiting.json()["id"]

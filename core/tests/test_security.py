@@ -353,6 +353,7 @@ def run_with_prod_settings(*args: str, **env: str) -> subprocess.CompletedProces
         "SECRET_KEY": secret,
         "DATABASE_URL": "postgres://flux@127.0.0.1:5432/flux",
         "FLUX_LOG_SHIPPING": "0",
+        "FLUX_NUM_PROXIES": "1",
         **env,
     }
     return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=environment,
@@ -372,8 +373,9 @@ def test_the_production_settings_pass_the_deployment_checks():
     ({"DEBUG": "1"}, "DEBUG is on"),
     ({"SECRET_KEY": "short"}, "SECRET_KEY"),
     ({"SECRET_KEY": "a" * 60}, "SECRET_KEY"),
+    ({"FLUX_NUM_PROXIES": ""}, "FLUX_NUM_PROXIES"),
 ])
-def test_production_refuses_to_start_with_debug_or_a_weak_secret_key(env, message):
+def test_production_refuses_to_start_with_debug_a_weak_secret_key_or_no_proxy_count(env, message):
     result = run_with_prod_settings("check", **env)
 
     assert result.returncode != 0

@@ -154,3 +154,15 @@ def test_the_rates_come_from_the_environment():
                 json.loads(out.stdout.strip().splitlines()[-1]).items()}
     per_minute = {scope: num * 60 / period for scope, (num, period) in defaults.items()}
     assert per_minute["auth"] < per_minute["anon"] < per_minute["user"]
+
+
+def test_password_changes_are_held_to_the_sign_in_rate(rates, api_client_for, api_alice):
+    client = api_client_for(api_alice)
+    rates(auth="2/min")
+    for _ in range(2):
+        assert_error(client.post(f"{API}me/password/", {"old_password": "guess-1234567", "new_password": "x"},
+                                 format="json"), 400, "validation_error")
+    response = client.post(f"{API}me/password/", {"old_password": API_PASSWORD,
+                                                  "new_password": "a-much-longer-secret-42"}, format="json")
+    assert_error(response, 429, "throttled")
+    assert api_alice.__class__.objects.get(pk=api_alice.pk).check_password(API_PASSWORD)

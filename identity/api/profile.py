@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from core.api.permissions import IsCustomer
@@ -63,7 +64,11 @@ class MeContactView(APIView):
 
 class MePasswordView(APIView):
     """Change one's own password (204). Every refresh token of the user is revoked, so every other
-    device signs in again; the access token in hand works until it expires."""
+    device signs in again; the access token in hand works until it expires. Held to the sign-in
+    rate (per user), so a stolen access token cannot try passwords at the API's general rate."""
+
+    throttle_classes = [ScopedRateThrottle, UserRateThrottle]
+    throttle_scope = "auth"
 
     @extend_schema(summary="Change your password", request=PasswordChangeSerializer,
                    responses={204: None, **errors(400)}, examples=examples.PASSWORD_EXAMPLES)

@@ -1,5 +1,7 @@
 """Production: every secret from the environment, HTTPS only."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
@@ -38,9 +40,21 @@ FLUX_REQUIRE_2FA = env_bool("FLUX_REQUIRE_2FA", True)
 # The API's rate limits count in the cache: one shared by every worker process (a table in the
 # database, created by `manage.py createcachetable` after `migrate`), so WEB_CONCURRENCY workers do
 # not each allow the full rate.
+# Room for every live counter: past MAX_ENTRIES the cache drops a share of its keys, which would
+# reset some callers' counts (Django's default, 300, is far too few for a bank's clients).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "flux_cache",
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
     }
 }
+# Who is the client, for the anonymous and sign-in rate limits: behind N trusted proxies, the
+# address the nearest one saw (X-Forwarded-For); 0 when clients connect directly. No default:
+# guessed wrong, either the whole bank shares one sign-in limit (the proxy's address) or a
+# client picks its own address and is never limited.
+if not os.environ.get("FLUX_NUM_PROXIES", "").strip():
+    raise ImproperlyConfigured(
+        "Set FLUX_NUM_PROXIES to the number of proxies in front of Flux (1 behind one TLS-terminating "
+        "proxy, 0 when clients connect directly)."
+    )
