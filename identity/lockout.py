@@ -16,6 +16,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -78,14 +79,22 @@ def sign_in_failed(*, request: HttpRequest | None, username: str, channel: str, 
     return locked
 
 
+def _locked_out_attempts() -> QuerySet[AccessAttempt]:
+    """Axes' records of the usernames refused right now: failures at the limit within the cool-off."""
+    since = timezone.now() - timedelta(minutes=settings.FLUX_LOCKOUT_MINUTES)
+    return AccessAttempt.objects.filter(
+        failures_since_start__gte=settings.FLUX_LOCKOUT_FAILURES, attempt_time__gte=since
+    )
+
+
 def locked_out_usernames() -> set[str]:
     """Usernames refused right now (failures at the limit within the cool-off)."""
-    since = timezone.now() - timedelta(minutes=settings.FLUX_LOCKOUT_MINUTES)
-    return set(
-        AccessAttempt.objects.filter(
-            failures_since_start__gte=settings.FLUX_LOCKOUT_FAILURES, attempt_time__gte=since
-        ).values_list("username", flat=True)
-    )
+    return set(_locked_out_attempts().values_list("username", flat=True))
+
+
+def is_locked_out(*, username: str) -> bool:
+    """Is `username` refused right now? One query on that username (see locked_out_usernames)."""
+    return _locked_out_attempts().filter(username=username).exists()
 
 
 def clear_failures(*, username: str) -> int:

@@ -92,7 +92,7 @@ def render_customer(request: HttpRequest, customer: User, *, contact_form: Conta
         "accounts": accounts,
         "transactions": transactions,
         "events": events_about_customer(customer_id=customer.pk),
-        "locked_out": customer.username in lockout.locked_out_usernames(),
+        "locked_out": lockout.is_locked_out(username=customer.username),
         "contact_form": contact_form,
         "account_form": AccountForm(supervisor=request.user.is_supervisor),
     }, status=status)
