@@ -17,7 +17,7 @@ from core.ids import parse_id
 from identity import staff_services
 from identity.api import examples
 from identity.models import User
-from identity.selectors import staff_list
+from identity.selectors import staff_list, staff_member_get
 
 
 class StaffMemberSerializer(serializers.ModelSerializer):
@@ -53,15 +53,6 @@ class AgentCreatedSerializer(StaffMemberSerializer):
         read_only_fields = fields
 
 
-def staff_member(pk: str) -> User:
-    """One member of staff, with `has_2fa` and `locked_out` as the list shows them."""
-    member_id = parse_id(pk)
-    for member in staff_list():
-        if member.pk == member_id:
-            return member
-    raise NotFound("No such member of staff.")
-
-
 class StaffListCreateView(APIView):
     """Agents and supervisors (supervisors only). POST creates an agent and returns their generated
     password once; they enrol two-factor sign-in at their first sign-in when it is required."""
@@ -80,7 +71,7 @@ class StaffListCreateView(APIView):
         params = AgentCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         agent, password = staff_services.agent_create(actor=request.user, **params.validated_data)
-        body = StaffMemberSerializer(staff_member(agent.pk)).data | {"password": password}
+        body = StaffMemberSerializer(staff_member_get(member_id=agent.pk)).data | {"password": password}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -91,9 +82,9 @@ class StaffActionView(APIView):
     @extend_schema(request=None, responses={200: StaffMemberSerializer, **errors(400, 403, 404)},
                    examples=examples.STAFF_MEMBER_EXAMPLES)
     def post(self, request: Request, pk: str) -> Response:
-        member = staff_member(pk)
+        member = staff_member_get(member_id=pk)
         type(self).service(actor=request.user, user=member)
-        return Response(StaffMemberSerializer(staff_member(member.pk)).data)
+        return Response(StaffMemberSerializer(staff_member_get(member_id=member.pk)).data)
 
 
 @extend_schema_view(post=extend_schema(summary="Deactivate a member of staff (supervisors)"))
