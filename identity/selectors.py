@@ -8,7 +8,18 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.errors import NotFound
 from core.ids import parse_id
 from identity import lockout
-from identity.models import STAFF_ROLES, User
+from identity.models import STAFF_ROLES, Role, User
+
+
+def customer_get(*, customer_id: int | str) -> User:
+    """A customer by id (from a URL or a body).
+
+    Raises NotFound for an id that is malformed, unknown or not a customer's (staff are not
+    customers)."""
+    customer = User.objects.filter(role=Role.CUSTOMER, pk=parse_id(customer_id)).first()
+    if customer is None:
+        raise NotFound("Customer not found.")
+    return customer
 
 
 def _staff_queryset() -> QuerySet[User]:

@@ -10,11 +10,9 @@ from rest_framework import generics, serializers
 from audit.models import AuditEvent
 from audit.selectors import event_queryset_about_customer
 from banking.api.examples import ALICE_IBAN
-from banking.selectors import customer_search
 from core.api.permissions import IsBankStaff
 from core.api.schema import errors
-from core.errors import NotFound
-from core.ids import parse_id
+from identity.selectors import customer_get
 
 
 class CustomerEventSerializer(serializers.ModelSerializer):
@@ -49,7 +47,5 @@ class CustomerEventListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return AuditEvent.objects.none()
-        customer_id = parse_id(self.kwargs["pk"])
-        if not customer_search().filter(pk=customer_id).exists():
-            raise NotFound("Customer not found.")
-        return event_queryset_about_customer(customer_id=customer_id)
+        customer = customer_get(customer_id=self.kwargs["pk"])
+        return event_queryset_about_customer(customer_id=customer.pk)

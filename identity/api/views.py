@@ -14,8 +14,6 @@ from rest_framework_simplejwt.views import TokenRefreshView as SimpleJWTRefreshV
 from banking.selectors import customer_search
 from core.api.permissions import IsBankStaff
 from core.api.schema import errors
-from core.errors import NotFound
-from core.ids import parse_id
 from identity import services
 from identity.api import examples
 from identity.api.profile import ContactSerializer, update_contact
@@ -28,6 +26,7 @@ from identity.api.serializers import (
     TokenObtainSerializer,
     TokenPairSerializer,
 )
+from identity.selectors import customer_get
 
 
 class AuthThrottleMixin:
@@ -154,21 +153,14 @@ class CustomerDetailView(APIView):
 
     permission_classes = [IsBankStaff]
 
-    @staticmethod
-    def customer(pk: str):
-        customer = customer_search().filter(pk=parse_id(pk)).first()
-        if customer is None:
-            raise NotFound("Customer not found.")
-        return customer
-
     @extend_schema(summary="One customer (staff)", responses={200: CustomerSerializer, **errors(403, 404)},
                    examples=examples.CUSTOMER_EXAMPLES)
     def get(self, request: Request, pk: str) -> Response:
-        return Response(CustomerSerializer(self.customer(pk)).data)
+        return Response(CustomerSerializer(customer_get(customer_id=pk)).data)
 
     @extend_schema(summary="Change a customer's contact details (staff)", request=ContactSerializer,
                    responses={200: CustomerSerializer, **errors(400, 403, 404)},
                    examples=examples.CUSTOMER_CONTACT_EXAMPLES)
     def patch(self, request: Request, pk: str) -> Response:
-        customer = update_contact(request, self.customer(pk), actor=request.user)
+        customer = update_contact(request, customer_get(customer_id=pk), actor=request.user)
         return Response(CustomerSerializer(customer).data)

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.selectors import events_about_customer
 from banking import services
 from banking.models import CUSTOMER_KINDS, Transaction
-from core.errors import ApplicationError
-from core.ids import parse_id
+from core.errors import ApplicationError, NotFound
 from identity import lockout
 from identity.decorators import staff_required
-from identity.models import Role, User
+from identity.models import User
+from identity.selectors import customer_get
 from identity.services import ADDRESS_MAX_LENGTH, customer_update_contact
 from identity.staff_services import staff_unlock
 from workspace.views.common import AmountField, add_refusal
@@ -35,8 +35,8 @@ KIND_CHOICES = [
 
 def customer_or_404(pk: str) -> User:
     try:
-        return User.objects.get(pk=parse_id(pk), role=Role.CUSTOMER)
-    except (User.DoesNotExist, ApplicationError):
+        return customer_get(customer_id=pk)
+    except NotFound:
         raise Http404 from None
 
 
