@@ -158,7 +158,7 @@ def staff_unlock(*, actor: User, user: User) -> None:
     Errors: permission_denied (not a supervisor), validation_error (not locked out)."""
     _require_supervisor(actor)
     with transaction.atomic():
-        if user.username not in lockout.locked_out_usernames():
+        if not lockout.is_locked_out(username=user.username):
             raise ApplicationError("validation_error", _("%(username)s is not locked out.")
                                    % {"username": user.username})
         lockout.clear_failures(username=user.username)
