@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Account, Entry, IdempotencyKey, Transaction
+from core.testing.api import bearer_client as api_for
 from e2e.conftest import ARTIFACTS
 from e2e.steps import open_menu, sign_in
 
@@ -55,11 +54,6 @@ def signed_in_and_synced(phone: Page, username: str) -> None:
     phone.wait_for_function("window.fluxOffline !== undefined")
     phone.evaluate("window.fluxOffline.ready")
 
-
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 def queue_transfer(phone: Page, destination_iban: str, amount: str, reference: str) -> None:

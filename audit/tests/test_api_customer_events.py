@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from audit import actions
 from banking import services
+from core.testing.api import bearer_client as client_for
 from identity.services import customer_update_contact
 
 pytestmark = pytest.mark.django_db
 
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 def url(customer) -> str:

@@ -23,10 +23,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Account, Beneficiary, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import deposit_create
+from core.testing.api import bearer_client as signed_in_client
 from core.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from identity.models import User
 from workspace.models import ImportBatch, ImportLine
@@ -163,10 +163,7 @@ def test_authorization(route, method, caller, world, snapshot):
             "(DESIGN.md's API table says who may do what)."
         )
     call = row.call(world, caller)
-    client = APIClient()
-    user = world.user(caller)
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client = signed_in_client(world.user(caller))
     before = state(snapshot)
 
     response = send(client, method, call)
@@ -201,11 +198,6 @@ def refused_without_change(client: APIClient, url: str, data: dict | None, snaps
     for part in before:
         assert after[part] == before[part], f"{part} changed by a refused request"
 
-
-def signed_in_client(user: User) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 @pytest.mark.parametrize("decision", ["approve", "reject"])

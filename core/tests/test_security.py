@@ -22,11 +22,10 @@ from django.core.handlers.asgi import ASGIRequest
 from django.test import override_settings
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Entry
 from core.middleware import ApiBodySizeLimitMiddleware, BodySizeLimitASGI
+from core.testing.api import bearer_client as api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -44,11 +43,6 @@ def policy(response, header: str = "Content-Security-Policy") -> dict[str, list[
         directives[name] = values
     return directives
 
-
-def api_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 def inline_scripts(html: str) -> list[str]:

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Entry
 from banking.services import transfer_create
+from core.testing.api import bearer_client as client_for
 from portal import selectors
 from portal.api.sync import decode_cursor, encode_cursor
 
@@ -21,11 +21,6 @@ def settled_at_once(settings):
     # Entries made a moment ago count as settled, unless a test says otherwise.
     settings.FLUX_SYNC_SETTLE_SECONDS = 0
 
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 def pay(source, destination, minor: int, reference: str = "") -> None:

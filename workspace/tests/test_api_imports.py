@@ -8,11 +8,11 @@ import io
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from audit.models import AuditEvent
 from banking.models import Entry
 from banking.tests.factories import fresh
+from core.testing.api import bearer_client as client_for
 from workspace.imports import HEADER
 from workspace.models import ImportBatch, ImportLine
 
@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 IMPORTS = "/api/v1/imports/"
 HEADER_LINE = ",".join(HEADER)
 
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
 
 
 def send(client: APIClient, content: bytes, name: str = "ops.csv"):
