@@ -27,6 +27,7 @@ from workspace.imports import (
     import_batch_get,
     import_create,
     import_progress,
+    import_progress_many,
     import_report_rows,
 )
 from workspace.models import ImportBatch, ImportLine, ImportLineStatus
@@ -66,7 +67,10 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, batch: ImportBatch) -> dict:
-        return import_progress(batch).as_json()
+        # A list passes every batch's progress, read at once (import_progress_many).
+        known = self.context.get("progress", {})
+        progress = known[batch.pk] if batch.pk in known else import_progress(batch)
+        return progress.as_json()
 
 
 class ImportLineSerializer(serializers.ModelSerializer):
@@ -95,6 +99,14 @@ class ImportListCreateView(generics.ListAPIView):
     permission_classes = [IsBankStaff]
     serializer_class = ImportBatchSerializer
     queryset = ImportBatch.objects.select_related("uploaded_by")
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self.progress = import_progress_many(page or [])
+        return page
+
+    def get_serializer_context(self) -> dict:
+        return super().get_serializer_context() | {"progress": getattr(self, "progress", {})}
 
     def get_parsers(self):
         if self.request is not None and self.request.method == "POST":

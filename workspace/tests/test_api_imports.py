@@ -109,10 +109,12 @@ def test_a_file_over_the_upload_cap_is_413_unread(agnes, settings):
 
 def test_only_the_uploader_applies(agnes, sam, operations, alice_account):
     batch = send(client_for(agnes), operations).json()
-    before = fresh(alice_account).balance
+    before, entries, events = fresh(alice_account).balance, Entry.objects.count(), AuditEvent.objects.count()
     response = client_for(sam).post(f"{IMPORTS}{batch['id']}/apply/")
     assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
     assert fresh(alice_account).balance == before
+    assert Entry.objects.count() == entries and AuditEvent.objects.count() == events
+    assert ImportBatch.objects.get(pk=batch["id"]).started_at is None
 
 
 def test_customers_and_strangers_are_refused(alice, agnes, operations):
@@ -146,3 +148,12 @@ def test_the_file_name_is_kept_printable_and_short(agnes, operations, name, stor
     response = client_for(agnes).generic("POST", f"{IMPORTS}?file_name={name}", operations, content_type="text/csv")
     assert response.status_code == 201, response.content
     assert response.json()["file_name"] == stored == ImportBatch.objects.get().file_name
+
+
+def test_the_list_reads_every_batchs_progress_at_once(agnes, operations, django_assert_max_num_queries):
+    client = client_for(agnes)
+    for n in range(6):
+        assert send(client, operations, name=f"ops-{n}.csv").status_code == 201
+    with django_assert_max_num_queries(3):  # the user, the page of batches, their progress
+        listed = client.get(IMPORTS).json()["results"]
+    assert len(listed) == 6 and all(b["progress"]["counts"]["valid"] == 2 for b in listed)
