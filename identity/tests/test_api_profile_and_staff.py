@@ -137,8 +137,11 @@ def test_a_customer_cannot_patch_a_customer(api_client_for, api_alice, api_bob):
 
 
 def test_patching_a_member_of_staff_as_a_customer_is_404(api_client_for, api_agent, api_supervisor):
-    assert_error(api_client_for(api_agent).patch(f"{API}customers/{api_supervisor.pk}/", {"email": "x@y.example"},
-                                                 format="json"), 404, "not_found")
+    client = api_client_for(api_agent)
+    before, events = user_row(api_supervisor), audit_count()
+    assert_error(client.patch(f"{API}customers/{api_supervisor.pk}/", {"email": "x@y.example"}, format="json"),
+                 404, "not_found")
+    assert user_row(api_supervisor) == before and audit_count() == events
 
 
 # --- staff/ ------------------------------------------------------------------------------------
@@ -175,7 +178,9 @@ def test_deactivate_revokes_tokens_then_reactivate(api_client_for, api_superviso
     response = client.post(f"{STAFF}{api_agent.pk}/deactivate/")
     assert response.status_code == 200 and response.json()["is_active"] is False
     assert_error(APIClient().post(REFRESH, {"refresh": tokens["refresh"]}, format="json"), 401, "not_authenticated")
+    before, events = user_row(api_agent), audit_count()
     assert_error(client.post(f"{STAFF}{api_agent.pk}/deactivate/"), 400, "validation_error")
+    assert user_row(api_agent) == before and audit_count() == events
     assert client.post(f"{STAFF}{api_agent.pk}/reactivate/").json()["is_active"] is True
 
 
@@ -186,12 +191,16 @@ def test_reset_2fa_removes_the_device(api_client_for, api_supervisor, api_agent)
     response = client.post(f"{STAFF}{api_agent.pk}/reset-2fa/")
     assert response.status_code == 200 and response.json()["has_2fa"] is False
     assert not TOTPDevice.objects.filter(user=api_agent).exists()
+    events = audit_count()
     assert_error(client.post(f"{STAFF}{api_agent.pk}/reset-2fa/"), 400, "validation_error")
+    assert audit_count() == events
 
 
 def test_a_customer_is_not_staff(api_client_for, api_supervisor, api_alice):
-    assert_error(api_client_for(api_supervisor).post(f"{STAFF}{api_alice.pk}/deactivate/"), 404, "not_found")
-    assert User.objects.get(pk=api_alice.pk).is_active
+    client = api_client_for(api_supervisor)
+    before, events = user_row(api_alice), audit_count()
+    assert_error(client.post(f"{STAFF}{api_alice.pk}/deactivate/"), 404, "not_found")
+    assert user_row(api_alice) == before and audit_count() == events
 
 
 @pytest.mark.parametrize("who", ["api_agent", "api_alice"])
@@ -215,5 +224,7 @@ def test_a_supervisor_unlocks_a_locked_out_customer(settings, api_client_for, ap
     assert client.post(f"{API}users/{api_alice.pk}/unlock/").status_code == 204
     assert APIClient().post(TOKEN, {"username": api_alice.username, "password": API_PASSWORD},
                             format="json").status_code == 200
+    events = audit_count()
     assert_error(client.post(f"{API}users/{api_alice.pk}/unlock/"), 400, "validation_error")
     assert_error(client.post(f"{API}users/999999/unlock/"), 404, "not_found")
+    assert audit_count() == events
