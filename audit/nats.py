@@ -22,8 +22,14 @@ MAX_BACKOFF_SECONDS = 5.0
 
 
 async def _quiet_error(exc: Exception) -> None:
-    # nats-py reports every failed (re)connection at ERROR; callers handle outages themselves.
-    logger.debug("NATS connection error: %s", exc)
+    # nats-py reports every failed (re)connection at ERROR; callers handle outages themselves. A
+    # permissions violation is no outage but a process doing what its NATS user may not
+    # (deploy/nats/nats.conf): say so. (This logger is never shipped to NATS, so a refused log
+    # shipment cannot feed itself.)
+    if "permissions violation" in str(exc).lower():
+        logger.error("NATS refused this process (user %r): %s", settings.NATS_USER, exc)
+    else:
+        logger.debug("NATS connection error: %s", exc)
 
 
 def subject_for(action: str) -> str:
