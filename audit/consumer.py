@@ -1,20 +1,35 @@
 """The consumer: a durable JetStream pull consumer that stores each audit event in the
 hash-chained audit log, exactly once by event id, and acks only after the row is committed.
-Killed mid-stream, it loses nothing: unacked messages are redelivered and stored at most once."""
+Killed mid-stream, it loses nothing: unacked messages are redelivered and stored at most once.
+
+Only what the relay signed is stored (audit/signing.py): the signature is checked before anything
+is read from the message, and whatever is unsigned, forged or not the event its Nats-Msg-Id names
+is refused - logged at ERROR with its subject and the reason, terminated so that JetStream does not
+deliver it again, and neither stored nor chained, so it takes no event id from the real event."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
 from audit.chain import append
-from audit.nats import audit_consumer_config, audit_stream_config, connect, ensure_stream
-from audit.relay import MAX_BACKOFF_SECONDS, _close_quietly, _sleep_or_stop
+from audit.nats import (
+    MAX_BACKOFF_SECONDS,
+    audit_consumer_config,
+    audit_stream_config,
+    close_quietly,
+    connect,
+    ensure_stream,
+    sleep_or_stop,
+    subject_for,
+)
+from audit.signing import Refused, announcement_headers, verify, verify_event_id
 
 logger = logging.getLogger("flux.audit.consumer")
 
@@ -40,11 +55,27 @@ def record_message(record) -> bytes:
     ).encode()
 
 
+def authentic_event(subject: str, data: bytes, headers: Mapping[str, str] | None) -> dict:
+    """The event in a message the relay published. Anything else raises Refused, saying why; the
+    signature is checked before the payload is parsed."""
+    key = verify(subject, data, headers, msg_id_required=True)
+    try:
+        event = json.loads(data)
+        event_id, action = int(event["event_id"]), str(event["action"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Refused("malformed: not an audit event") from exc
+    verify_event_id(headers or {}, event_id, key)
+    if subject != subject_for(action):
+        raise Refused(f"the subject is not the one of action {action!r}")
+    return event
+
+
 class Consumer:
     def __init__(self, *, batch_size: int = 100) -> None:
         self.batch_size = batch_size
         self.stored = 0
         self.duplicates = 0
+        self.refused = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
@@ -53,7 +84,7 @@ class Consumer:
                 nc = await connect("flux-audit-consumer", max_reconnect_attempts=0)
             except Exception as exc:
                 logger.warning("NATS unreachable (%s); retrying in %.1fs", exc, backoff)
-                await _sleep_or_stop(stop, backoff)
+                await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             try:
@@ -75,18 +106,16 @@ class Consumer:
                         await self.handle(nc, message)
             except Exception as exc:
                 logger.warning("consuming from NATS failed (%r); retrying in %.1fs", exc, backoff)
-                await _sleep_or_stop(stop, backoff)
+                await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             finally:
-                await _close_quietly(nc)
+                await close_quietly(nc)
 
     async def handle(self, nc, message) -> None:
         try:
-            event = json.loads(message.data)
-            int(event["event_id"])
-        except (ValueError, KeyError, TypeError):
-            logger.error("dropping a malformed audit message on %s", message.subject)
-            await message.term()
+            event = authentic_event(message.subject, message.data, message.headers)
+        except Refused as refusal:
+            await self.refuse(message, str(refusal))
             return
         try:
             record, created = await sync_to_async(store)(event)
@@ -99,8 +128,19 @@ class Consumer:
         if created:
             self.stored += 1
             try:
-                await nc.publish(f"{settings.FLUX_AUDIT_RECORDED_SUBJECT}.{record.action}", record_message(record))
+                subject, payload = f"{settings.FLUX_AUDIT_RECORDED_SUBJECT}.{record.action}", record_message(record)
+                await nc.publish(subject, payload, headers=announcement_headers(subject, payload))
             except Exception:
                 logger.warning("could not announce audit record %s to the live tail", record.seq)
         else:
             self.duplicates += 1
+
+    async def refuse(self, message, reason: str) -> None:
+        """Not from the relay, or not readable: never stored. Terminated, not nak'ed: it would
+        come back forever."""
+        self.refused += 1
+        logger.error("refused an audit message on %s: %s", message.subject, reason)
+        try:
+            await message.term()
+        except Exception:  # not a JetStream delivery (no reply subject to terminate it on)
+            logger.warning("could not terminate the refused message on %s", message.subject)

@@ -4,7 +4,9 @@ announcements (`auditlog.recorded.<action>`, see audit.consumer.record_message).
 On connect the stream first sends, from the database, the records after the client's
 Last-Event-ID (a reconnection misses nothing), then forwards each announcement. Announcements are
 core NATS (at most once), so any gap - NATS restarted, a slow client - ends the stream instead:
-the browser's EventSource reconnects with its Last-Event-ID and the database fills the gap."""
+the browser's EventSource reconnects with its Last-Event-ID and the database fills the gap.
+Only announcements the consumer signed are shown (audit/signing.py): anyone else publishing on
+`auditlog.recorded.>` is logged and ignored."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from audit.api.filters import AuditLogFilter
 from audit.models import AuditLogRecord
 from audit.nats import connect
 from audit.selectors import REPLAY_LIMIT, active_filters, records_after
+from audit.signing import Refused, verify
 
 logger = logging.getLogger("flux.audit.live")
 
@@ -168,6 +171,11 @@ async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterato
     nc = None
 
     async def on_message(message) -> None:
+        try:
+            verify(message.subject, message.data, message.headers, msg_id_required=False)
+        except Refused as refusal:
+            logger.error("live tail: ignoring an announcement on %s: %s", message.subject, refusal)
+            return
         if waiting.qsize() >= MAX_WAITING:
             waiting.put_nowait(None)
         else:

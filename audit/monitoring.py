@@ -11,7 +11,6 @@ import logging
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -20,7 +19,7 @@ from nats.js.errors import NotFoundError
 
 from audit.logshipping import shipping_handler
 from audit.models import ChainHead
-from audit.nats import connect
+from audit.nats import connect, public_url
 from audit.selectors import outbox_state
 
 logger = logging.getLogger("flux.audit.monitoring")
@@ -30,12 +29,6 @@ RECENT_LOGS = 20
 MAX_LOG_SUBJECTS = 50
 # The pipeline's processes, by the connection name they give NATS (audit/relay.py, consumer.py).
 PIPELINE_CLIENTS = (("flux-relay", "Relay"), ("flux-audit-consumer", "Consumer"))
-
-
-def _public_url(url: str) -> str:
-    """The URL without any credentials in it."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else url
 
 
 def _get_json(url: str) -> dict:
@@ -227,8 +220,8 @@ async def nats_status() -> dict[str, Any]:
         jetstream = empty
     return {
         "checked_at": timezone.now().isoformat(),
-        "nats": {"url": _public_url(settings.NATS_URL), "reachable": not error, "error": error},
-        "monitor": {"url": _public_url(settings.NATS_MONITOR_URL), "reachable": server["reachable"],
+        "nats": {"url": public_url(settings.NATS_URL), "reachable": not error, "error": error},
+        "monitor": {"url": public_url(settings.NATS_MONITOR_URL), "reachable": server["reachable"],
                     "error": server["error"]},
         "server": server["server"],
         "clients": server["clients"],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from urllib.parse import urlsplit
 
 import nats
 from django.conf import settings
@@ -11,13 +13,23 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from audit.models import AuditEvent
+from audit.signing import event_headers
 
 logger = logging.getLogger("nats.flux")
 
+# The relay and the consumer retry a lost NATS with backoff up to this many seconds.
+MAX_BACKOFF_SECONDS = 5.0
+
 
 async def _quiet_error(exc: Exception) -> None:
-    # nats-py reports every failed (re)connection at ERROR; callers handle outages themselves.
-    logger.debug("NATS connection error: %s", exc)
+    # nats-py reports every failed (re)connection at ERROR; callers handle outages themselves. A
+    # permissions violation is no outage but a process doing what its NATS user may not
+    # (deploy/nats/nats.conf): say so. (This logger is never shipped to NATS, so a refused log
+    # shipment cannot feed itself.)
+    if "permissions violation" in str(exc).lower():
+        logger.error("NATS refused this process (user %r): %s", settings.NATS_USER, exc)
+    else:
+        logger.debug("NATS connection error: %s", exc)
 
 
 def subject_for(action: str) -> str:
@@ -42,8 +54,31 @@ def event_payload(event: AuditEvent) -> bytes:
     ).encode()
 
 
+def audit_message(event: AuditEvent) -> tuple[str, bytes, dict[str, str]]:
+    """What the relay publishes for an event: subject, payload and headers (a keyed Nats-Msg-Id
+    and the signature, see audit/signing.py)."""
+    subject, payload = subject_for(event.action), event_payload(event)
+    return subject, payload, event_headers(subject, payload, event.pk)
+
+
+def public_url(url: str) -> str:
+    """The URL without any credentials in it (fit for a log line or a page)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else url
+
+
+def credentials() -> dict[str, str]:
+    """NATS_USER / NATS_PASSWORD as nats-py options, with the user's own inbox prefix
+    (deploy/nats/nats.conf lets each user subscribe to _INBOX.<user>.> only). Without them, the
+    URL's own credentials (nats://user:password@host) or none."""
+    if not (settings.NATS_USER and settings.NATS_PASSWORD):
+        return {}
+    return {"user": settings.NATS_USER, "password": settings.NATS_PASSWORD,
+            "inbox_prefix": f"_INBOX.{settings.NATS_USER}"}
+
+
 async def connect(name: str, **options) -> nats.NATS:
-    """Connect to settings.NATS_URL; reconnect forever once connected. With
+    """Connect to settings.NATS_URL as settings.NATS_USER; reconnect forever once connected. With
     `allow_reconnect=False` the connection is tried twice at once, then refused: nats-py keeps
     retrying the first connection for as long as `max_reconnect_attempts` allows (forever at -1
     or 0), whatever `allow_reconnect` says."""
@@ -58,7 +93,22 @@ async def connect(name: str, **options) -> nats.NATS:
         "allow_reconnect": True,
         "error_cb": _quiet_error,
     }
-    return await nats.connect(settings.NATS_URL, **(defaults | options))
+    return await nats.connect(settings.NATS_URL, **(defaults | credentials() | options))
+
+
+async def close_quietly(nc) -> None:
+    try:
+        await nc.close()
+    except Exception:  # closing a connection that is already dead
+        pass
+
+
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
 
 
 def audit_stream_config() -> api.StreamConfig:

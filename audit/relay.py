@@ -3,9 +3,10 @@
 It is woken by PostgreSQL NOTIFY (sent in the same transaction as the event, so it arrives on
 commit) and sweeps the outbox on a timer for anything missed (and on SQLite, which cannot
 notify). When NATS is down it retries with backoff; the outbox keeps every event meanwhile, so
-nothing is lost. Each publication carries Nats-Msg-Id = event id: a second publication of the
-same event (a crash between publish and delete) is dropped by JetStream's de-duplication, and
-the consumer is idempotent by event id anyway. Web requests never talk to NATS.
+nothing is lost. Each publication is signed and carries a Nats-Msg-Id made from the event id
+(audit/signing.py): a second publication of the same event (a crash between publish and delete)
+is dropped by JetStream's de-duplication, and the consumer is idempotent by event id anyway. Web
+requests never talk to NATS.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ from django.db import close_old_connections, connection
 from django.db.models import F
 
 from audit.models import AuditEvent, OutboxMessage
-from audit.nats import audit_stream_config, connect, ensure_stream, event_payload, subject_for
+from audit.nats import (
+    MAX_BACKOFF_SECONDS,
+    audit_message,
+    audit_stream_config,
+    close_quietly,
+    connect,
+    ensure_stream,
+    sleep_or_stop,
+)
 from audit.services import OUTBOX_CHANNEL
 
 logger = logging.getLogger("flux.audit.relay")
-
-MAX_BACKOFF_SECONDS = 5.0
 
 
 def pending_events(limit: int) -> list[AuditEvent]:
@@ -101,7 +108,7 @@ class Relay:
                     nc = await connect("flux-relay", max_reconnect_attempts=0)
                 except Exception as exc:
                     logger.warning("NATS unreachable (%s); retrying in %.1fs", exc, backoff)
-                    await _sleep_or_stop(stop, backoff)
+                    await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                     continue
                 try:
@@ -111,10 +118,10 @@ class Relay:
                     await self._pump(js, stop)
                 except Exception as exc:
                     logger.warning("publishing to NATS failed (%r); retrying in %.1fs", exc, backoff)
-                    await _sleep_or_stop(stop, backoff)
+                    await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 finally:
-                    await _close_quietly(nc)
+                    await close_quietly(nc)
         finally:
             await self.listener.close()
 
@@ -130,12 +137,8 @@ class Relay:
         try:
             for event in events:
                 try:
-                    await js.publish(
-                        subject_for(event.action),
-                        event_payload(event),
-                        headers={"Nats-Msg-Id": str(event.pk)},
-                        timeout=2,
-                    )
+                    subject, payload, headers = audit_message(event)
+                    await js.publish(subject, payload, headers=headers, timeout=2)
                 except Exception:
                     await sync_to_async(note_failed_attempt)(event.pk)
                     raise
@@ -146,16 +149,3 @@ class Relay:
                 self.published += len(acked)
         return len(events)
 
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
-
-
-async def _close_quietly(nc) -> None:
-    try:
-        await nc.close()
-    except Exception:
-        pass

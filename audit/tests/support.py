@@ -3,16 +3,20 @@ past the append-only triggers for tampering tests."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import nats
+from django.conf import settings
 from django.db import connection
 
 from audit import actions
-from audit.chain import append
-from audit.models import AuditLogRecord
+from audit.chain import append, verify
+from audit.models import AuditEvent, AuditLogRecord, OutboxMessage
 from core.db.append_only import _sqlite_trigger
+from core.testing.nats import wait_until
 
 LOG = "audit_auditlogrecord"
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -54,3 +58,50 @@ def as_database_owner(table: str = LOG) -> Iterator:
             finally:
                 for op in ("UPDATE", "DELETE"):
                     cursor.execute(_sqlite_trigger(table, op))
+
+
+def jetstream(url: str, work, **options):
+    """Run `await work(js)` against a nats-server (nats.connect options, e.g. user and password)."""
+
+    async def main():
+        nc = await nats.connect(url, **options)
+        try:
+            return await work(nc.jetstream())
+        finally:
+            await nc.close()
+
+    return asyncio.run(main())
+
+
+def consumer_idle(url: str, **options) -> bool:
+    """The durable consumer has been delivered everything in the stream and acked it all."""
+
+    async def check(js):
+        stream = await js.stream_info(settings.FLUX_AUDIT_STREAM)
+        info = await js.consumer_info(settings.FLUX_AUDIT_STREAM, settings.FLUX_AUDIT_CONSUMER)
+        return (info.num_pending == 0 and info.num_ack_pending == 0
+                and info.delivered.stream_seq == stream.state.last_seq)
+
+    return jetstream(url, check, **options)
+
+
+def event_ids() -> set[int]:
+    return set(AuditEvent.objects.values_list("pk", flat=True))
+
+
+def logged_ids() -> list[int]:
+    return list(AuditLogRecord.objects.values_list("event_id", flat=True))
+
+
+def assert_everything_logged_once(*, timeout: float = 30) -> None:
+    """Every committed event reaches the log exactly once; the outbox drains; the chain verifies."""
+    expected = event_ids()
+    wait_until(lambda: set(logged_ids()) >= expected and not OutboxMessage.objects.exists(), timeout=timeout,
+               interval=0.1, message=f"the audit log did not catch up ({len(logged_ids())}/{len(expected)})")
+    stored = logged_ids()
+    assert set(stored) == expected
+    assert len(stored) == len(expected), "an event was stored twice"
+    assert not OutboxMessage.objects.exists()
+    verdict = verify()
+    assert verdict.ok, verdict
+    assert verdict.checked == len(expected)

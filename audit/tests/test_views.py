@@ -10,13 +10,14 @@ from datetime import timedelta
 import nats
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from django.test import AsyncClient
+from django.test import AsyncClient, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.chain import append
 from audit.consumer import record_message
 from audit.models import AuditEvent, AuditLogRecord
+from audit.signing import SIGNATURE_HEADER, announcement_headers
 from banking.tests.factories import TEST_PASSWORD
 from core.testing.nats import free_port, wait_until
 
@@ -258,6 +259,11 @@ async def read_events(response, *, count: int, timeout: float = 5.0) -> list[dic
     return events
 
 
+async def announce(nc, subject: str, payload: bytes) -> None:
+    """Publish an announcement as the consumer does: signed."""
+    await nc.publish(subject, payload, headers=announcement_headers(subject, payload))
+
+
 async def open_stream(user, *, query: str = "", **headers):
     client = AsyncClient()
     await sync_to_async(client.force_login)(user)
@@ -276,7 +282,7 @@ def test_the_stream_forwards_announcements_from_nats(sam, nats_server):
             record = {"seq": 41, "id": 9001, "occurred_at": "2026-01-01T10:00:00+00:00", "actor": "alice",
                       "action": "transaction.posted", "target_type": "transaction", "target_id": "12",
                       "data": {}, "hash": "0" * 64}
-            await announcer.publish("auditlog.recorded.x", json.dumps(record).encode())
+            await announce(announcer, "auditlog.recorded.x", json.dumps(record).encode())
             await announcer.flush()
             [event] = await read_events(response, count=1)
             await announcer.close()
@@ -293,6 +299,50 @@ def test_the_stream_forwards_announcements_from_nats(sam, nats_server):
     assert event["data"]["occurred_display"] == "2026-01-01 11:00:00"  # Europe/Paris
 
 
+def test_the_stream_ignores_announcements_the_consumer_did_not_sign(sam, nats_server, caplog):
+    record = {"seq": 50, "id": 9050, "occurred_at": "2026-01-01T10:00:00+00:00", "actor": "mallory",
+              "action": "transaction.posted", "target_type": "transaction", "target_id": "12", "data": {}}
+
+    def payload(**changes) -> bytes:
+        return json.dumps(record | changes).encode()
+
+    with override_settings(FLUX_AUDIT_SIGNING_KEY="another-key-" + "x" * 40):
+        other_key_headers = announcement_headers("auditlog.recorded.x", payload(seq=53))
+    genuine = announcement_headers("auditlog.recorded.x", payload(seq=60, actor="alice"))
+    forgeries = [
+        ("auditlog.recorded.x", payload(seq=51), None),  # unsigned
+        ("auditlog.recorded.x", payload(seq=52), {SIGNATURE_HEADER: "v1=" + "0" * 64}),
+        ("auditlog.recorded.x", payload(seq=53), other_key_headers),  # signed with another key
+        ("auditlog.recorded.x", payload(seq=54, actor="mallory"), genuine),  # another payload
+        ("auditlog.recorded.y", payload(seq=60, actor="alice"), genuine),  # another subject
+    ]
+
+    async def scenario():
+        response = await open_stream(sam)
+        try:
+            [status] = await read_events(response, count=1)
+            assert status["data"]["state"] == "live"
+            announcer = await nats.connect(nats_server.url)
+            for subject, data, headers in forgeries:
+                await announcer.publish(subject, data, headers=headers)
+            await announcer.publish("auditlog.recorded.x", payload(seq=60, actor="alice"), headers=genuine)
+            await announcer.flush()
+            # One connection delivers in order: the genuine one comes after every forgery.
+            [event] = await read_events(response, count=1)
+            await announcer.close()
+            return event
+        finally:
+            response.close()
+
+    event = async_to_sync(scenario)()
+
+    assert event["id"] == "60" and event["data"]["actor"] == "alice"
+    refusals = [r for r in caplog.records if r.name == "flux.audit.live" and r.levelname == "ERROR"]
+    assert len(refusals) == len(forgeries)
+    assert "no Flux-Signature header" in refusals[0].getMessage()
+    assert all("does not match" in r.getMessage() for r in refusals[1:])
+
+
 def test_the_stream_forwards_real_records_as_the_consumer_announces_them(sam, nats_server):
     existing = log()
 
@@ -303,7 +353,7 @@ def test_the_stream_forwards_real_records_as_the_consumer_announces_them(sam, na
             record = await sync_to_async(log)("account.frozen", actor="sam", target_type="account",
                                               target_id="3")
             announcer = await nats.connect(nats_server.url)
-            await announcer.publish(f"auditlog.recorded.{record.action}", record_message(record))
+            await announce(announcer, f"auditlog.recorded.{record.action}", record_message(record))
             await announcer.flush()
             [event] = await read_events(response, count=1)
             await announcer.close()
@@ -348,7 +398,7 @@ def test_the_stream_applies_the_page_filters(sam, nats_server):
             for seq, action in ((wanted.seq + 1, "account.closed"), (wanted.seq + 2, "transaction.reversed")):
                 record = {"seq": seq, "occurred_at": "2026-01-01T10:00:00+00:00", "actor": "sam",
                           "action": action, "target_type": "", "target_id": ""}
-                await announcer.publish(f"auditlog.recorded.{action}", json.dumps(record).encode())
+                await announce(announcer, f"auditlog.recorded.{action}", json.dumps(record).encode())
             await announcer.flush()
             [live] = await read_events(response, count=1)
             await announcer.close()

@@ -49,10 +49,14 @@ def wait_until(predicate: Callable[[], object], *, timeout: float = 10.0, interv
 
 class NatsServer:
     """One nats-server with JetStream, on free ports, storing under `store_dir`. Stop and start it
-    again to simulate an outage: the store (and the stream in it) survives."""
+    again to simulate an outage: the store (and the stream in it) survives. With `config` (a
+    nats-server configuration file, e.g. deploy/nats/nats.conf) and `env` (the variables it reads),
+    it runs with that file's users and permissions; otherwise open to anyone."""
 
-    def __init__(self, store_dir: Path) -> None:
+    def __init__(self, store_dir: Path, *, config: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.store_dir = store_dir
+        self.config = config
+        self.env = env or {}
         self.port = free_port()
         self.monitor_port = free_port()
         self.process: subprocess.Popen | None = None
@@ -66,14 +70,20 @@ class NatsServer:
         return f"http://127.0.0.1:{self.monitor_port}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
-             "-p", str(self.port), "-m", str(self.monitor_port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        config = ["-c", str(self.config)] if self.config else []
+        # Its log goes to a file (a pipe nobody reads would fill up and stall it), shown if it dies.
+        self.log_path = self.store_dir.parent / f"nats-server-{self.port}.log"
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [nats_server_binary(), *config, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
+                 "-p", str(self.port), "-m", str(self.monitor_port)],
+                env=os.environ | self.env, stdout=subprocess.DEVNULL, stderr=log,
+            )
         wait_until(self._accepting, timeout=10, message="nats-server did not start")
 
     def _accepting(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            pytest.fail(f"nats-server exited: {self.log_path.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                 return True
@@ -129,9 +139,10 @@ def stop_process(process: subprocess.Popen | None) -> str:
 class PipelineProcess:
     """`manage.py audit_relay` or `audit_consume` as a real process against the test database."""
 
-    def __init__(self, command: str, nats_url: str) -> None:
+    def __init__(self, command: str, nats_url: str, env: dict[str, str] | None = None) -> None:
         self.command = command
         self.nats_url = nats_url
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
 
     def start(self) -> PipelineProcess:
@@ -140,7 +151,7 @@ class PipelineProcess:
             "DATABASE_URL": database_url_for_subprocess(),
             "NATS_URL": self.nats_url,
             "FLUX_RELAY_SWEEP_SECONDS": str(settings.FLUX_RELAY_SWEEP_SECONDS),
-        }
+        } | self.env
         self.process = subprocess.Popen(
             [sys.executable, str(BASE_DIR / "manage.py"), self.command], env=env, cwd=BASE_DIR,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -162,11 +173,12 @@ class PipelineProcess:
 
 @pytest.fixture
 def pipeline(nats_server) -> Iterator[Callable[[str], PipelineProcess]]:
-    """Start relay/consumer processes: `pipeline("audit_relay")`; all are stopped at the end."""
+    """Start relay/consumer processes: `pipeline("audit_relay")`, with extra environment variables
+    as keywords (`NATS_USER="relay"`); all are stopped at the end."""
     started: list[PipelineProcess] = []
 
-    def start(command: str) -> PipelineProcess:
-        process = PipelineProcess(command, nats_server.url).start()
+    def start(command: str, **env: str) -> PipelineProcess:
+        process = PipelineProcess(command, nats_server.url, env).start()
         started.append(process)
         return process
 

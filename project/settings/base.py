@@ -376,6 +376,23 @@ FLUX_LOGS_STREAM = os.environ.get("FLUX_LOGS_STREAM", "LOGS")
 FLUX_LOGS_STREAM_MAX_MSGS = int(os.environ.get("FLUX_LOGS_STREAM_MAX_MSGS", "1000"))
 # Core NATS subject on which the consumer announces each stored record (the live tail feeds on it).
 FLUX_AUDIT_RECORDED_SUBJECT = "auditlog.recorded"
+# Each process connects as its own NATS user (deploy/nats/nats.conf: relay, consumer, web), with
+# these or with credentials in NATS_URL (nats://user:password@host:port). Empty: no credentials
+# (a server without users, as the tests' own).
+NATS_USER = os.environ.get("NATS_USER", "")
+NATS_PASSWORD = os.environ.get("NATS_PASSWORD", "")
+
+# --- Audit message signatures (audit/signing.py) ---------------------------------------------
+# The relay signs every audit event it publishes (header Flux-Signature: v1=<HMAC-SHA256 of the
+# subject, Nats-Msg-Id and payload>) and the consumer refuses what is unsigned or forged; the
+# consumer signs its live-tail announcements too. Relay, consumer and web need the same key.
+# Empty (the default): a key derived from SECRET_KEY (HMAC-SHA256 of SECRET_KEY with a fixed
+# label), so production needs nothing more; set it (at least 32 random characters) to give the
+# audit pipeline its own key. Rotation: put the old key in the FALLBACKS (comma-separated); for the
+# derived key, Django's SECRET_KEY_FALLBACKS play that part. Signatures by a fallback are accepted,
+# new ones use the key.
+FLUX_AUDIT_SIGNING_KEY = os.environ.get("FLUX_AUDIT_SIGNING_KEY", "")
+FLUX_AUDIT_SIGNING_KEY_FALLBACKS = env_list("FLUX_AUDIT_SIGNING_KEY_FALLBACKS")
 
 # --- Staff audit dashboard (live tail) ------------------------------------------------------
 # An idle server-sent event stream sends a comment this often, so proxies keep it open.

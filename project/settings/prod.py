@@ -16,6 +16,12 @@ DEBUG = False
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):  # noqa: F405
     raise ImproperlyConfigured("Set SECRET_KEY to a random string of at least 50 characters.")
 
+# The audit pipeline's signing key is derived from SECRET_KEY unless FLUX_AUDIT_SIGNING_KEY is set
+# (base.py "Audit message signatures"); one that is set must be as hard to guess.
+if FLUX_AUDIT_SIGNING_KEY and (len(FLUX_AUDIT_SIGNING_KEY) < 32 or len(set(FLUX_AUDIT_SIGNING_KEY)) < 5):  # noqa: F405
+    raise ImproperlyConfigured("FLUX_AUDIT_SIGNING_KEY is too weak: use at least 32 random characters, or unset "
+                               "it to derive the key from SECRET_KEY.")
+
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
