@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -18,8 +19,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from audit import actions
 from audit.services import audit_record
 from core.errors import ApplicationError, ValidationFailed
-from identity import lockout, two_factor
-from identity.models import Role, User
+from identity import lockout, tokens, two_factor
+from identity.models import Role, TokenChannel, User
 
 
 def customer_create(
@@ -94,7 +95,8 @@ def customer_create(
 
 
 def token_obtain(*, username: str, password: str, otp: str | None = None, request=None) -> dict[str, str]:
-    """Check credentials and issue a JWT pair. Success and failure are both audited. Failures count
+    """Check credentials and issue a JWT pair, the first of a new token family (identity/tokens.py:
+    rotation, reuse detection). Success and failure are both audited. Failures count
     towards the lockout (identity/lockout.py); staff also send a TOTP `otp` when FLUX_REQUIRE_2FA
     is on (identity/two_factor.py).
     Errors: not_authenticated (wrong username or password, or an inactive user), locked_out (429:
@@ -108,8 +110,8 @@ def token_obtain(*, username: str, password: str, otp: str | None = None, reques
     two_factor.api_second_factor_check(request=request, user=user, code=otp)
     lockout.clear_failures(username=user.get_username())
     with transaction.atomic():
-        refresh = RefreshToken.for_user(user)
-        User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
+        pair = tokens.token_pair_issue(user=user, channel=TokenChannel.API)
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         audit_record(
             actor=user,
             action=actions.AUTH_LOGIN,
@@ -117,7 +119,7 @@ def token_obtain(*, username: str, password: str, otp: str | None = None, reques
             target_id=user.pk,
             data={"channel": "api"},
         )
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+    return pair
 
 
 def token_logout(*, user: User, refresh: str) -> None:

@@ -273,7 +273,8 @@ FLUX_MAX_BODY_BYTES = int(os.environ.get("FLUX_MAX_BODY_BYTES", str(10 * 1024 * 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's bearer tokens, refused once their family is revoked (identity/authentication.py).
+        "identity.authentication.FamilyJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
