@@ -161,17 +161,24 @@ def session_login_failed(*, username: str, request: HttpRequest | None = None) -
 
 
 def session_logout(*, request: HttpRequest) -> None:
-    """End the page session and audit it. Signing out without being signed in does nothing but
-    clear the session."""
+    """End the page session and audit it. The JWT pairs the session was handed for the app (POST
+    /app/token/) are revoked with it: refresh and access tokens stop working now, not in a day
+    (the audit event counts the refresh tokens as `app_tokens_revoked`). Signing out without being
+    signed in does nothing but clear the session."""
     user = request.user
     with transaction.atomic():
+        revoked = tokens.session_families_revoke(session_key=request.session.session_key,
+                                                 reason=tokens.REVOKED_SIGNED_OUT)
         if user.is_authenticated:
+            data: dict = {"channel": "web"}
+            if revoked:
+                data["app_tokens_revoked"] = revoked
             audit_record(
                 actor=user,
                 action=actions.AUTH_LOGOUT,
                 target_type="user",
                 target_id=user.pk,
-                data={"channel": "web"},
+                data=data,
             )
         logout(request)
 

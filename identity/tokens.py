@@ -14,6 +14,7 @@ refresh and access token it issues; each refresh token is linked to its family
   by identity.authentication (one EXISTS in the query that already loads the user), and
   `auth.token_reused` audited. Racing refreshes of one token count as reuse too: a client that
   does that signs in again.
+- A page session's family is revoked when it signs out (identity.services.session_logout).
 
 simplejwt's own `RefreshToken.for_user()` is not used for what the API hands out: its tokens
 belong to no family (identity.authentication still accepts their access tokens; the refresh
@@ -21,10 +22,12 @@ service adopts such a refresh token into a new family at its first rotation)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
@@ -42,6 +45,7 @@ FAMILY_CLAIM = "fam"
 
 # Why a family was revoked (TokenFamily.revoked_reason).
 REVOKED_REUSE = "reuse"
+REVOKED_SIGNED_OUT = "signed_out"
 
 
 class _SentRefreshToken(RefreshToken):
@@ -68,6 +72,11 @@ def family_id_of(token: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def session_hash(session_key: str | None) -> str:
+    """What a family keeps of its page session: a hash of the key (the key itself signs a browser in)."""
+    return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
 
 
 def _issue(*, user: User, family: TokenFamily) -> dict[str, str]:
@@ -171,3 +180,37 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     if pair is None:
         raise refused()
     return pair
+
+
+# --- The app's pair for a page session --------------------------------------------------------------
+
+
+def session_token_pair(*, request: HttpRequest) -> dict[str, str]:
+    """A JWT pair for the signed-in user of this page session (POST /app/token/), in the
+    session's family: one family per session, started at its first pair, so signing out revokes
+    everything the session was handed (identity.services.session_logout). The caller checked
+    that the user may have one (a customer)."""
+    if not request.session.session_key:
+        request.session.save()  # a key to bind the family to
+    bound_to = session_hash(request.session.session_key)
+    with transaction.atomic():
+        family = (
+            TokenFamily.objects.select_for_update()
+            .filter(user=request.user, channel=TokenChannel.APP, session_hash=bound_to, revoked_at__isnull=True)
+            .order_by("created_at")
+            .first()
+        )
+        if family is None:
+            family = TokenFamily.objects.create(user=request.user, channel=TokenChannel.APP, session_hash=bound_to)
+        return _issue(user=request.user, family=family)
+
+
+def session_families_revoke(*, session_key: str | None, reason: str) -> int:
+    """Revoke every family handed to the page session `session_key` (inside the caller's atomic
+    block). Returns how many refresh tokens this revoked."""
+    if not session_key:
+        return 0
+    families = TokenFamily.objects.select_for_update().filter(
+        session_hash=session_hash(session_key), revoked_at__isnull=True
+    ).order_by("pk")
+    return sum(_family_revoke(family=family, reason=reason) for family in families)
