@@ -4,6 +4,9 @@ AUTH_LOGIN = "auth.login"
 AUTH_LOGIN_FAILED = "auth.login_failed"
 AUTH_LOGOUT = "auth.logout"
 AUTH_PASSWORD_CHANGED = "auth.password_changed"
+# A rotated JWT refresh token came back (stolen or replayed): its whole family was revoked
+# (identity/tokens.py).
+AUTH_TOKEN_REUSED = "auth.token_reused"
 # Too many failed sign-ins for one username: refused for FLUX_LOCKOUT_MINUTES (identity/lockout.py).
 AUTH_LOCKED_OUT = "auth.locked_out"
 AUTH_UNLOCKED = "auth.unlocked"

@@ -1,5 +1,6 @@
 """The Django admin is a read-only window on Flux: every change goes through the services (and
-their audit), never through an admin form. Staff need the model's view permission to see it."""
+their audit), never through an admin form. Who sees which model is the role's view permission
+(identity/permissions.py: the audit events are for supervisors only)."""
 
 from django.contrib import admin
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audit.admin import ReadOnlyModelAdmin
-from identity.models import User
+from identity.models import Role, User
 
 
 @admin.register(User)
@@ -26,3 +26,11 @@ class UserAdmin(ReadOnlyModelAdmin):
         "last_login",
         "date_joined",
     )
+
+    def get_queryset(self, request):
+        users = super().get_queryset(request)
+        # The staff directory is a supervisor's (GET staff/ in the API, the staff page): an agent
+        # sees the customers, as at the desk.
+        if request.user.is_superuser or request.user.is_supervisor:
+            return users
+        return users.filter(role=Role.CUSTOMER)

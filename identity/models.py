@@ -1,5 +1,9 @@
+import uuid
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class Role(models.TextChoices):
@@ -77,3 +81,45 @@ class Supervisor(User):
 
     class Meta:
         proxy = True
+
+
+class TokenChannel(models.TextChoices):
+    API = "api", "API sign-in"
+    APP = "app", "The app's pair for a page session"
+
+
+class TokenFamily(models.Model):
+    """Every JWT refresh token descended, by rotation, from one sign-in (identity/tokens.py).
+
+    Its id travels in both tokens of each pair (the `fam` claim). Revoking it (a rotated refresh
+    token used again, or the page session that minted it signing out) blacklists all its refresh
+    tokens and makes identity.authentication refuse its access tokens. A family minted for a page
+    session (channel "app", POST /app/token/) keeps a hash of that session's key, never the key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=TokenChannel.choices)
+    session_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+
+    def __str__(self) -> str:
+        return f"{self.channel} family {self.pk.hex[:8]}" + (" (revoked)" if self.revoked_at else "")
+
+
+class FamilyRefreshToken(models.Model):
+    """Which family a refresh token (simplejwt's OutstandingToken row) belongs to, and when it was
+    rotated (exchanged for the next pair): a rotated token that comes back is a reuse."""
+
+    token = models.OneToOneField(
+        OutstandingToken, on_delete=models.CASCADE, primary_key=True, related_name="family_link"
+    )
+    family = models.ForeignKey(TokenFamily, on_delete=models.CASCADE, related_name="tokens")
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.token_id} in {self.family_id}"

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -18,8 +19,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from audit import actions
 from audit.services import audit_record
 from core.errors import ApplicationError, ValidationFailed
-from identity import lockout, two_factor
-from identity.models import Role, User
+from identity import lockout, tokens, two_factor
+from identity.models import Role, TokenChannel, User
 
 
 def customer_create(
@@ -94,7 +95,8 @@ def customer_create(
 
 
 def token_obtain(*, username: str, password: str, otp: str | None = None, request=None) -> dict[str, str]:
-    """Check credentials and issue a JWT pair. Success and failure are both audited. Failures count
+    """Check credentials and issue a JWT pair, the first of a new token family (identity/tokens.py:
+    rotation, reuse detection). Success and failure are both audited. Failures count
     towards the lockout (identity/lockout.py); staff also send a TOTP `otp` when FLUX_REQUIRE_2FA
     is on (identity/two_factor.py).
     Errors: not_authenticated (wrong username or password, or an inactive user), locked_out (429:
@@ -108,8 +110,8 @@ def token_obtain(*, username: str, password: str, otp: str | None = None, reques
     two_factor.api_second_factor_check(request=request, user=user, code=otp)
     lockout.clear_failures(username=user.get_username())
     with transaction.atomic():
-        refresh = RefreshToken.for_user(user)
-        User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
+        pair = tokens.token_pair_issue(user=user, channel=TokenChannel.API)
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         audit_record(
             actor=user,
             action=actions.AUTH_LOGIN,
@@ -117,7 +119,7 @@ def token_obtain(*, username: str, password: str, otp: str | None = None, reques
             target_id=user.pk,
             data={"channel": "api"},
         )
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+    return pair
 
 
 def token_logout(*, user: User, refresh: str) -> None:
@@ -159,17 +161,24 @@ def session_login_failed(*, username: str, request: HttpRequest | None = None) -
 
 
 def session_logout(*, request: HttpRequest) -> None:
-    """End the page session and audit it. Signing out without being signed in does nothing but
-    clear the session."""
+    """End the page session and audit it. The JWT pairs the session was handed for the app (POST
+    /app/token/) are revoked with it: refresh and access tokens stop working now, not in a day
+    (the audit event counts the refresh tokens as `app_tokens_revoked`). Signing out without being
+    signed in does nothing but clear the session."""
     user = request.user
     with transaction.atomic():
+        revoked = tokens.session_families_revoke(session_key=request.session.session_key,
+                                                 reason=tokens.REVOKED_SIGNED_OUT)
         if user.is_authenticated:
+            data: dict = {"channel": "web"}
+            if revoked:
+                data["app_tokens_revoked"] = revoked
             audit_record(
                 actor=user,
                 action=actions.AUTH_LOGOUT,
                 target_type="user",
                 target_id=user.pk,
-                data={"channel": "web"},
+                data=data,
             )
         logout(request)
 

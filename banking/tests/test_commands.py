@@ -113,14 +113,18 @@ def test_seed_demo_creates_the_cast_with_the_demo_password(seeded):
     for user in users.values():
         assert user.check_password(DEMO_PASSWORD), user.username
         assert user.is_active
-    assert users["agnes"].role == Role.AGENT and users["agnes"].is_staff
-    assert users["sam"].role == Role.SUPERVISOR and users["sam"].is_staff and not users["sam"].is_superuser
+    assert users["agnes"].role == Role.AGENT
+    assert users["sam"].role == Role.SUPERVISOR and not users["sam"].is_superuser
+    # The read-only admin by role (identity/permissions.py), nothing granted by the seed itself.
+    assert not Group.objects.exists()
     for staff in (users["agnes"], users["sam"]):
-        assert staff.has_perm("banking.view_transaction") and staff.has_perm("audit.view_auditevent")
-        assert not staff.has_perm("banking.change_transaction")
+        assert not staff.groups.exists() and not staff.user_permissions.exists()
+        assert staff.has_perm("banking.view_transaction")
+        assert not staff.has_perm("banking.change_transaction") and not staff.has_perm("banking.view_idempotencykey")
+    assert users["sam"].has_perm("audit.view_auditevent") and not users["agnes"].has_perm("audit.view_auditevent")
     for username in ("alice", "bob"):
         customer = users[username]
-        assert customer.role == Role.CUSTOMER and not customer.is_staff
+        assert customer.role == Role.CUSTOMER and not customer.has_perm("banking.view_account")
         assert customer.first_name and customer.last_name and customer.email and customer.phone and customer.address
         assert AuditEvent.objects.filter(action="customer.created", target_id=str(customer.pk)).exists()
     kinds = sorted(Account.objects.filter(customer=users["alice"]).values_list("kind", flat=True))

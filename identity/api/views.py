@@ -9,12 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenRefreshView as SimpleJWTRefreshView
 
 from banking.selectors import customer_search
 from core.api.permissions import IsBankStaff
 from core.api.schema import errors
-from identity import services
+from identity import services, tokens
 from identity.api import examples
 from identity.api.profile import ContactSerializer, update_contact
 from identity.api.serializers import (
@@ -69,22 +68,30 @@ class TokenObtainView(AuthThrottleMixin, APIView):
         return Response(pair)
 
 
-class TokenRefreshView(AuthThrottleMixin, SimpleJWTRefreshView):
-    """Exchange a refresh token for a new pair; the old refresh token stops working (rotation)."""
+class TokenRefreshView(AuthThrottleMixin, APIView):
+    """Exchange a refresh token for a new pair; the old refresh token stops working (rotation).
+    One refresh token gives one pair; a rotated one sent again revokes its whole family
+    (identity/tokens.py)."""
 
     authentication_classes: list = []
+    permission_classes = [AllowAny]
 
     @extend_schema(
         summary="Refresh: a new token pair",
         description="No authentication. The refresh token is rotated: the one sent stops working, use the "
-        "new one. A revoked, rotated or expired refresh token is 401.",
+        "new one. A revoked, rotated or expired refresh token is 401 `not_authenticated`. One refresh token "
+        "gives one pair, even to concurrent requests (the others get 401). Sending a refresh token that was "
+        "already rotated is taken for theft: every token descended from the same sign-in (refresh and access) "
+        "is revoked, and the client signs in again.",
         request=RefreshSerializer,
         responses={200: TokenPairSerializer, **errors(400, 401)},
         auth=[],
         examples=examples.TOKEN_REFRESH_EXAMPLES,
     )
-    def post(self, request: Request, *args, **kwargs) -> Response:
-        return super().post(request, *args, **kwargs)
+    def post(self, request: Request) -> Response:
+        params = RefreshSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        return Response(tokens.token_refresh(refresh=params.validated_data["refresh"]))
 
 
 class LogoutView(APIView):

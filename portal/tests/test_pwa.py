@@ -10,6 +10,12 @@ from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from audit import actions
+from audit.models import AuditEvent
+from banking.tests.factories import TEST_PASSWORD
+from identity.tokens import FAMILY_CLAIM
 
 TOKEN = "/app/token/"
 
@@ -161,3 +167,71 @@ def test_staff_and_strangers_get_no_token(client, agnes):
     assert staff.status_code == 403
     assert staff.json()["error"]["code"] == "permission_denied"
     assert not OutstandingToken.objects.exists()
+
+
+# --- Signing out of the pages revokes the app's pairs ----------------------------------------------
+
+REFRESH = "/api/v1/auth/token/refresh/"
+ME = "/api/v1/me/"
+
+
+def api_me(access: str):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return api.get(ME)
+
+
+def api_refresh(refresh: str):
+    return APIClient().post(REFRESH, {"refresh": refresh}, format="json")
+
+
+def signed_in_page(user) -> Client:
+    page = Client()
+    assert page.post("/login/", {"username": user.username, "password": TEST_PASSWORD}).status_code == 302
+    return page
+
+
+def test_signing_out_of_the_pages_revokes_the_pairs_the_session_was_handed(alice):
+    page = signed_in_page(alice)
+    first, second = page.post(TOKEN).json(), page.post(TOKEN).json()  # two page loads: one family
+    assert api_me(first["access"]).status_code == 200
+    assert len({RefreshToken(pair["refresh"])[FAMILY_CLAIM] for pair in (first, second)}) == 1
+    elsewhere = signed_in_page(alice).post(TOKEN).json()  # another browser: its own session
+    api_pair = APIClient().post("/api/v1/auth/token/", {"username": "alice", "password": TEST_PASSWORD},
+                                format="json").json()
+
+    assert page.post("/logout/").status_code == 302
+
+    for pair in (first, second):
+        refused = api_refresh(pair["refresh"])
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "not_authenticated"
+        assert api_me(pair["access"]).status_code == 401
+    assert OutstandingToken.objects.filter(user=alice, blacklistedtoken__isnull=True).count() == 2  # not these
+    [event] = AuditEvent.objects.filter(action=actions.AUTH_LOGOUT)
+    assert event.data == {"channel": "web", "app_tokens_revoked": 2}
+    assert not AuditEvent.objects.filter(action=actions.AUTH_TOKEN_REUSED).exists()
+    # The other browser's session and the API sign-in are not touched.
+    assert api_me(elsewhere["access"]).status_code == 200
+    assert api_refresh(elsewhere["refresh"]).status_code == 200
+    assert api_me(api_pair["access"]).status_code == 200
+    assert api_refresh(api_pair["refresh"]).status_code == 200
+
+
+def test_a_pair_refreshed_through_the_api_is_revoked_at_sign_out_too(alice):
+    page = signed_in_page(alice)
+    minted = page.post(TOKEN).json()
+    rotated = api_refresh(minted["refresh"]).json()  # the successor stays in the session's family
+
+    page.post("/logout/")
+
+    assert api_refresh(rotated["refresh"]).status_code == 401
+    assert api_me(rotated["access"]).status_code == 401
+
+
+def test_signing_out_without_app_tokens_is_audited_as_before(alice):
+    page = signed_in_page(alice)
+
+    page.post("/logout/")
+
+    assert AuditEvent.objects.get(action=actions.AUTH_LOGOUT).data == {"channel": "web"}
+

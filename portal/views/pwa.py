@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
-from rest_framework_simplejwt.tokens import RefreshToken
+
+from identity import tokens
 
 
 @require_GET
@@ -36,11 +37,12 @@ def token(request: HttpRequest) -> JsonResponse:
     it), CSRF token required (so another site cannot make the browser ask; the CSRF check also
     refuses a foreign Origin), customers only (staff use their own pages), never cached
     (never_cache: Cache-Control no-store, private; and the service worker passes it through). The page keeps the pair
-    in memory only; the access token lives FLUX_ACCESS_TOKEN_MINUTES (5 by default)."""
+    in memory only; the access token lives FLUX_ACCESS_TOKEN_MINUTES (5 by default). The pair
+    belongs to this session's token family: signing out of the pages revokes it, refresh and
+    access token alike (identity.tokens)."""
     user = request.user
     if not user.is_authenticated:
         return _error("not_authenticated", _("Sign in first."), 401)
     if not user.is_customer:
         return _error("permission_denied", _("Only customers use the app's offline data."), 403)
-    refresh = RefreshToken.for_user(user)
-    return JsonResponse({"access": str(refresh.access_token), "refresh": str(refresh)})
+    return JsonResponse(tokens.session_token_pair(request=request))

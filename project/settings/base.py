@@ -28,7 +28,8 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with Flux's site: staff come in by role (identity/admin_site.py).
+    "identity.apps.FluxAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -150,7 +151,9 @@ FLUX_LOCKOUT_FAILURES = int(os.environ.get("FLUX_LOCKOUT_FAILURES", "5"))
 FLUX_LOCKOUT_MINUTES = int(os.environ.get("FLUX_LOCKOUT_MINUTES", "15"))
 AUTHENTICATION_BACKENDS = [
     "identity.backends.LockoutBackend",  # django-axes: refuses a locked-out username
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords as Django's ModelBackend; permissions (the admin's) from the role only, never from
+    # groups or per-user grants (identity/permissions.py).
+    "identity.backends.RoleBackend",
 ]
 AXES_FAILURE_LIMIT = FLUX_LOCKOUT_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=FLUX_LOCKOUT_MINUTES)
@@ -270,7 +273,8 @@ FLUX_MAX_BODY_BYTES = int(os.environ.get("FLUX_MAX_BODY_BYTES", str(10 * 1024 * 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's bearer tokens, refused once their family is revoked (identity/authentication.py).
+        "identity.authentication.FamilyJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

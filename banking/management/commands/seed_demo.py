@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
@@ -71,16 +70,6 @@ ACCOUNTS = (
     ("alice.checking", "alice", AccountKind.CHECKING, 0),
     ("alice.savings", "alice", AccountKind.SAVINGS, 0),
     ("bob.checking", "bob", AccountKind.CHECKING, 500_00),
-)
-# Staff see the Django admin read-only: view permissions only (the admin refuses add/change/delete).
-ADMIN_VIEWERS_GROUP = "Bank staff (admin, read-only)"
-ADMIN_VIEW_PERMISSIONS = (
-    ("identity", "view_user"),
-    ("banking", "view_account"),
-    ("banking", "view_transaction"),
-    ("banking", "view_entry"),
-    ("banking", "view_idempotencykey"),
-    ("audit", "view_auditevent"),
 )
 
 # Other banks' accounts (valid IBANs outside Flux, so transfers to them are external).
@@ -294,17 +283,13 @@ class Command(BaseCommand):
             )
 
     def _create_staff(self) -> dict[str, User]:
-        group, _ = Group.objects.get_or_create(name=ADMIN_VIEWERS_GROUP)
-        wanted = Q()
-        for app_label, codename in ADMIN_VIEW_PERMISSIONS:
-            wanted |= Q(content_type__app_label=app_label, codename=codename)
-        group.permissions.add(*Permission.objects.filter(wanted))
         staff = {}
         for person in STAFF:
-            # Staff are not customers: there is no staff-onboarding service, so create them directly.
-            # sam is no superuser: the supervisor role gives the app's powers; the admin is read-only.
-            user = User.objects.create_user(password=DEMO_PASSWORD, is_staff=True, **person)
-            user.groups.add(group)
+            # Created directly: the staff service (agent_create) needs a supervisor to act and makes
+            # up the password. The role alone decides what they may do and see, the read-only Django
+            # admin included (identity/permissions.py): no flag, group or permission to grant here.
+            # sam is no superuser.
+            user = User.objects.create_user(password=DEMO_PASSWORD, **person)
             staff[user.username] = user
         return staff
 
@@ -385,8 +370,8 @@ class Command(BaseCommand):
     def _summarize(self, accounts: dict[str, Account], pending: list[Transaction]) -> None:
         self.stdout.write(self.style.SUCCESS("Demo data created (development only)."))
         self.stdout.write(f"  Everyone's password: {DEMO_PASSWORD}")
-        self.stdout.write("  agnes  agent, staff (Django admin, read-only)")
-        self.stdout.write("  sam    supervisor, staff (Django admin, read-only; not a superuser)")
+        self.stdout.write("  agnes  agent (Django admin, read-only: customers, accounts, transactions)")
+        self.stdout.write("  sam    supervisor (Django admin, read-only, the audit events too; not a superuser)")
         for customer in CUSTOMERS:
             self.stdout.write(f"  {customer['username']:<6} customer {customer['first_name']} {customer['last_name']}")
         for key, account in accounts.items():

@@ -1,0 +1,88 @@
+"""Bearer authentication for the API: simplejwt's, plus the token family's revocation.
+
+An access token carries its family (identity/tokens.py, the `fam` claim). When the family was
+revoked (a rotated refresh token used again, or the page session that minted it signed out), its
+access tokens are refused at once instead of living out their FLUX_ACCESS_TOKEN_MINUTES. The check
+is an EXISTS on the family's primary key inside the query that already loads the user, so a
+request costs no extra round trip (benchmarks/token_auth.py: figures in the commit that added it).
+The user model is Flux's own (identity.models.User), which AUTH_USER_MODEL names."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import connections, router
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from identity.models import TokenFamily, User
+from identity.tokens import FAMILY_CLAIM, family_id_of
+
+
+@functools.cache
+def _user_and_family_sql(using: str) -> str:
+    """One query for the user's row and whether the family is revoked: `EXISTS` on the family's
+    primary key as one more column. Written out rather than built with the ORM: this runs on
+    every API request, and compiling `annotate(Exists(...))` cost more Python than the query
+    itself, while a raw query costs less than even simplejwt's plain `get()`
+    (benchmarks/token_auth.py)."""
+    quote = connections[using].ops.quote_name
+    users, families = User._meta, TokenFamily._meta
+    return (
+        f"SELECT {quote(users.db_table)}.*, EXISTS (SELECT 1 FROM {quote(families.db_table)}"
+        f" WHERE {quote(families.pk.column)} = %s AND {quote(families.get_field('revoked_at').column)} IS NOT NULL)"
+        f" AS family_revoked FROM {quote(users.db_table)}"
+        f" WHERE {quote(users.db_table)}.{quote(users.get_field(api_settings.USER_ID_FIELD).column)} = %s"
+    )
+
+
+def user_with_family_state(user_id: object, family_id: uuid.UUID) -> User | None:
+    """The user `user_id` with `family_revoked` set, or None when there is no such user."""
+    using = router.db_for_read(User)
+    connection = connections[using]
+    id_field = User._meta.get_field(api_settings.USER_ID_FIELD)
+    try:
+        user_key = id_field.get_db_prep_value(id_field.to_python(user_id), connection)
+    except ValidationError:
+        return None
+    family_key = TokenFamily._meta.pk.get_db_prep_value(family_id, connection)
+    found = list(User.objects.db_manager(using).raw(_user_and_family_sql(using), [family_key, user_key]))
+    return found[0] if found else None
+
+
+class FamilyJWTAuthentication(JWTAuthentication):
+    def get_user(self, validated_token: Token) -> User:
+        if FAMILY_CLAIM not in validated_token.payload:
+            return super().get_user(validated_token)  # a token minted outside a family (for_user)
+        family_id = family_id_of(validated_token)
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+        if family_id is None:
+            raise InvalidToken(_("Token is invalid"))
+        user = user_with_family_state(user_id, family_id)
+        if user is None:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found")
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        if user.family_revoked:
+            raise AuthenticationFailed(_("This token was revoked: sign in again."), code="token_revoked")
+        return user
+
+
+class FamilyJWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme: simplejwt's bearer JWT (`jwtAuth`), as before."""
+
+    target_class = "identity.authentication.FamilyJWTAuthentication"

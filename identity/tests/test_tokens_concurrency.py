@@ -1,0 +1,80 @@
+"""One refresh token sent by several clients at once, on real PostgreSQL: one pair comes out,
+whatever the race (identity/tokens.py locks the family, then the token, and reads the blacklist
+under the lock). Each thread has its own database connection, closed at the end."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from audit import actions
+from audit.models import AuditEvent
+from banking.tests.api_support import API
+from banking.tests.factories import TEST_PASSWORD, CustomerFactory
+from identity.models import TokenFamily
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (row locks, real concurrency)"),
+]
+
+REFRESH = f"{API}auth/token/refresh/"
+CLIENTS = 6
+
+
+def refresh_at_once(token: str, count: int) -> list:
+    """POST `token` to auth/token/refresh/ from `count` threads released together; the responses."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def send(i: int) -> None:
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            results[i] = client.post(REFRESH, {"refresh": token}, format="json")
+        except BaseException as exc:  # noqa: BLE001 - reported by the test, never lost in a thread
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    errors = [result for result in results if isinstance(result, BaseException)]
+    assert not errors, errors
+    return results
+
+
+def test_six_refreshes_of_one_token_at_once_give_one_pair():
+    alice = CustomerFactory(username="alice")
+    signed_in = APIClient().post(f"{API}auth/token/", {"username": "alice", "password": TEST_PASSWORD},
+                                 format="json").json()
+    outstanding_before = OutstandingToken.objects.count()
+
+    responses = refresh_at_once(signed_in["refresh"], CLIENTS)
+
+    statuses = Counter(response.status_code for response in responses)
+    assert statuses == {200: 1, 401: CLIENTS - 1}, statuses
+    for response in responses:
+        if response.status_code == 401:
+            assert response.json()["error"]["code"] == "not_authenticated"
+    assert OutstandingToken.objects.count() == outstanding_before + 1
+    [winner] = [response.json() for response in responses if response.status_code == 200]
+    # The losers sent a token that was, by then, rotated: that is a reuse, so the family (the
+    # winner's new pair included) is revoked, once, and audited once.
+    family = TokenFamily.objects.get(user=alice)
+    assert family.revoked_reason == "reuse"
+    assert AuditEvent.objects.filter(action=actions.AUTH_TOKEN_REUSED).count() == 1
+    assert not OutstandingToken.objects.filter(user=alice, blacklistedtoken__isnull=True).exists()
+    assert BlacklistedToken.objects.filter(token__user=alice).count() == outstanding_before + 1
+    again = APIClient().post(REFRESH, {"refresh": winner["refresh"]}, format="json")
+    assert again.status_code == 401
