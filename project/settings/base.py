@@ -105,7 +105,9 @@ TEMPLATES = [
 # DATABASE_URL selects the database (PostgreSQL in CI and production). Without it, a SQLite file
 # in var/ serves development; several processes write to it, so it runs in WAL mode with
 # IMMEDIATE transactions (writers queue instead of failing with "database is locked").
-VAR_DIR = BASE_DIR / "var"
+# Development's own files (the SQLite database, the generated SECRET_KEY): var/ unless FLUX_VAR_DIR
+# names another directory.
+VAR_DIR = Path(os.environ.get("FLUX_VAR_DIR") or BASE_DIR / "var")
 SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
@@ -120,7 +122,7 @@ def database_from_env() -> dict:
         if config["ENGINE"] == "django.db.backends.sqlite3":
             config["OPTIONS"] = dict(SQLITE_OPTIONS)
         return config
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "flux.sqlite3",
