@@ -1,6 +1,7 @@
 """HTTP hardening that no DRF view can do itself: a body size limit checked before anything reads
-the body (an ASGI wrapper in front of Django, and a Django middleware for the API), and a content
-policy for JSON answers stricter than the pages' one."""
+the body (an ASGI wrapper in front of Django, and a Django middleware for the API), a content
+policy for JSON answers stricter than the pages' one, and `Cache-Control: no-store` on every answer
+that carries someone's data."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 from django.utils.deprecation import MiddlewareMixin
 
 API_PREFIX = "/api/"
@@ -97,7 +99,7 @@ class BodySizeLimitASGI:
             body, content_type = b"Request body too large.", b"text/plain; charset=utf-8"
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
+            (b"connection", b"close"), (b"cache-control", b"no-store"),
         ]})
         await send({"type": "http.response.body", "body": body})
 
@@ -140,3 +142,31 @@ class ApiBodySizeLimitMiddleware(MiddlewareMixin):
         if request.path.startswith(API_PREFIX) and is_json:
             response._csp_config = settings.FLUX_API_CSP
         return response
+
+
+class NoStoreMiddleware(MiddlewareMixin):
+    """`Cache-Control: no-store` on every answer under /api/ (errors, 404s and the schema included:
+    DESIGN.md, "The REST API v1") and on every answer built for a signed-in session (the customer's
+    /app/ pages, the desk, the staff dashboards, PDF receipts and statements), so neither a shared
+    cache nor the browser's disk keeps a copy of someone's money.
+
+    "Built for a signed-in session": the request read its session (every page that knows who you
+    are does, through request.user) and that session is a signed-in user's. What reads no session
+    keeps its caching: static files (WhiteNoise answers them before this runs), the service worker,
+    the manifest and the offline shell (the same for everyone, precached by the service worker).
+    (Vary: Cookie would not tell: the CSRF cookie adds it to any page with a form.)
+
+    It sits outside the API's body limit, so a 413 carries it too. Other directives (never_cache's,
+    the live tail's no-cache) are kept."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) or _for_a_signed_in_session(request):
+            patch_cache_control(response, no_store=True)
+        return response
+
+
+def _for_a_signed_in_session(request: HttpRequest) -> bool:
+    if not getattr(getattr(request, "session", None), "accessed", False):
+        return False
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # Before anything that may answer, so a refusal (413, 429, 401...) still carries CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    # Cache-Control: no-store on the API and on every signed-in page (outside the body limit, so a
+    # 413 carries it too).
+    "core.middleware.NoStoreMiddleware",
     # An API body over FLUX_API_MAX_BODY_BYTES is refused with 413 before any view parses it.
     "core.middleware.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
