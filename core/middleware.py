@@ -1,7 +1,8 @@
 """HTTP hardening that no DRF view can do itself: a body size limit checked before anything reads
 the body (an ASGI wrapper in front of Django, and a Django middleware for the API), a content
-policy for JSON answers stricter than the pages' one, and `Cache-Control: no-store` on every answer
-that carries someone's data."""
+policy for JSON answers stricter than the pages' one, `Cache-Control: no-store` on every answer
+that carries someone's data, a 400 for NUL characters in the query string, and the API's own 500
+answer under DEBUG too."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ import io
 import json
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.core.signals import got_request_exception
+from django.core.validators import ProhibitNullCharactersValidator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.log import log_response
+
+from core.api.views import server_error
 
 API_PREFIX = "/api/"
 
@@ -170,3 +179,47 @@ def _for_a_signed_in_session(request: HttpRequest) -> bool:
         return False
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
+
+
+class NullCharacterMiddleware(MiddlewareMixin):
+    """Refuses a request whose query string holds a NUL character (%00, in a name or a value) with
+    400 before any view runs: `validation_error` in the API's shape (the field and Django's "Null
+    characters are not allowed."), a plain 400 page for the pages.
+
+    PostgreSQL text cannot hold NUL, so a search or filter that carried one to the database failed
+    the whole query with a 500 (customers/?q=, the desk search, ...). No real link carries one; one
+    check here covers every filter, present and future, of the API and the pages. Bodies are left to
+    their fields: Django's and DRF's CharField already refuse NUL (400, or the form's error)."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        names = [name for name, values in request.GET.lists() if "\x00" in name or any("\x00" in v for v in values)]
+        if not names:
+            return None
+        message = str(ProhibitNullCharactersValidator.message)
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse({"error": {"code": "validation_error", "message": "The request is not valid.",
+                                           "fields": {name: [message] for name in names}}}, status=400)
+        return render(request, "errors/bad_request.html", status=400)
+
+
+# What Django itself answers with a 4xx (404 page, 403, 400): not a crash.
+CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
+
+
+class ApiServerErrorMiddleware(MiddlewareMixin):
+    """An exception that escapes a view under /api/ is answered with the API's 500,
+    {"error": {"code": "server_error", ...}}, whatever DEBUG says.
+
+    Without DEBUG, handler500 (core.api.views.server_error) already does; with DEBUG (`make run`)
+    Django would answer its technical page instead, with the traceback, local variables and
+    settings, to whoever sent the request. The exception is still logged as Django logs it
+    (django.request, ERROR, with the traceback) and still signalled (got_request_exception)."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX) or isinstance(exception, CLIENT_ERRORS):
+            return None
+        got_request_exception.send(sender=self.__class__, request=request)
+        response = server_error(request)
+        log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request,
+                     exception=exception)
+        return response

@@ -81,6 +81,10 @@ MIDDLEWARE = [
     "identity.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A NUL character in the query string: 400 before any view (after the language and the user,
+    # for the page's sake). An exception in an API view: the API's 500, under DEBUG too.
+    "core.middleware.NullCharacterMiddleware",
+    "core.middleware.ApiServerErrorMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
