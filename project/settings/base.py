@@ -167,6 +167,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_SENSITIVE_PARAMETERS = ["password", "otp", "code"]
+# The address axes records with each attempt: the same client address as the rate limits
+# (FLUX_NUM_PROXIES, core/http.py), not whatever X-Forwarded-For a client sends.
+AXES_CLIENT_IP_CALLABLE = "core.http.client_address"
 # W006 wants the IP address in the lockout parameters: Flux counts per username on purpose (a
 # branch office shares one address; a username is locked whatever address the attempts come from).
 SILENCED_SYSTEM_CHECKS = ["axes.W002", "axes.W006"]
