@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from urllib.parse import urlencode
 
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle
@@ -47,6 +49,13 @@ def sign_in_rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., Htt
     return wrapped
 
 
+def _same_sign_in_page(request: HttpRequest) -> str:
+    """Back to this sign-in page with the `next` the attempt carried (the form posts it in its body);
+    the sign-in view checks it before following it, as always."""
+    wanted = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)
+    return f"{request.path}?{urlencode({REDIRECT_FIELD_NAME: wanted}, safe='/')}" if wanted else request.path
+
+
 def too_many_attempts(request: HttpRequest, wait: float | None) -> HttpResponse:
     # wait() is None only when the rate was lowered below what this address already used: then
     # the whole period is the honest answer.
@@ -54,8 +63,7 @@ def too_many_attempts(request: HttpRequest, wait: float | None) -> HttpResponse:
     response = render(request, "identity/too_many_attempts.html", {
         "seconds": seconds,
         "minutes": math.ceil(seconds / 60),
-        # Back to the same sign-in page (its `next` kept).
-        "sign_in_url": request.get_full_path(),
+        "sign_in_url": _same_sign_in_page(request),
     }, status=429)
     response["Retry-After"] = str(seconds)
     return response
