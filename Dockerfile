@@ -40,5 +40,6 @@ EXPOSE 8000
 # Any answer below 500 means gunicorn and Django are up (a 400 for an unlisted host included).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import sys, urllib.error, urllib.request as r\ntry:\n    r.urlopen(r.Request('http://127.0.0.1:8000/admin/login/', headers={'X-Forwarded-Proto': 'https'}), timeout=4)\nexcept urllib.error.HTTPError as error:\n    sys.exit(error.code >= 500)\n"]
 # WEB_CONCURRENCY sets the number of workers (gunicorn reads it). No control socket: gunicorn 27
-# would put it in the home directory, which the app user cannot write.
-CMD ["gunicorn", "project.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]
+# would put it in the home directory, which the app user cannot write. bin/web adds the proxy-trust
+# flags (the client address is what FLUX_NUM_PROXIES says, never a header gunicorn trusted).
+CMD ["bin/web", "gunicorn", "project.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]

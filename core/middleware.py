@@ -1,6 +1,8 @@
 """HTTP hardening that no DRF view can do itself: a body size limit checked before anything reads
-the body (an ASGI wrapper in front of Django, and a Django middleware for the API), and a content
-policy for JSON answers stricter than the pages' one."""
+the body (an ASGI wrapper in front of Django, and a Django middleware for the API), a content
+policy for JSON answers stricter than the pages' one, `Cache-Control: no-store` on every answer
+that carries someone's data, a 400 for NUL characters in the query string, and the API's own 500
+answer under DEBUG too."""
 
 from __future__ import annotations
 
@@ -8,8 +10,17 @@ import io
 import json
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.core.signals import got_request_exception
+from django.core.validators import ProhibitNullCharactersValidator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.log import log_response
+
+from core.api.views import server_error
 
 API_PREFIX = "/api/"
 
@@ -97,7 +108,7 @@ class BodySizeLimitASGI:
             body, content_type = b"Request body too large.", b"text/plain; charset=utf-8"
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
+            (b"connection", b"close"), (b"cache-control", b"no-store"),
         ]})
         await send({"type": "http.response.body", "body": body})
 
@@ -139,4 +150,76 @@ class ApiBodySizeLimitMiddleware(MiddlewareMixin):
         is_json = content_type == "application/json" or content_type.endswith("+json")
         if request.path.startswith(API_PREFIX) and is_json:
             response._csp_config = settings.FLUX_API_CSP
+        return response
+
+
+class NoStoreMiddleware(MiddlewareMixin):
+    """`Cache-Control: no-store` on every answer under /api/ (errors, 404s and the schema included:
+    DESIGN.md, "The REST API v1") and on every answer built for a signed-in session (the customer's
+    /app/ pages, the desk, the staff dashboards, PDF receipts and statements), so neither a shared
+    cache nor the browser's disk keeps a copy of someone's money.
+
+    "Built for a signed-in session": the request read its session (every page that knows who you
+    are does, through request.user) and that session is a signed-in user's. What reads no session
+    keeps its caching: static files (WhiteNoise answers them before this runs), the service worker,
+    the manifest and the offline shell (the same for everyone, precached by the service worker).
+    (Vary: Cookie would not tell: the CSRF cookie adds it to any page with a form.)
+
+    It sits outside the API's body limit, so a 413 carries it too. Other directives (never_cache's,
+    the live tail's no-cache) are kept."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) or _for_a_signed_in_session(request):
+            patch_cache_control(response, no_store=True)
+        return response
+
+
+def _for_a_signed_in_session(request: HttpRequest) -> bool:
+    if not getattr(getattr(request, "session", None), "accessed", False):
+        return False
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+class NullCharacterMiddleware(MiddlewareMixin):
+    """Refuses a request whose query string holds a NUL character (%00, in a name or a value) with
+    400 before any view runs: `validation_error` in the API's shape (the field and Django's "Null
+    characters are not allowed."), a plain 400 page for the pages.
+
+    PostgreSQL text cannot hold NUL, so a search or filter that carried one to the database failed
+    the whole query with a 500 (customers/?q=, the desk search, ...). No real link carries one; one
+    check here covers every filter, present and future, of the API and the pages. Bodies are left to
+    their fields: Django's and DRF's CharField already refuse NUL (400, or the form's error)."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        names = [name for name, values in request.GET.lists() if "\x00" in name or any("\x00" in v for v in values)]
+        if not names:
+            return None
+        message = str(ProhibitNullCharactersValidator.message)
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse({"error": {"code": "validation_error", "message": "The request is not valid.",
+                                           "fields": {name: [message] for name in names}}}, status=400)
+        return render(request, "errors/bad_request.html", status=400)
+
+
+# What Django itself answers with a 4xx (404 page, 403, 400): not a crash.
+CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
+
+
+class ApiServerErrorMiddleware(MiddlewareMixin):
+    """An exception that escapes a view under /api/ is answered with the API's 500,
+    {"error": {"code": "server_error", ...}}, whatever DEBUG says.
+
+    Without DEBUG, handler500 (core.api.views.server_error) already does; with DEBUG (`make run`)
+    Django would answer its technical page instead, with the traceback, local variables and
+    settings, to whoever sent the request. The exception is still logged as Django logs it
+    (django.request, ERROR, with the traceback) and still signalled (got_request_exception)."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX) or isinstance(exception, CLIENT_ERRORS):
+            return None
+        got_request_exception.send(sender=self.__class__, request=request)
+        response = server_error(request)
+        log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request,
+                     exception=exception)
         return response

@@ -1,9 +1,11 @@
 from django.urls import path
 
 from identity import views
+from identity.throttling import sign_in_rate_limited
 
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
+    # Attempts (POSTs) count against the client address's `auth` rate (identity/throttling.py).
+    path("login/", sign_in_rate_limited(views.LoginView.as_view()), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
 ]
 

@@ -57,9 +57,12 @@ class LoginView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
     def form_invalid(self, form):
-        # Only a checked pair of credentials is a failed sign-in; an empty field is a typo.
+        # Only a checked pair of credentials is a failed sign-in: an empty field is a typo, and a
+        # field its own validation refused (a NUL character, too long) never reached the check
+        # (nor may it reach the database: PostgreSQL text cannot hold NUL).
         username = form.data.get("username", "")
-        if username and form.data.get("password"):
+        checked = not form.has_error("username") and not form.has_error("password")
+        if username and form.data.get("password") and checked:
             lockout.sign_in_failed(request=self.request, username=username, channel="web")
         status = 429 if form.has_error("__all__", "locked_out") else 200
         return self.render_to_response(self.get_context_data(form=form), status=status)

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from pwa import views as pwa_views
 
 from core.api.views import not_found
+from identity.throttling import sign_in_rate_limited
 
 home_page = TemplateView.as_view(template_name="home.html", extra_context={"debug": settings.DEBUG})
 
@@ -32,6 +33,9 @@ urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon),
     path("", include("identity.urls")),
+    # The admin's sign-in page under the same per-address rate as /login/ (identity/throttling.py);
+    # before admin.site.urls, so this pattern answers /admin/login/ (reverse() still finds the admin's).
+    path("admin/login/", sign_in_rate_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("staff/", include("audit.urls")),
     path("app/", include("portal.urls")),

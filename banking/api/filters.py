@@ -1,11 +1,12 @@
 """Query filters of the banking API; bad values give 400 validation_error (django-filter)."""
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
 from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction, TransactionStatus
@@ -36,7 +37,12 @@ class AmountFormField(forms.CharField):
 
 
 class MomentFormField(forms.CharField):
-    """A date (2026-01-31: the whole day counts) or an ISO date-time."""
+    """A date (2026-01-31: the whole day counts, in the site's time zone) or an ISO date-time,
+    returned in UTC.
+
+    In UTC because PostgreSQL refuses an offset past 15:59 (Python takes up to 23:59) and would
+    fail the whole query with a 500; a moment that has no UTC equivalent within Python's years 1 to
+    9999 (0001-01-01T00:00:00+01:00) is refused here, with the same 400 as any malformed value."""
 
     end_of_day = False
 
@@ -52,7 +58,11 @@ class MomentFormField(forms.CharField):
                 moment = datetime.fromisoformat(value)
         except ValueError:
             raise forms.ValidationError("Use a date (2026-01-31) or an ISO 8601 date-time.") from None
-        return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        try:
+            moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(_("This date is out of range.")) from None
 
 
 class EndMomentFormField(MomentFormField):

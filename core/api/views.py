@@ -2,8 +2,12 @@
 
 from django.http import JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 
+# Exempt from CSRF: an unknown API path answers its JSON 404 to every method; a POST would
+# otherwise get Django's CSRF 403 page in HTML (an API caller sends no CSRF token). It changes nothing.
+@csrf_exempt
 def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)

@@ -209,8 +209,8 @@ class WebServer:
             "FLUX_SERVICE": "web",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log"],
+            [str(BASE_DIR / "bin" / "web"), str(Path(sys.executable).parent / "uvicorn"), "project.asgi:application",
+             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
             env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         wait_until(self._accepting, timeout=20, message="the ASGI server did not start")

@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
 from banking import services
 from banking.api.examples import ALICE_IBAN, BOB_IBAN
 from banking.tests.factories import fund
+from core.testing.api import bearer_client
 from project.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
@@ -149,3 +150,96 @@ supervisor_only = schema.include(path_regex=r"^/api/v1/(audit/|staff/|users/)|/o
 @FUZZ
 def test_fuzz_as_supervisor(case, db, in_process_db, known, sam):
     call_and_check(case, sam, known)
+
+
+# --- Hostile values, every query parameter and every JSON body of the live schema ----------------
+# Random generation rarely lands on these (a NUL character; an offset PostgreSQL refuses; a moment
+# at the edge of Python's years 1 to 9999), and each used to be a 500 on PostgreSQL. Every query
+# parameter of every GET gets each of them, and every JSON body a NUL in each of its string fields.
+
+NUL_VALUES = ["\x00", "ab\x00cd"]
+EXTREME_MOMENTS = ["0001-01-01T00:00:00-23:59", "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59",
+                   "9999-12-31T00:00:00+23:59", "2026-06-01T12:00:00-16:00", "0001-01-01", "9999-12-31"]
+
+
+def live_schema(client) -> dict:
+    response = client.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def concrete_path(path: str, known: dict) -> str:
+    """The path with its {id} swapped for a real object's, where the fuzzer knows one."""
+    for prefix, ids in known["paths"].items():
+        if path.startswith(prefix):
+            return path.replace("{id}", str(ids[0]))
+    return path.replace("{id}", "1")
+
+
+def resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def assert_not_a_crash(response, what: str) -> None:
+    assert response.status_code < 500, f"{what}: {response.status_code} {response.content[:300]!r}"
+
+
+@pytest.mark.parametrize("who", ["alice", "sam"])
+def test_hostile_query_values_are_refused_or_served_never_a_crash(request, client, known, unchanged, who):
+    api = bearer_client(request.getfixturevalue(who))
+    schema = live_schema(client)
+    tried = 0
+    with unchanged():
+        for path, operations in schema["paths"].items():
+            get = operations.get("get")
+            if get is None:
+                continue
+            url = concrete_path(path, known)
+            for name in (p["name"] for p in get.get("parameters", []) if p["in"] == "query"):
+                for value in NUL_VALUES + (EXTREME_MOMENTS if name in {"from", "to"} else []):
+                    response = api.get(url, {name: value})
+                    tried += 1
+                    what = f"GET {url}?{name}={value!r} as {who}"
+                    assert_not_a_crash(response, what)
+                    if "\x00" in value:
+                        assert response.status_code == 400, what
+                        assert response.json()["error"]["fields"][name] == ["Null characters are not allowed."], what
+                    elif response.status_code == 400:
+                        assert set(response.json()["error"]["fields"]) == {name}, what
+    assert tried > 100  # the schema was really walked
+
+
+def string_fields(schema: dict, operation: dict) -> list[str]:
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return []
+    body = resolve(schema, content["schema"])
+    return [name for name, field in body.get("properties", {}).items()
+            if resolve(schema, field).get("type") == "string" and not field.get("readOnly")]
+
+
+@pytest.mark.parametrize("who", ["alice", "agnes", "sam"])
+def test_a_nul_in_every_string_field_of_every_json_body_is_refused_and_changes_nothing(
+    request, client, known, unchanged, who
+):
+    user = request.getfixturevalue(who)
+    schema = live_schema(client)
+    tried = 0
+    with unchanged():
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                fields = string_fields(schema, operation)
+                if not fields:
+                    continue
+                api = bearer_client(user)  # a fresh token each time: auth/logout/ must not end the run
+                url = concrete_path(path, known)
+                body = dict.fromkeys(fields, "ab\x00cd")
+                response = getattr(api, method)(url, body, format="json",
+                                                headers={"Idempotency-Key": str(uuid.uuid4())})
+                tried += 1
+                what = f"{method.upper()} {url} {sorted(fields)} as {who}"
+                assert_not_a_crash(response, what)
+                assert 400 <= response.status_code < 500, what
+    assert tried > 15

@@ -64,6 +64,9 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # Before anything that may answer, so a refusal (413, 429, 401...) still carries CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    # Cache-Control: no-store on the API and on every signed-in page (outside the body limit, so a
+    # 413 carries it too).
+    "core.middleware.NoStoreMiddleware",
     # An API body over FLUX_API_MAX_BODY_BYTES is refused with 413 before any view parses it.
     "core.middleware.ApiBodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +82,10 @@ MIDDLEWARE = [
     "identity.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A NUL character in the query string: 400 before any view (after the language and the user,
+    # for the page's sake). An exception in an API view: the API's 500, under DEBUG too.
+    "core.middleware.NullCharacterMiddleware",
+    "core.middleware.ApiServerErrorMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -106,7 +113,9 @@ TEMPLATES = [
 # DATABASE_URL selects the database (PostgreSQL in CI and production). Without it, a SQLite file
 # in var/ serves development; several processes write to it, so it runs in WAL mode with
 # IMMEDIATE transactions (writers queue instead of failing with "database is locked").
-VAR_DIR = BASE_DIR / "var"
+# Development's own files (the SQLite database, the generated SECRET_KEY): var/ unless FLUX_VAR_DIR
+# names another directory.
+VAR_DIR = Path(os.environ.get("FLUX_VAR_DIR") or BASE_DIR / "var")
 SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
@@ -121,7 +130,7 @@ def database_from_env() -> dict:
         if config["ENGINE"] == "django.db.backends.sqlite3":
             config["OPTIONS"] = dict(SQLITE_OPTIONS)
         return config
-    VAR_DIR.mkdir(exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "flux.sqlite3",
@@ -161,6 +170,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_SENSITIVE_PARAMETERS = ["password", "otp", "code"]
+# The address axes records with each attempt: the same client address as the rate limits
+# (FLUX_NUM_PROXIES, core/http.py), not whatever X-Forwarded-For a client sends.
+AXES_CLIENT_IP_CALLABLE = "core.http.client_address"
 # W006 wants the IP address in the lockout parameters: Flux counts per username on purpose (a
 # branch office shares one address; a username is locked whatever address the attempts come from).
 SILENCED_SYSTEM_CHECKS = ["axes.W002", "axes.W006"]

@@ -143,7 +143,7 @@ def test_a_bad_status_filter_is_400(agnes, operations):
 
 
 @pytest.mark.parametrize(("name", "stored"),
-                         [("a%00b.csv", "ab.csv"), ("%0A%0D", "import.csv"), ("x" * 300, "x" * 255)])
+                         [("a%01b.csv", "ab.csv"), ("%0A%0D", "import.csv"), ("x" * 300, "x" * 255)])
 def test_the_file_name_is_kept_printable_and_short(agnes, operations, name, stored):
     response = client_for(agnes).generic("POST", f"{IMPORTS}?file_name={name}", operations, content_type="text/csv")
     assert response.status_code == 201, response.content

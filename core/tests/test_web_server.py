@@ -1,0 +1,117 @@
+"""The web server as it is really started (bin/web: uvicorn for `make run`, gunicorn with uvicorn
+workers for the image) trusts X-Forwarded-For exactly as FLUX_NUM_PROXIES says.
+
+Each test starts the real server in a subprocess on the test database, sends a wrong sign-in from
+127.0.0.1 with an X-Forwarded-For header, and reads the address django-axes recorded for it (the
+same client address the rate limits count, core/http.py). uvicorn's own default trusts the header
+from 127.0.0.1: started without bin/web, the first test records 1.2.3.4 instead of 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+
+from core.testing.nats import database_url_for_subprocess, free_port, stop_process, wait_until
+
+BASE_DIR = Path(settings.BASE_DIR)
+WEB = str(BASE_DIR / "bin" / "web")
+BIN = Path(sys.executable).parent
+
+
+def server_command(server: str, port: int) -> list[str]:
+    if server == "uvicorn":
+        return [WEB, str(BIN / "uvicorn"), "project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    return [WEB, str(BIN / "gunicorn"), "project.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker",
+            "--workers", "1", "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
+
+
+def start(server: str, num_proxies: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "project.settings.test",
+        "DATABASE_URL": database_url_for_subprocess(),
+        "FLUX_NUM_PROXIES": num_proxies,
+        "FLUX_SERVICE": "web",
+    }
+    process = subprocess.Popen(server_command(server, port), env=env, cwd=BASE_DIR,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def accepting() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"{server} exited: {process.communicate()[0]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/manifest.json", timeout=2)
+            return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    wait_until(accepting, timeout=60, interval=0.2, message=f"{server} did not start")
+    return process, port
+
+
+def recorded_address(port: int, forwarded_for: str) -> str:
+    """A wrong sign-in with this X-Forwarded-For: the address axes recorded for it."""
+    username = f"probe-{uuid.uuid4().hex[:12]}"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/auth/token/",
+        data=json.dumps({"username": username, "password": "wrong"}).encode(),
+        headers={"Content-Type": "application/json", "X-Forwarded-For": forwarded_for},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 401
+    return AccessAttempt.objects.get(username=username).ip_address
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+def test_with_no_proxy_the_forwarded_header_is_ignored(server):
+    process, port = start(server, "0")
+    try:
+        assert recorded_address(port, "1.2.3.4") == "127.0.0.1"
+    finally:
+        print(stop_process(process))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+def test_behind_one_proxy_the_address_it_saw_counts(server):
+    process, port = start(server, "1")
+    try:
+        assert recorded_address(port, "1.2.3.4") == "1.2.3.4"
+        # The client wrote 6.6.6.6 itself; the one trusted proxy appended what it saw.
+        assert recorded_address(port, "6.6.6.6, 1.2.3.4") == "1.2.3.4"
+    finally:
+        print(stop_process(process))
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["uvicorn"], {"FLUX_NUM_PROXIES": "one"}, "FLUX_NUM_PROXIES must be the number of proxies"),
+    (["uvicorn"], {"FLUX_NUM_PROXIES": "-1"}, "FLUX_NUM_PROXIES must be the number of proxies"),
+    (["hypercorn", "project.asgi:application"], {}, "start uvicorn or gunicorn"),
+    ([], {}, "usage: bin/web"),
+])
+def test_the_launcher_refuses_what_it_cannot_honour(args, env, message):
+    result = subprocess.run([WEB, *args], env=os.environ | env, capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 64
+    assert message in result.stderr
+
+
+def test_every_way_of_starting_the_web_server_goes_through_the_launcher():
+    procfile = {line.split(":", 1)[0]: line for line in (BASE_DIR / "Procfile").read_text().splitlines() if line}
+    cmd = [line for line in (BASE_DIR / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")]
+
+    assert " bin/web " in procfile["web"]
+    assert len(cmd) == 1 and json.loads(cmd[0][4:])[0] == "bin/web"
+    assert os.access(WEB, os.X_OK)
