@@ -100,8 +100,10 @@ def open_account(
     customer: User, *, agent: User, approver: User, balance: int = 0, kind: str = "checking",
     currency: str = "EUR", overdraft_limit: int = 0,
 ) -> Account:
+    # Only a supervisor grants an overdraft (banking/policies.py): the approver opens such an account.
     account = account_open(
-        actor=agent, customer_id=customer.pk, kind=kind, currency=currency, overdraft_limit=overdraft_limit
+        actor=approver if overdraft_limit else agent, customer_id=customer.pk, kind=kind, currency=currency,
+        overdraft_limit=overdraft_limit,
     )
     if balance:
         fund_account(account, balance, agent=agent, approver=approver)
@@ -259,7 +261,8 @@ def api_carol(db) -> User:
 
 @pytest.fixture
 def api_open_account(api_agent, api_supervisor) -> Callable[..., Account]:
-    """`api_open_account(customer, balance=100_00, ...)`: opened by the agent, funded at the counter."""
+    """`api_open_account(customer, balance=100_00, ...)`: opened by the agent (by the supervisor with
+    an overdraft), funded at the counter."""
 
     def make(customer: User, **kwargs) -> Account:
         return open_account(customer, agent=api_agent, approver=api_supervisor, **kwargs)

@@ -212,3 +212,13 @@ def test_only_the_uploader_applies_an_import(world, snapshot):
     batch = world.import_batch("agent")
     refused_without_change(signed_in_client(world.supervisor), f"/{API_PREFIX}imports/{batch.pk}/apply/", None,
                            snapshot)
+
+
+def test_only_a_supervisor_opens_an_account_with_an_overdraft(world, snapshot):
+    """POST accounts/ is staff's (the matrix row), but its overdraft_limit is a supervisor's alone
+    (issue 10, finding 1): an agent asking for one is refused and nothing is created."""
+    body = {"customer": world.owner.pk, "kind": "checking", "overdraft_limit": "1000000.00"}
+    refused_without_change(signed_in_client(world.agent), f"/{API_PREFIX}accounts/", body, snapshot)
+    response = signed_in_client(world.supervisor).post(f"/{API_PREFIX}accounts/", body, format="json")
+    assert response.status_code == 201, response.content[:500]
+    assert Account.objects.get(pk=response.json()["id"]).overdraft_limit == 1_000_000_00

@@ -82,7 +82,7 @@ def test_an_agent_cannot_change_the_overdraft(agnes, alice_account, unchanged):
     with unchanged():
         response = act(client_for(agnes), alice_account, "overdraft", overdraft_limit="300.00", reason="Salary")
     assert response.status_code == 403
-    assert "Only a supervisor may change an overdraft limit." in response.content.decode()
+    assert "Only a supervisor may set an overdraft limit." in response.content.decode()
 
 
 def test_a_malformed_overdraft_is_refused(sam, alice_account, unchanged):
