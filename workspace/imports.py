@@ -44,6 +44,7 @@ from banking import services
 from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus
 from banking.services.common import require_staff
+from core import safe_csv
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.idempotency import ReplayedRefusal, fingerprint, run_once
 from core.ids import parse_id
@@ -429,16 +430,29 @@ def import_batch_get(batch_id: object) -> ImportBatch:
 
 
 def import_report_rows(batch: ImportBatch) -> Iterable[list[str]]:
-    """The report as CSV rows: the line as sent, its result and why. Text cells are neutralised
-    (banking/statements.py): a reference such as `=HYPERLINK(...)` is not run by a spreadsheet."""
-    from banking.statements import neutralise
-
+    """The report's rows: the line as sent, its result and why. As they are: the CSV writer
+    (core/safe_csv.py) makes every cell safe, so a reference such as `=HYPERLINK(...)` is not run
+    by a spreadsheet."""
     labels = dict(ImportLineStatus.choices)
     yield ["line", *HEADER, "result", "message", "transaction"]
     for line in batch.lines.order_by("number").iterator(chunk_size=2000):
         cells = [*line.raw, *[""] * (len(HEADER) - len(line.raw))][: len(HEADER)]
-        yield [str(line.number), *(neutralise(str(cell)) for cell in cells), labels[line.status],
-               neutralise(line.message), str(line.transaction_id or "")]
+        yield [str(line.number), *(str(cell) for cell in cells), str(labels[line.status]), line.message,
+               str(line.transaction_id or "")]
+
+
+def import_report_csv_lines(batch: ImportBatch) -> Iterator[str]:
+    """The report as CSV, one line at a time (for a streaming response), written by core/safe_csv.py."""
+    writer = safe_csv.writer(_LineEcho())
+    for row in import_report_rows(batch):
+        yield writer.writerow(row)
+
+
+class _LineEcho:
+    """A file whose write returns what it is given: csv then hands each formatted line back."""
+
+    def write(self, text: str) -> str:
+        return text
 
 
 def describe_amount(line: ImportLine) -> str:

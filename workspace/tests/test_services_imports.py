@@ -10,7 +10,8 @@ from audit.models import AuditEvent
 from banking.models import Entry, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import account_freeze
 from banking.tests.factories import assert_balanced, fresh, fund, refused
-from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_rows, line_key
+from core.testing.spreadsheet import assert_spreadsheet_safe
+from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_csv_lines, line_key
 from workspace.models import ImportBatch, ImportLine, ImportLineStatus
 
 UNKNOWN_FLUX_IBAN = "NL64FLUX0000000001"  # a valid Flux IBAN that no account has
@@ -209,12 +210,17 @@ def test_customers_cannot_import_and_only_the_uploader_applies(agnes, sam, alice
 
 def test_the_report_csv_neutralises_formulas(agnes, alice_account):
     batch = import_create(uploader=agnes, file_name="r.csv", content=csv_bytes(
-        f"deposit,{alice_account.iban},1,,=HYPERLINK(\"http://evil\")", "=1+1,x,-3,,"))
+        f"deposit,{alice_account.iban},1,,=HYPERLINK(\"http://evil\")", "=1+1,x,-3,,",
+        f'deposit,{alice_account.iban},2,,"x;=1+1;y"', f"deposit,{alice_account.iban},3,,@SUM(A1); -2+3"))
     import_apply_next(actor=agnes, batch_id=batch.pk)
-    rows = list(import_report_rows(batch))
+    raw = "".join(import_report_csv_lines(batch))
+    assert raw.startswith('"line","type","account","amount","counterparty","reference"')  # every field quoted
+    rows = assert_spreadsheet_safe(raw)  # read with `,` and with `;`, and split naively
     assert rows[0] == ["line", *HEADER, "result", "message", "transaction"]
     assert rows[1][5] == "'=HYPERLINK(\"http://evil\")" and rows[1][6] == "applied" and rows[1][8]
-    assert rows[2][1] == "'=1+1" and rows[2][3] == "'-3" and rows[2][6] == "invalid"
+    # "-3", as sent, is a plain number: shown as one, it cannot be a formula.
+    assert rows[2][1] == "'=1+1" and rows[2][3] == "-3" and rows[2][6] == "invalid"
+    assert rows[3][5] == "x;'=1+1;y" and rows[4][5] == "'@SUM(A1); '-2+3"
     assert AuditEvent.objects.filter(action=actions.IMPORT_UPLOADED, target_id=str(batch.pk)).exists()
 
 
