@@ -119,10 +119,12 @@ def clearing(db) -> Account:
 
 @pytest.fixture
 def open_account(agnes, sam) -> Callable[..., Account]:
-    """Open an account for `customer` (agnes opens it) and pay `balance` in at the counter."""
+    """Open an account for `customer` (agnes opens it; sam when it has an overdraft, which only a
+    supervisor grants) and pay `balance` in at the counter."""
 
     def make(customer, *, balance: int = 0, **kwargs) -> Account:
-        account = AccountFactory(customer=customer, opened_by=agnes, **kwargs)
+        opener = sam if kwargs.get("overdraft_limit") else agnes
+        account = AccountFactory(customer=customer, opened_by=opener, **kwargs)
         if balance:
             fund(account, balance, agent=agnes, approver=sam)
         return account

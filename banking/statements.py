@@ -6,7 +6,6 @@ so a statement always agrees with the ledger (balance == sum of entries)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from banking.models import Account, Entry
+from core import safe_csv
 from core.errors import ValidationFailed
 from core.money import format_minor
 
@@ -134,51 +134,37 @@ def statement_filename(statement: Statement, extension: str) -> str:
 
 # --- CSV ------------------------------------------------------------------------------------------
 
-# A cell starting with one of these is read as a formula by spreadsheets (CSV injection, OWASP).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe, so it is
-    shown as the text it is (`=HYPERLINK(...)` -> `'=HYPERLINK(...)`)."""
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
 
 def statement_csv(statement: Statement) -> str:
     """The statement as CSV: a few "label, value" rows, a blank row, then one row per entry.
 
-    Only text cells (references, counterparties, descriptions, labels) are neutralised. Amounts are
-    not: a money-out amount is "-12.50", and an apostrophe in front of it would turn every debit
-    into text that no spreadsheet can add up. They are safe as they are because Flux writes them
-    itself from integers (core.money.format_minor gives only digits, one point and an optional
-    leading minus), never from anything a person typed. Signed amounts keep their own column,
-    and money in and money out have theirs (positive numbers) for the totals."""
+    Written by core/safe_csv.py: every field quoted, and every text cell (references,
+    counterparties, descriptions, labels) that a spreadsheet would read as a formula neutralised.
+    Amounts stay numbers: Flux writes them itself from integers (core.money.format_minor gives
+    only digits, one point and an optional leading minus), and "-12.50" must remain a debit a
+    spreadsheet can add up, not text. Signed amounts keep their own column, and money in and money
+    out have theirs (positive numbers) for the totals."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = safe_csv.writer(buffer)
     account = statement.account
-    currency = account.currency
-
-    def text(value: str) -> str:
-        return neutralise(str(value))
-
     writer.writerows([
-        [text(_("Account")), text(account.iban)],
-        [text(_("Currency")), text(currency)],
-        [text(_("Period")), statement.month.isoformat(), statement.period_end.isoformat()],
-        [text(_("Opening balance")), format_minor(statement.opening_balance)],
-        [text(_("Money in")), format_minor(statement.money_in)],
-        [text(_("Money out")), format_minor(statement.money_out)],
-        [text(_("Closing balance")), format_minor(statement.closing_balance)],
+        [_("Account"), account.iban],
+        [_("Currency"), account.currency],
+        [_("Period"), statement.month.isoformat(), statement.period_end.isoformat()],
+        [_("Opening balance"), format_minor(statement.opening_balance)],
+        [_("Money in"), format_minor(statement.money_in)],
+        [_("Money out"), format_minor(statement.money_out)],
+        [_("Closing balance"), format_minor(statement.closing_balance)],
         [],
-        [text(_("Date")), text(_("Description")), text(_("Counterparty")), text(_("Reference")),
-         text(_("Amount")), text(_("Balance after")), text(_("Transaction"))],
+        [_("Date"), _("Description"), _("Counterparty"), _("Reference"), _("Amount"), _("Balance after"),
+         _("Transaction")],
     ])
     for line in statement.lines:
         writer.writerow([
             line.booked_at.date().isoformat(),
-            text(line.description),
-            text(line.counterparty),
-            text(line.reference),
+            line.description,
+            line.counterparty,
+            line.reference,
             format_minor(line.amount),
             format_minor(line.balance_after),
             line.transaction_id,

@@ -106,9 +106,12 @@ def main() -> None:
     moved = Entry.objects.count() - entries
     second = run(agent, content, "same file again")
     applied_first = first.lines.filter(status="applied").count()
-    # Only lines refused the first time (a refusal stores no key) may apply the second time.
+    # Every line is replayed: an applied one is "already applied", a refused one is refused again
+    # (its refusal is kept under its key), so the second upload moves nothing.
     assert second.lines.filter(status="already").count() == applied_first, "the second upload moved money"
-    print(f"entries written: {moved} by the first upload, {Entry.objects.count() - entries - moved} by the second")
+    moved_again = Entry.objects.count() - entries - moved
+    print(f"entries written: {moved} by the first upload, {moved_again} by the second")
+    assert moved_again == 0, "the second upload moved money"
 
 
 if __name__ == "__main__":

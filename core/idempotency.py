@@ -1,14 +1,23 @@
 """Run a money-moving operation at most once per user and key (DESIGN.md, "Idempotency").
 
 One mechanism for every channel: the API (`Idempotency-Key` header, core/api/idempotency.py) and
-the pages (a hidden token minted when the form renders, portal/views/transfers.py) both call
-`run_once`, and both store their keys in `IdempotencyKey`.
+the pages (a hidden token minted when the form renders, portal/views/transfers.py and
+workspace/views/counter.py) and the bulk imports (workspace/imports.py) all call `run_once`, and
+all store their keys in `IdempotencyKey`.
 
 The key row is inserted *before* the operation, inside the same database transaction. A
 concurrent request with the same key therefore waits on the unique index until the first one
-commits, then replays its outcome; if the first one fails, nothing was stored and the second one
-runs. The same key with a different fingerprint is refused with idempotency_key_reused.
-Refusals (ApplicationError) are not stored: nothing moved, so a retry may run again.
+commits, then replays its outcome. The same key with a different fingerprint is refused with
+idempotency_key_reused.
+
+The first answer is the answer, refusals included: a business refusal (an ApplicationError of
+status 403, 404, 409 or 422 raised by the operation, such as insufficient_funds or account_frozen)
+is stored under the key and raised again, as a `ReplayedRefusal`, on every retry with the same key
+and fingerprint. Otherwise a client told "insufficient funds", who then paid some other way, would
+pay twice when a retry of the first request ran after the money arrived. The operation runs in a
+savepoint: on a refusal its own writes are rolled back while the key row, now holding the refusal,
+commits. Only what runs nothing is not kept (a 400 such as validation_error, or any other
+exception): the key stays free and a corrected request may use it.
 """
 
 from __future__ import annotations
@@ -44,9 +53,32 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# The refusals that are the operation's answer and are kept under the key (see the module docstring).
+STORED_REFUSAL_STATUSES = frozenset({403, 404, 409, 422})
+
+
+class ReplayedRefusal(ApplicationError):
+    """A refusal stored under a key, raised again on a retry with the same key and fingerprint:
+    the same code, message, fields and status as the first time, with `replayed` set so the API
+    can say so (Idempotent-Replayed: true)."""
+
+    replayed = True
+
+    def __init__(self, status: int, body: dict):
+        error = body["error"]
+        super().__init__(error["code"], error["message"], fields=error.get("fields"))
+        self._status = status
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+
 def _replay(stored: IdempotencyKey, request_fingerprint: str, *, reused_message: str) -> Outcome:
     if stored.fingerprint != request_fingerprint:
         raise ApplicationError("idempotency_key_reused", reused_message)
+    if stored.response_status in STORED_REFUSAL_STATUSES:
+        raise ReplayedRefusal(stored.response_status, stored.response_body)
     return Outcome(stored.response_status, stored.response_body, replayed=True)
 
 
@@ -65,12 +97,15 @@ def run_once(
     """Run `operation` (returning a status and a JSON body) unless `user` already ran `key`.
 
     A second call with the same key and fingerprint replays the stored outcome without running
-    anything; with another fingerprint it raises idempotency_key_reused. An ApplicationError
-    from the operation propagates and leaves no key behind."""
+    anything; with another fingerprint it raises idempotency_key_reused. A business refusal from
+    the operation (an ApplicationError of a status in STORED_REFUSAL_STATUSES) is stored and
+    raised, and raised again as a ReplayedRefusal on every retry; any other exception propagates
+    and leaves no key behind."""
     for attempt in range(ATTEMPTS):
         stored = IdempotencyKey.objects.filter(user=user, key=key).first()
         if stored is not None:
             return _replay(stored, fingerprint, reused_message=reused_message)
+        refusal: ApplicationError | None = None
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
@@ -81,16 +116,30 @@ def run_once(
                     response_body={},
                     created_at=timezone.now(),
                 )
-                status, body = operation()
+                try:
+                    # A savepoint: a refusal rolls back the operation's own writes (and drops the
+                    # on_commit hooks it registered), not the key row.
+                    with transaction.atomic():
+                        status, body = operation()
+                except ApplicationError as error:
+                    if error.status not in STORED_REFUSAL_STATUSES:
+                        raise  # runs nothing worth keeping: the whole block, key row included, rolls back
+                    refusal = error
+                    # Through JSON once, so a lazy translated message is stored (and replayed) as text.
+                    status, body = error.status, json.loads(json.dumps(error.as_body(), default=str))
                 record.response_status, record.response_body = status, body
                 record.save(update_fields=["response_status", "response_body"])
-            return Outcome(status, body, replayed=False)
         except IntegrityError:
             # Lost the race to a concurrent request with this key: it has committed by now.
             if not IdempotencyKey.objects.filter(user=user, key=key).exists():
                 raise
+            continue
         except OperationalError as exc:
             if not _is_retryable(exc) or attempt == ATTEMPTS - 1:
                 raise
+            continue
+        if refusal is not None:
+            raise refusal  # after the commit: the key now holds it
+        return Outcome(status, body, replayed=False)
     stored = IdempotencyKey.objects.get(user=user, key=key)
     return _replay(stored, fingerprint, reused_message=reused_message)

@@ -10,8 +10,11 @@ Two steps, so that no web request runs for minutes and a page reload loses nothi
    core/idempotency.py `run_once` keyed by the file's SHA-256 and the line number, so a repeated
    chunk request, a reload, or the same file uploaded again never moves money twice: a second
    upload's lines say "already applied". A service refusal (insufficient funds, an account frozen
-   since validation) is that line's result, not the file's. A refusal stores no key (run_once),
-   so uploading the file again retries only those lines.
+   since validation) is that line's result, not the file's. A refusal is kept under the line's key
+   like a success (run_once: the first answer is the answer), so uploading the same file again
+   refuses those lines again, saying which import refused them, rather than applying them after
+   the staff member, told "refused", may have settled them another way. To try a refused line
+   again, send it in a new file (another file, other keys).
 
 Keys are per user in Flux (DESIGN.md, "Idempotency"); every upload of one file uses the keys of
 its first uploader (`key_owner`), so the same file uploaded by another member of staff applies
@@ -41,8 +44,9 @@ from banking import services
 from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus
 from banking.services.common import require_staff
+from core import safe_csv
 from core.errors import ApplicationError, NotFound, ValidationFailed
-from core.idempotency import fingerprint, run_once
+from core.idempotency import ReplayedRefusal, fingerprint, run_once
 from core.ids import parse_id
 from core.money import AmountError, format_minor, parse_amount
 from identity.models import User
@@ -319,6 +323,16 @@ def _applied_before(batch: ImportBatch, numbers: list[int]) -> dict[int, tuple[i
     return earlier
 
 
+def _refused_before(batch: ImportBatch, number: int) -> int | None:
+    """The earliest earlier upload of this file that refused line `number`, if any (run_once replays
+    that refusal; within one batch a replay is of its own refusal, and says nothing more)."""
+    return (
+        ImportLine.objects.filter(batch__sha256=batch.sha256, batch__id__lt=batch.pk, number=number,
+                                  status=ImportLineStatus.REFUSED)
+        .order_by("batch_id").values_list("batch_id", flat=True).first()
+    )
+
+
 def _apply(actor: User, owner: User, batch: ImportBatch, line: ImportLine,
            earlier: tuple[int, int] | None = None) -> None:
     """Apply one valid line as `actor`, under `owner`'s keys, and record its result on it (not saved)."""
@@ -337,7 +351,12 @@ def _apply(actor: User, owner: User, batch: ImportBatch, line: ImportLine,
         )
     except ApplicationError as exc:
         line.status = ImportLineStatus.REFUSED
-        line.message = str(REFUSALS[exc.code]()) if exc.code in REFUSALS else exc.message[:500]
+        reason = str(REFUSALS[exc.code]()) if exc.code in REFUSALS else exc.message
+        first_batch = _refused_before(batch, line.number) if isinstance(exc, ReplayedRefusal) else None
+        if first_batch is not None:
+            reason = _("Refused by import #%(batch)s: %(reason)s To try this line again, send it in a new file.") % {
+                "batch": first_batch, "reason": reason}
+        line.message = reason[:500]
         return
     line.transaction_id = outcome.body["transaction"]
     first_batch = outcome.body.get("batch")
@@ -411,16 +430,29 @@ def import_batch_get(batch_id: object) -> ImportBatch:
 
 
 def import_report_rows(batch: ImportBatch) -> Iterable[list[str]]:
-    """The report as CSV rows: the line as sent, its result and why. Text cells are neutralised
-    (banking/statements.py): a reference such as `=HYPERLINK(...)` is not run by a spreadsheet."""
-    from banking.statements import neutralise
-
+    """The report's rows: the line as sent, its result and why. As they are: the CSV writer
+    (core/safe_csv.py) makes every cell safe, so a reference such as `=HYPERLINK(...)` is not run
+    by a spreadsheet."""
     labels = dict(ImportLineStatus.choices)
     yield ["line", *HEADER, "result", "message", "transaction"]
     for line in batch.lines.order_by("number").iterator(chunk_size=2000):
         cells = [*line.raw, *[""] * (len(HEADER) - len(line.raw))][: len(HEADER)]
-        yield [str(line.number), *(neutralise(str(cell)) for cell in cells), labels[line.status],
-               neutralise(line.message), str(line.transaction_id or "")]
+        yield [str(line.number), *(str(cell) for cell in cells), str(labels[line.status]), line.message,
+               str(line.transaction_id or "")]
+
+
+def import_report_csv_lines(batch: ImportBatch) -> Iterator[str]:
+    """The report as CSV, one line at a time (for a streaming response), written by core/safe_csv.py."""
+    writer = safe_csv.writer(_LineEcho())
+    for row in import_report_rows(batch):
+        yield writer.writerow(row)
+
+
+class _LineEcho:
+    """A file whose write returns what it is given: csv then hands each formatted line back."""
+
+    def write(self, text: str) -> str:
+        return text
 
 
 def describe_amount(line: ImportLine) -> str:

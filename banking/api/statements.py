@@ -66,18 +66,20 @@ class AccountStatementView(APIView):
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The statement as CSV (UTF-8 with a byte-order mark).",
                 examples=[OpenApiExample("CSV", response_only=True, media_type="text/csv", value=(
-                    f"Account,{ALICE_IBAN}\r\nCurrency,EUR\r\nPeriod,2026-03-01,2026-03-31\r\n"
-                    "Opening balance,1375.00\r\nMoney in,0.00\r\nMoney out,125.00\r\nClosing balance,1250.00\r\n"
-                    "\r\nDate,Description,Counterparty,Reference,Amount,Balance after,Transaction\r\n"
-                    "2026-03-31,Transfer,NL24FLUX0000000042,Rent March,-125.00,1250.00,88\r\n"
+                    f'"Account","{ALICE_IBAN}"\r\n"Currency","EUR"\r\n"Period","2026-03-01","2026-03-31"\r\n'
+                    '"Opening balance","1375.00"\r\n"Money in","0.00"\r\n"Money out","125.00"\r\n'
+                    '"Closing balance","1250.00"\r\n\r\n'
+                    '"Date","Description","Counterparty","Reference","Amount","Balance after","Transaction"\r\n'
+                    '"2026-03-31","Transfer","NL24FLUX0000000042","Rent March","-125.00","1250.00","88"\r\n'
                 ))],
             ),
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The statement as PDF."),
             **errors(400, 404),
         },
         description="Owner or staff. Opening balance, the month's entries oldest first, money in, money out "
-        "and closing balance. In the CSV, text cells that a spreadsheet would run as a formula start with an "
-        "apostrophe; amounts are plain signed decimals. Another customer's account is 404.",
+        "and closing balance. In the CSV every field is quoted, text that a spreadsheet would run as a formula "
+        "(at the start of a cell, or after a `;` or `,` in it) gets an apostrophe before it, and amounts are "
+        "plain signed decimals. Another customer's account is 404.",
     )
     def get(self, request: Request, pk: str) -> HttpResponse:
         account = account_for_user(request.user, pk)

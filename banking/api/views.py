@@ -62,7 +62,8 @@ class AccountListCreateView(generics.ListAPIView):
     @extend_schema(
         summary="Open an account (staff)",
         description="Opens a `checking` or `savings` account for a customer; `currency` defaults to EUR. "
-        "The IBAN is generated.",
+        "The IBAN is generated. Only a supervisor sets a non-zero `overdraft_limit`: an agent asking for "
+        "one gets 403 `permission_denied` and nothing is created.",
         request=AccountOpenSerializer,
         responses={201: AccountSerializer, **errors(400, 403)},
         examples=examples.ACCOUNT_OPEN_EXAMPLES,

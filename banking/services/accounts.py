@@ -11,6 +11,7 @@ from audit.services import audit_record
 from banking.iban import generate_flux_iban
 from banking.locks import lock_accounts
 from banking.models import CUSTOMER_KINDS, Account, AccountStatus
+from banking.policies import check_may_set_overdraft
 from banking.services.common import require_reason, require_staff
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.money import format_minor
@@ -22,10 +23,15 @@ def account_open(
 ) -> Account:
     """Open a checking or savings account for a customer, with a fresh Flux IBAN.
 
-    Errors: permission_denied (not staff), validation_error (unknown customer, kind, currency,
-    negative overdraft).
+    Any member of staff opens an account; only a supervisor opens it with an overdraft (a non-zero
+    `overdraft_limit`, banking/policies.py): an agent asking for one is refused before anything is
+    written, whatever else the request says.
+
+    Errors: permission_denied (not staff, or an overdraft asked by someone other than a
+    supervisor), validation_error (unknown customer, kind, currency, negative overdraft).
     """
     require_staff(actor)
+    check_may_set_overdraft(actor, overdraft_limit)
     currency = (currency or settings.FLUX_DEFAULT_CURRENCY).upper()
     errors: dict[str, list[str]] = {}
     customer = User.objects.filter(pk=customer_id, role=Role.CUSTOMER, is_active=True).first()
@@ -153,11 +159,11 @@ def account_set_overdraft_limit(*, actor: User, account_id: int, overdraft_limit
     refused when the account already uses more than the new limit (balance minus holds below
     minus the new limit). Audited as `account.overdraft_changed` with the old and new limits.
 
-    Errors: permission_denied (not a supervisor), not_found, account_closed, insufficient_funds
-    (the new limit is below what is already used), validation_error (negative, no reason).
+    Errors: permission_denied (not a supervisor, whatever the new limit: banking/policies.py),
+    not_found, account_closed, insufficient_funds (the new limit is below what is already used),
+    validation_error (negative, no reason).
     """
-    if not getattr(actor, "is_supervisor", False):
-        raise ApplicationError("permission_denied", "Only a supervisor may change an overdraft limit.")
+    check_may_set_overdraft(actor)
     reason = require_reason(reason)
     if not isinstance(overdraft_limit, int) or isinstance(overdraft_limit, bool) or overdraft_limit < 0:
         raise ValidationFailed({"overdraft_limit": ["The overdraft limit cannot be negative."]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from banking.models import Account
+from banking.policies import check_may_set_overdraft
 from banking.services.accounts import account_open
 from identity.models import User
 from identity.services import customer_create
@@ -28,9 +29,15 @@ def customer_onboard(
     in one database transaction: either both exist, with their two audit events, or neither.
     Returns the customer, the account and the generated password (None when one was given).
 
-    Errors: permission_denied (not staff), validation_error (a taken username or email, a
-    malformed field, or the account's kind, currency or overdraft: nothing is created).
+    Only a supervisor onboards with an overdraft (banking/policies.py), as with account_open.
+
+    Errors: permission_denied (not staff, or an overdraft asked by someone other than a
+    supervisor), validation_error (a taken username or email, a malformed field, or the account's
+    kind, currency or overdraft). Whatever the error, nothing is created.
     """
+    # account_open refuses it too, and its refusal would roll the customer back; asking first
+    # means a refused onboarding never creates (even briefly) a customer or a password.
+    check_may_set_overdraft(actor, overdraft_limit)
     with transaction.atomic():
         customer, generated = customer_create(
             actor=actor, username=username, first_name=first_name, last_name=last_name, email=email,

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from banking.models import Account, Entry, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import account_open, deposit_create, transaction_approve
+from core.idempotency import STORED_REFUSAL_STATUSES
 from identity.models import Role, User
 
 API = "/api/v1/"
@@ -100,8 +101,10 @@ def open_account(
     customer: User, *, agent: User, approver: User, balance: int = 0, kind: str = "checking",
     currency: str = "EUR", overdraft_limit: int = 0,
 ) -> Account:
+    # Only a supervisor grants an overdraft (banking/policies.py): the approver opens such an account.
     account = account_open(
-        actor=agent, customer_id=customer.pk, kind=kind, currency=currency, overdraft_limit=overdraft_limit
+        actor=approver if overdraft_limit else agent, customer_id=customer.pk, kind=kind, currency=currency,
+        overdraft_limit=overdraft_limit,
     )
     if balance:
         fund_account(account, balance, agent=agent, approver=approver)
@@ -137,7 +140,9 @@ def balance_of(account: Account) -> int:
 
 def ledger_snapshot() -> dict:
     """Everything an API request may touch: balances, holds and status of every account, every
-    entry, every transaction's state, every audit event and every idempotency key."""
+    entry, every transaction's state, every audit event and every idempotency key that records an
+    operation done. A refused request may leave its key behind holding the refusal (it is the
+    answer a retry gets, core/idempotency.py), never a key of an operation done."""
     return {
         "accounts": {
             pk: rest
@@ -150,7 +155,10 @@ def ledger_snapshot() -> dict:
             )
         ),
         "audit_events": list(AuditEvent.objects.order_by("pk").values_list("pk", "action", "target_id")),
-        "idempotency_keys": list(IdempotencyKey.objects.order_by("pk").values_list("pk", "user_id", "key")),
+        "idempotency_keys": list(
+            IdempotencyKey.objects.exclude(response_status__in=STORED_REFUSAL_STATUSES)
+            .order_by("pk").values_list("pk", "user_id", "key", "response_status", "response_body")
+        ),
     }
 
 
@@ -259,7 +267,8 @@ def api_carol(db) -> User:
 
 @pytest.fixture
 def api_open_account(api_agent, api_supervisor) -> Callable[..., Account]:
-    """`api_open_account(customer, balance=100_00, ...)`: opened by the agent, funded at the counter."""
+    """`api_open_account(customer, balance=100_00, ...)`: opened by the agent (by the supervisor with
+    an overdraft), funded at the counter."""
 
     def make(customer: User, **kwargs) -> Account:
         return open_account(customer, agent=api_agent, approver=api_supervisor, **kwargs)

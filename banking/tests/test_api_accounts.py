@@ -49,7 +49,7 @@ from banking.tests.api_support import (
     rich_account,
     transfer,
 )
-from identity.models import Role
+from identity.models import Role, User
 
 pytestmark = pytest.mark.django_db
 
@@ -244,13 +244,44 @@ def test_staff_open_an_account(api_client_for, api_agent, api_supervisor, api_al
     assert event.actor_id == actor.pk
 
 
-def test_staff_open_an_account_with_currency_and_overdraft(api_client_for, api_agent, api_alice):
-    response = post(api_client_for(api_agent), ACCOUNTS,
+def test_a_supervisor_opens_an_account_with_currency_and_overdraft(api_client_for, api_supervisor, api_alice):
+    response = post(api_client_for(api_supervisor), ACCOUNTS,
                     {"customer": api_alice.pk, "kind": "checking", "currency": "usd", "overdraft_limit": "250.5"})
     assert response.status_code == 201, response.content
     assert response.json()["currency"] == "USD"
     assert response.json()["overdraft_limit"] == "250.50"
     assert response.json()["available"] == "250.50"
+    account = Account.objects.get(pk=response.json()["id"])
+    assert account.overdraft_limit == 250_50
+    event = AuditEvent.objects.get(action=actions.ACCOUNT_OPENED, target_id=str(account.pk))
+    assert (event.actor_id, event.data["overdraft_limit"]) == (api_supervisor.pk, "250.50")
+
+
+@pytest.mark.parametrize("overdraft_limit", ["1000000.00", "0.01", "250.5"])
+def test_an_agent_cannot_open_an_account_with_an_overdraft(
+    api_client_for, api_agent, api_alice, api_unchanged, overdraft_limit
+):
+    """Issue 10, finding 1: the page hid the field, the API took it. Now the service refuses it:
+    403, and no account, no audit event, no change to the customer."""
+    client = api_client_for(api_agent)
+    with api_unchanged():  # signs every user in first: their sign-in events come before the counts
+        accounts, events = Account.objects.count(), AuditEvent.objects.count()
+        customer_before = User.objects.filter(pk=api_alice.pk).values().get()
+        response = post(client, ACCOUNTS, {"customer": api_alice.pk, "kind": "checking",
+                                           "overdraft_limit": overdraft_limit})
+    error = assert_error(response, 403, "permission_denied")
+    assert "supervisor" in error["message"]
+    assert (Account.objects.count(), AuditEvent.objects.count()) == (accounts, events)
+    assert not Account.objects.filter(customer=api_alice).exists()
+    assert User.objects.filter(pk=api_alice.pk).values().get() == customer_before
+
+
+def test_an_agent_may_say_no_overdraft(api_client_for, api_agent, api_alice):
+    """A zero limit is no overdraft: what every account opens with, so an agent may send it."""
+    response = post(api_client_for(api_agent), ACCOUNTS,
+                    {"customer": api_alice.pk, "kind": "checking", "overdraft_limit": "0.00"})
+    assert response.status_code == 201, response.content
+    assert response.json()["overdraft_limit"] == "0.00"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from banking.services import beneficiary_create
 from banking.tests.api_support import API, EXTERNAL_IBAN, assert_error, client_for, obtain_tokens
 from banking.tests.factories import TEST_PASSWORD
 from banking.tests.history import BEFORE_LABEL, INJECTION, LAST_LABEL, book_history
+from core.testing.spreadsheet import assert_spreadsheet_safe
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +150,7 @@ def test_owner_downloads_a_csv_with_formulas_neutralised(alice, history):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == f'attachment; filename="flux-{history.checking.iban}-{LAST_LABEL}.csv"'
     text = response.content.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = assert_spreadsheet_safe(text)  # every field quoted; no formula with `,` or `;` as separator
     references = [row[3] for row in rows[9:]]
     assert "'" + INJECTION in references and INJECTION not in references
     assert ["Closing balance", "1235.00"] in rows

@@ -102,6 +102,41 @@ def test_the_same_transfer_sent_at_once_with_one_key_moves_money_once(api_alice,
     assert_ledger_consistent()
 
 
+def test_a_refusal_sent_at_once_with_one_key_is_one_stored_answer(api_alice, api_bob, api_open_account, api_agent):
+    """Issue 10, finding 12, under concurrency: the requests that lose the race for the key wait for
+    the first one to commit, then replay its refusal; none runs the transfer itself."""
+    source = api_open_account(api_alice, balance=100_00)
+    destination = api_open_account(api_bob, balance=0)
+    access = obtain_tokens(api_alice)["access"]
+    key = idempotency_key()
+    body = {"source_account": source.pk, "destination_iban": destination.iban, "amount": "500.00"}
+    entries, transactions = Entry.objects.count(), Transaction.objects.count()
+
+    def send(i: int, barrier: threading.Barrier):
+        client = client_for(None, access=access)
+        barrier.wait(timeout=30)
+        response = client.post(TRANSFERS, body, format="json", headers={"Idempotency-Key": key})
+        return response.status_code, response.json(), response.get("Idempotent-Replayed")
+
+    results = run_threads(THREADS, send)
+
+    assert [status for status, _, _ in results] == [422] * THREADS, results
+    assert len({repr(body) for _, body, _ in results}) == 1  # the very same answer
+    assert results[0][1]["error"]["code"] == "insufficient_funds"
+    assert sum(1 for _, _, replayed in results if replayed is None) == 1  # one ran, the others replayed
+    stored = IdempotencyKey.objects.get(user=api_alice, key=key)
+    assert (stored.response_status, stored.response_body) == (422, results[0][1])
+    assert (Entry.objects.count(), Transaction.objects.count()) == (entries, transactions)
+    source.refresh_from_db()
+    assert (source.balance, source.held) == (100_00, 0)
+    # Funded since, the same key still answers the refusal.
+    assert client_for(api_agent).post(f"{API}deposits/", {"account": source.pk, "amount": "1000.00"}, format="json",
+                                      headers={"Idempotency-Key": idempotency_key()}).status_code == 201
+    retry = client_for(None, access=access).post(TRANSFERS, body, format="json", headers={"Idempotency-Key": key})
+    assert (retry.status_code, retry.json(), retry["Idempotent-Replayed"]) == (422, results[0][1], "true")
+    assert_ledger_consistent()
+
+
 def test_two_staff_approving_at_once_post_once(api_alice, api_bob, api_agent, api_supervisor, api_open_account):
     source = api_open_account(api_alice, balance=20_000_00)
     destination = api_open_account(api_bob, balance=0)
@@ -179,7 +214,11 @@ def test_random_concurrent_transfers_conserve_money_and_never_fail(api_agent, ap
     assert Transaction.objects.filter(kind__in=["transfer", "external_transfer"]).count() == len(posted)
     assert Transaction.objects.filter(kind__in=["transfer", "external_transfer"],
                                       status=TransactionStatus.POSTED).count() == len(posted)
-    assert IdempotencyKey.objects.count() == len(posted)  # refusals leave no key behind
+    # Every request left its key: a success's, or the refusal it answered (replayed on a retry).
+    refused = len(outcomes) - len(posted)
+    assert IdempotencyKey.objects.filter(response_status=201).count() == len(posted)
+    assert IdempotencyKey.objects.filter(response_status=422).count() == refused
+    assert IdempotencyKey.objects.count() == len(outcomes)
 
     for account in accounts:
         account.refresh_from_db()

@@ -38,6 +38,8 @@ from banking.tests.api_support import (
     balance_of,
     cash,
     idempotency_key,
+    ledger_snapshot,
+    lifecycle,
     page,
     pending_transfer,
     post,
@@ -390,13 +392,74 @@ def test_the_same_key_used_by_two_users_is_independent(api_client_for, api_alice
     assert IdempotencyKey.objects.filter(key=key).count() == 2
 
 
-def test_a_refused_request_leaves_no_key_and_may_be_retried(api_client_for, api_agent, api_alice,
-                                                            api_alice_account, api_bob_account):
+def test_a_refused_transfer_is_replayed_even_after_the_money_arrives(api_client_for, api_agent, api_alice,
+                                                                      api_alice_account, api_bob_account):
+    """Issue 10, finding 12: told "insufficient funds", a client might pay another way; a retry
+    with the same key after the money arrived used to pay as well. The first answer is the answer."""
+    client, teller = api_client_for(api_alice), api_client_for(api_agent)
+    key = idempotency_key()
+    first = transfer(client, api_alice_account, api_bob_account, "1500.00", key=key)
+    assert_error(first, 422, "insufficient_funds")
+    assert "Idempotent-Replayed" not in first
+    assert cash(teller, DEPOSITS, api_alice_account, "1000.00").status_code == 201  # the money arrives
+    before = ledger_snapshot()
+
+    for _ in range(2):
+        retry = transfer(client, api_alice_account, api_bob_account, "1500.00", key=key)
+        assert retry.status_code == 422 and retry.json() == first.json()
+        assert retry["Idempotent-Replayed"] == "true"
+    assert ledger_snapshot() == before  # balances, entries, transactions, audit events: nothing moved
+    assert (balance_of(api_alice_account), balance_of(api_bob_account)) == (2_000_00, 500_00)
+    assert IdempotencyKey.objects.get(key=key).response_status == 422
+
+    # The same key for another transfer is still a reuse; a new key is a new transfer, and it posts.
+    assert_error(transfer(client, api_alice_account, api_bob_account, "1400.00", key=key), 422,
+                 "idempotency_key_reused")
+    fresh_try = transfer(client, api_alice_account, api_bob_account, "1500.00", key=idempotency_key())
+    assert fresh_try.status_code == 201 and "Idempotent-Replayed" not in fresh_try
+    assert (balance_of(api_alice_account), balance_of(api_bob_account)) == (500_00, 2_000_00)
+
+
+def test_a_transfer_refused_by_a_frozen_account_is_replayed_after_the_unfreeze(
+    api_client_for, api_agent, api_alice, api_alice_account, api_bob_account
+):
+    client, teller = api_client_for(api_alice), api_client_for(api_agent)
+    assert lifecycle(teller, api_bob_account, "freeze").status_code == 200
+    key = idempotency_key()
+    first = transfer(client, api_alice_account, api_bob_account, "10.00", key=key)
+    assert_error(first, 409, "account_frozen")
+    assert lifecycle(teller, api_bob_account, "unfreeze").status_code == 200
+    before = ledger_snapshot()
+
+    retry = transfer(client, api_alice_account, api_bob_account, "10.00", key=key)
+    assert retry.status_code == 409 and retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert ledger_snapshot() == before
+    assert transfer(client, api_alice_account, api_bob_account, "10.00", key=idempotency_key()).status_code == 201
+    assert balance_of(api_bob_account) == 510_00
+
+
+def test_a_refused_withdrawal_is_replayed_too(api_client_for, api_agent, api_alice_account):
+    teller = api_client_for(api_agent)
+    key = idempotency_key()
+    body = {"account": api_alice_account.pk, "amount": "1500.00"}
+    first = post(teller, WITHDRAWALS, body, key=key)
+    assert_error(first, 422, "insufficient_funds")
+    assert cash(teller, DEPOSITS, api_alice_account, "1000.00").status_code == 201
+    before = ledger_snapshot()
+    retry = post(teller, WITHDRAWALS, body, key=key)
+    assert (retry.status_code, retry.json(), retry["Idempotent-Replayed"]) == (422, first.json(), "true")
+    assert ledger_snapshot() == before
+
+
+def test_a_validation_error_is_not_kept_and_the_corrected_body_runs_under_the_same_key(
+    api_client_for, api_alice, api_alice_account, api_bob_account
+):
     client = api_client_for(api_alice)
     key = idempotency_key()
-    assert_error(transfer(client, api_alice_account, api_bob_account, "1500.00", key=key), 422, "insufficient_funds")
+    assert_error(transfer(client, api_alice_account, api_bob_account, "12.345", key=key), 400, "validation_error",
+                 fields={"amount"})
     assert not IdempotencyKey.objects.filter(key=key).exists()
-    assert cash(api_client_for(api_agent), DEPOSITS, api_alice_account, "1000.00").status_code == 201
-    retry = transfer(client, api_alice_account, api_bob_account, "1500.00", key=key)
-    assert retry.status_code == 201
-    assert balance_of(api_alice_account) == 500_00
+    corrected = transfer(client, api_alice_account, api_bob_account, "12.34", key=key)
+    assert corrected.status_code == 201 and "Idempotent-Replayed" not in corrected
+    assert balance_of(api_alice_account) == 987_66

@@ -169,8 +169,8 @@ def test_reversal_rules_for_people_and_reasons(alice, agnes, alice_account, bob_
 # --- Account lifecycle ------------------------------------------------------------------------
 
 
-def test_account_open_gives_a_valid_flux_iban_and_is_audited(agnes, alice):
-    account = account_open(actor=agnes, customer_id=alice.pk, kind="savings", currency="gbp", overdraft_limit=50_00)
+def test_account_open_gives_a_valid_flux_iban_and_is_audited(sam, alice):
+    account = account_open(actor=sam, customer_id=alice.pk, kind="savings", currency="gbp", overdraft_limit=50_00)
 
     assert is_flux_iban(parse_iban(account.iban))
     assert (account.kind, account.currency, account.customer, account.overdraft_limit) == (
@@ -181,7 +181,7 @@ def test_account_open_gives_a_valid_flux_iban_and_is_audited(agnes, alice):
     )
     assert (account.balance, account.held, account.status) == (0, 0, AccountStatus.ACTIVE)
     event = last_event()
-    assert_audited(event, actor=agnes, action=actions.ACCOUNT_OPENED, target_type="account", target_id=account.pk)
+    assert_audited(event, actor=sam, action=actions.ACCOUNT_OPENED, target_type="account", target_id=account.pk)
     assert event.data["iban"] == account.iban and event.data["overdraft_limit"] == "50.00"
 
 
@@ -199,11 +199,12 @@ def test_account_open_defaults_to_euro(agnes, alice):
         ({"customer_id": 10**9}, "customer"),
     ],
 )
-def test_account_open_validates(agnes, alice, unchanged, changes, field):
+def test_account_open_validates(sam, alice, unchanged, changes, field):
     arguments = {"customer_id": alice.pk, "kind": "checking"} | changes
 
+    # A supervisor, who may ask for an overdraft at all: the negative one is then a validation error.
     with unchanged(), refused("validation_error") as excinfo:
-        account_open(actor=agnes, **arguments)
+        account_open(actor=sam, **arguments)
     assert field in excinfo.value.fields
 
 

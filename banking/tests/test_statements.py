@@ -10,9 +10,9 @@ import pytest
 from pypdf import PdfReader
 
 from banking.models import Entry
+from banking.services import transfer_create
 from banking.statements import (
     money_in_out_by_month,
-    neutralise,
     parse_month,
     statement_csv,
     statement_filename,
@@ -37,6 +37,8 @@ from banking.tests.history import (
     previous_month,
 )
 from core.errors import ApplicationError
+from core.safe_csv import safe_cell
+from core.testing.spreadsheet import assert_spreadsheet_safe
 
 pytestmark = pytest.mark.django_db
 
@@ -107,17 +109,12 @@ def test_parse_month_refuses_the_future_and_takes_the_current_month():
         parse_month("2026-12", today=date(2026, 11, 25))
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("=1+2", "'=1+2"), ("+33 6", "'+33 6"), ("-Lunch", "'-Lunch"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("Rent", "Rent"), ("", ""), ("a=b", "a=b"),
-])
-def test_neutralise(text, expected):
-    assert neutralise(text) == expected
-
-
 def test_csv_neutralises_text_and_keeps_amounts_numeric(history):
     statement = statement_for_month(account=history.checking, month=LAST_MONTH)
-    rows = list(csv.reader(io.StringIO(statement_csv(statement))))
+    raw = statement_csv(statement)
+    assert raw.startswith(f'"Account","{history.checking.iban}"\r\n')  # every field quoted
+    rows = assert_spreadsheet_safe(raw)
+    assert rows == list(csv.reader(io.StringIO(raw)))
     summary = {row[0]: row[1:] for row in rows[:7]}
     assert summary["Account"] == [history.checking.iban]
     assert summary["Opening balance"] == ["300.00"]
@@ -137,6 +134,25 @@ def test_csv_neutralises_text_and_keeps_amounts_numeric(history):
         for index, cell in enumerate(line):
             if index not in (4, 5):
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+SEPARATOR_INJECTIONS = ["x;=1+1;y", "x,=1+1,y", "Rent; @SUM(A1:A9)", "a;-2+3+cmd|' /C calc'!A0"]
+
+
+def test_a_reference_with_separators_cannot_become_a_formula_cell(alice, bob_account, open_account, agnes):
+    """Issue 10, finding 9: `x;=1+1;y` was written unquoted, and a spreadsheet splitting on `;` (the
+    French default) made `=1+1` a cell of its own, a formula."""
+    account = open_account(alice, balance=100_00)
+    for reference in SEPARATOR_INJECTIONS:
+        transfer_create(initiator=alice, source_account_id=account.pk, destination_iban=bob_account.iban,
+                        amount=1_00, reference=reference)
+    raw = statement_csv(statement_for_month(account=account, month=THIS_MONTH))
+
+    rows = assert_spreadsheet_safe(raw)  # read with `,` and with `;`, and split naively
+    lines = rows[9:]
+    assert [line[3] for line in lines[1:]] == [safe_cell(reference) for reference in SEPARATOR_INJECTIONS]
+    assert [line[4] for line in lines] == ["100.00", "-1.00", "-1.00", "-1.00", "-1.00"]  # still numbers
+    assert "\"x;'=1+1;y\"" in raw
 
 
 def test_filename(history):

@@ -3,8 +3,10 @@
 The `Idempotency-Key` header and a fingerprint of the request (method, path, body) go to
 core/idempotency.py's `run_once`, the one mechanism the pages use too: the key row is inserted
 before the operation in the same transaction, a retry with the same key and body replays the
-first response, the same key with another body is refused with idempotency_key_reused, and
-refusals (4xx) are not stored.
+first response, refusals included (a 422 `insufficient_funds` stays that answer, with
+`Idempotent-Replayed: true`), and the same key with another body is refused with
+idempotency_key_reused. Only 400s (validation_error, idempotency_key_missing), which run nothing,
+are not kept: the key may be sent again with a corrected body.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from collections.abc import Callable
 from rest_framework.response import Response
 
 from core.errors import ApplicationError, ValidationFailed
-from core.idempotency import run_once
+from core.idempotency import ReplayedRefusal, run_once
 
 HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 
 
@@ -48,14 +51,21 @@ def idempotent_response(
     if not required and not request.headers.get(HEADER, "").strip():
         status, body = operation()
         return Response(body, status=status)
-    outcome = run_once(
-        user=request.user,
-        key=_key_from(request),
-        fingerprint=_fingerprint(request),
-        operation=operation,
-        reused_message=f"This {HEADER} was already used for a different request. Use a new key for a new operation.",
-    )
+    try:
+        outcome = run_once(
+            user=request.user,
+            key=_key_from(request),
+            fingerprint=_fingerprint(request),
+            operation=operation,
+            reused_message=f"This {HEADER} was already used for a different request. Use a new key for a new "
+            "operation.",
+        )
+    except ReplayedRefusal as refusal:
+        # The first answer was this refusal (the exception handler wrote it from the same body).
+        response = Response(refusal.as_body(), status=refusal.status)
+        response[REPLAYED_HEADER] = "true"
+        return response
     response = Response(outcome.body, status=outcome.status)
     if outcome.replayed:
-        response["Idempotent-Replayed"] = "true"
+        response[REPLAYED_HEADER] = "true"
     return response

@@ -23,10 +23,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from core.api.idempotency import HEADER
+from core.api.idempotency import HEADER, REPLAYED_HEADER
 from core.errors import STATUS_BY_CODE
+from core.idempotency import STORED_REFUSAL_STATUSES
 
-REPLAYED_HEADER = "Idempotent-Replayed"
 ERROR_COMPONENT = "ErrorResponse"
 
 
@@ -129,31 +129,34 @@ def errors(*statuses_or_codes: int | str) -> dict[int, OpenApiResponse]:
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
     description="A unique value per operation (e.g. a UUID), at most 255 printable characters. A retry "
-    "with the same key and body replays the first response (nothing moves again); the same key with "
-    "another body is refused (422 `idempotency_key_reused`); without it, 400 `idempotency_key_missing`. "
-    "Keys are per user and kept at least 24 hours.",
+    "with the same key and body replays the first response, a refusal included (nothing moves again); the "
+    "same key with another body is refused (422 `idempotency_key_reused`); without it, 400 "
+    "`idempotency_key_missing`. Only a 400 is not kept. Keys are per user and kept at least 24 hours.",
     examples=[OpenApiExample("A UUID", value="5f0c6a52-3f1e-4c1b-9a53-1d2f4b8e7c90")],
 )
 OPTIONAL_IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Optional: with it, a retry with the same key and body replays the first response; the "
-    "same key with another body is refused (422 `idempotency_key_reused`).",
+    description="Optional: with it, a retry with the same key and body replays the first response, a "
+    "refusal included; the same key with another body is refused (422 `idempotency_key_reused`).",
     examples=[OpenApiExample("A UUID", value="9b1d2e7a-6c44-4f0e-8d3a-2a7c5e1f0b36")],
 )
 
 
-def replayed(status: int) -> OpenApiParameter:
-    """The response header that marks a replayed answer (same Idempotency-Key, same body)."""
+def replayed(*statuses: int) -> OpenApiParameter:
+    """The response header that marks a replayed answer (same Idempotency-Key, same body), on each
+    of `statuses` that the operation documents."""
     return OpenApiParameter(
-        REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, enum=["true"], response=[status],
+        REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, enum=["true"], response=list(statuses),
         description="Present (`true`) when this response is the replay of an earlier request with the same "
-        "Idempotency-Key and body.",
+        "Idempotency-Key and body: its success, or its refusal (a refusal is the answer too).",
     )
 
 
 def idempotent(status: int, *, required: bool = True) -> list[OpenApiParameter]:
-    """The `parameters` of an operation that moves money: the request header and the replay header."""
-    return [IDEMPOTENCY_KEY if required else OPTIONAL_IDEMPOTENCY_KEY, replayed(status)]
+    """The `parameters` of an operation that moves money: the request header and the replay header
+    (on its success and on the refusals that are stored and replayed, core/idempotency.py)."""
+    return [IDEMPOTENCY_KEY if required else OPTIONAL_IDEMPOTENCY_KEY,
+            replayed(status, *sorted(STORED_REFUSAL_STATUSES))]
 
 
 # --- Postprocessing hook ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from banking.models import Account, Beneficiary, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import deposit_create
+from core.idempotency import STORED_REFUSAL_STATUSES
 from core.testing.api import bearer_client as signed_in_client
 from core.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from identity.models import User
@@ -117,7 +118,7 @@ def state(snapshot) -> dict:
     """What a refused request must leave alone: conftest's ledger snapshot (balances, holds,
     statuses, entries, transactions, audit events), every column of the objects a URL names
     (accounts, transactions, users, beneficiaries, import batches and lines), and the security
-    records (revoked tokens, idempotency keys, lockouts, TOTP devices)."""
+    records (revoked tokens, idempotency keys of operations done, lockouts, TOTP devices)."""
     return snapshot() | {
         "account_rows": rows(Account),
         "transaction_rows": rows(Transaction),
@@ -126,7 +127,11 @@ def state(snapshot) -> dict:
         "import_batches": rows(ImportBatch),
         "import_lines": rows(ImportLine),
         "blacklisted_tokens": rows(BlacklistedToken),
-        "idempotency_keys": rows(IdempotencyKey),
+        # A refusal may be kept under its key (the answer a retry replays, core/idempotency.py);
+        # a key of an operation done may not appear.
+        "idempotency_keys": list(
+            IdempotencyKey.objects.exclude(response_status__in=STORED_REFUSAL_STATUSES).order_by("pk").values()
+        ),
         "lockouts": rows(AccessAttempt),
         "totp_devices": rows(TOTPDevice),
     }
@@ -212,3 +217,13 @@ def test_only_the_uploader_applies_an_import(world, snapshot):
     batch = world.import_batch("agent")
     refused_without_change(signed_in_client(world.supervisor), f"/{API_PREFIX}imports/{batch.pk}/apply/", None,
                            snapshot)
+
+
+def test_only_a_supervisor_opens_an_account_with_an_overdraft(world, snapshot):
+    """POST accounts/ is staff's (the matrix row), but its overdraft_limit is a supervisor's alone
+    (issue 10, finding 1): an agent asking for one is refused and nothing is created."""
+    body = {"customer": world.owner.pk, "kind": "checking", "overdraft_limit": "1000000.00"}
+    refused_without_change(signed_in_client(world.agent), f"/{API_PREFIX}accounts/", body, snapshot)
+    response = signed_in_client(world.supervisor).post(f"/{API_PREFIX}accounts/", body, format="json")
+    assert response.status_code == 201, response.content[:500]
+    assert Account.objects.get(pk=response.json()["id"]).overdraft_limit == 1_000_000_00

@@ -142,8 +142,9 @@ def test_fuzz_as_agent(case, db, in_process_db, known, agnes):
     call_and_check(case, agnes, known)
 
 
-# The operations only a supervisor may call (for anyone else they are a 403, already fuzzed above).
-supervisor_only = schema.include(path_regex=r"^/api/v1/(audit/|staff/|users/)|/overdraft/$")
+# The operations only a supervisor may call (for anyone else they are a 403, already fuzzed above),
+# and opening an account, whose overdraft_limit only a supervisor may set (an agent's is a 403).
+supervisor_only = schema.include(path_regex=r"^/api/v1/(audit/|staff/|users/|accounts/$)|/overdraft/$")
 
 
 @supervisor_only.parametrize()

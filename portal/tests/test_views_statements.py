@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 
@@ -12,6 +10,7 @@ from django.urls import reverse
 
 from banking.tests.factories import TEST_PASSWORD
 from banking.tests.history import BEFORE_LABEL, INJECTION, LAST_LABEL, LAST_MONTH, THIS_LABEL, book_history
+from core.testing.spreadsheet import assert_spreadsheet_safe
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +73,7 @@ def test_download_your_csv(client, alice, history):
     response = signed_in(client, alice).get(f"{DOWNLOAD}?account={history.checking.pk}&month={LAST_LABEL}&format=csv")
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="flux-{history.checking.iban}-{LAST_LABEL}.csv"'
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = assert_spreadsheet_safe(response.content.decode("utf-8-sig"))
     assert ["Closing balance", "1235.00"] in rows
     assert "'" + INJECTION in [row[3] for row in rows[9:]]
 

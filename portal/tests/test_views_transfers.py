@@ -16,6 +16,7 @@ from django.urls import reverse
 from banking.models import Account, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import account_freeze, transfer_create
 from banking.services.beneficiaries import beneficiary_create
+from banking.tests.factories import fund
 
 pytestmark = pytest.mark.django_db
 
@@ -225,11 +226,41 @@ def test_an_amount_with_a_decimal_comma_as_typed_in_french(signed_in, alice_acco
     assert Transaction.objects.get(source=alice_account, kind="external_transfer").amount == 12_50
 
 
-def test_a_refused_transfer_keeps_its_token_usable(signed_in, alice_account):
+def token_on(response) -> str:
+    return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def test_a_refused_transfer_offers_a_new_token_to_correct_it(signed_in, alice_account):
     data = fields(form_token(signed_in), alice_account, amount="5000.00")
-    assert confirm(signed_in, data).status_code == 422  # insufficient funds: nothing stored
-    response = confirm(signed_in, {**data, "amount": "50.00"})
+    refused = confirm(signed_in, data)
+    assert refused.status_code == 422 and error_code(refused) == "insufficient_funds"
+    new_token = token_on(refused)
+    assert new_token != data["token"]  # the old one holds the refusal now
+    response = confirm(signed_in, {**data, "amount": "50.00", "token": new_token})
     assert response.status_code == 302
+    assert Transaction.objects.get(source=alice_account, kind="external_transfer").amount == 50_00
+
+
+def test_the_refused_confirmation_sent_again_is_refused_again_after_the_money_arrives(
+    signed_in, agnes, sam, alice_account, unchanged
+):
+    """Issue 10, finding 12, on the page: back to the confirmation and confirm again, once the money
+    is there, shows the same refusal rather than paying behind the customer's back; the form
+    shown with it carries a new token, with which the customer may knowingly try again."""
+    data = fields(form_token(signed_in), alice_account, amount="5000.00")
+    assert error_code(confirm(signed_in, data)) == "insufficient_funds"
+    fund(alice_account, 4_500_00, agent=agnes, approver=sam)  # 5500.00 now
+
+    with unchanged():
+        again = confirm(signed_in, data)
+    assert again.status_code == 422 and error_code(again) == "insufficient_funds"
+    assert "There is not enough money available on this account." in again.content.decode()
+    assert not Transaction.objects.filter(source=alice_account, kind="external_transfer").exists()
+
+    knowingly = confirm(signed_in, {**data, "token": token_on(again)})
+    assert knowingly.status_code == 302
+    alice_account.refresh_from_db()
+    assert alice_account.balance == 500_00
 
 
 # --- Refusals: said on the form, nothing changed ------------------------------------------------

@@ -4,8 +4,12 @@ Double-submit safety: a token is minted when the form first renders and travels,
 field, through the confirmation step; the final submit uses it as the idempotency key of
 core/idempotency.py (the same mechanism and the same IdempotencyKey rows as the API's
 Idempotency-Key header). A double click, a reload of the result or back-and-resubmit replays the
-first outcome and moves the money once. A refusal stores nothing, so the corrected form can be
-sent again with the same token.
+first outcome and moves the money once.
+
+A refusal is an outcome too, stored under the token like a success: sending that confirmation
+again (back, then confirm) shows the same refusal, even if the money has arrived since, rather
+than paying behind the customer's back. The form shown with the refusal carries a NEW token, so the
+customer can correct it (or simply try again, knowingly) as a new transfer.
 """
 
 from __future__ import annotations
@@ -223,9 +227,9 @@ def _confirm(request: HttpRequest, form: TransferForm) -> HttpResponse:
     except ApplicationError as exc:
         field, message = REFUSALS.get(exc.code, (None, exc.message))
         retry_data = request.POST.copy()
-        if exc.code == "idempotency_key_reused":
-            # That token already moved money for other details: this is a new transfer.
-            retry_data["token"] = str(uuid.uuid4())
+        # The old token now holds this refusal (or, for idempotency_key_reused, another transfer):
+        # whatever the customer sends from this form is a new transfer.
+        retry_data["token"] = str(uuid.uuid4())
         form = _form(request, retry_data)
         form.is_valid()
         form.add_error(field if field in form.fields else None, str(message))

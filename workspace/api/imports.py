@@ -4,9 +4,6 @@ workspace/imports.py; each line is applied at most once, whoever uploads the fil
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -28,7 +25,7 @@ from workspace.imports import (
     import_create,
     import_progress,
     import_progress_many,
-    import_report_rows,
+    import_report_csv_lines,
 )
 from workspace.models import ImportBatch, ImportLine, ImportLineStatus
 
@@ -182,8 +179,6 @@ class ImportReportView(APIView):
                    responses={(200, "text/csv"): OpenApiTypes.STR, **errors(403, 404)})
     def get(self, request: Request, pk: str) -> HttpResponse:
         batch = import_batch_get(pk)
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(import_report_rows(batch))
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse("".join(import_report_csv_lines(batch)), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="flux-import-{batch.pk}-report.csv"'
         return response

@@ -3,9 +3,6 @@ finished, the same file again applying nothing, refused files leaving nothing be
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -13,6 +10,7 @@ from audit.models import AuditEvent
 from banking.models import Entry
 from banking.tests.factories import fresh
 from core.testing.api import bearer_client as client_for
+from core.testing.spreadsheet import assert_spreadsheet_safe
 from workspace.imports import HEADER
 from workspace.models import ImportBatch, ImportLine
 
@@ -69,7 +67,7 @@ def test_send_read_apply_and_send_again(agnes, alice_account, bob_account, opera
 
     report = client.get(f"{IMPORTS}{batch['id']}/report/")
     assert report.status_code == 200 and report["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(report.content.decode())))
+    rows = assert_spreadsheet_safe(report.content.decode())
     assert rows[0][:2] == ["line", "type"] and [row[-3] for row in rows[1:]] == ["applied", "applied", "invalid"]
 
     entries = Entry.objects.count()

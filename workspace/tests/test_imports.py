@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from banking.models import Entry
 from banking.tests.factories import fresh
+from core.testing.spreadsheet import assert_spreadsheet_safe
 from workspace.imports import EXAMPLE_CSV, HEADER, import_apply_next
 from workspace.models import ImportBatch
 
@@ -127,10 +128,22 @@ def test_the_report_downloads_as_csv(agnes_client, alice_account, good_and_bad):
     apply_all(agnes_client, batch)
     response = agnes_client.get(reverse("workspace:import-report", args=[batch.pk]))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = assert_spreadsheet_safe(b"".join(response.streaming_content).decode())
     assert rows[0] == ["line", *HEADER, "result", "message", "transaction"]
     assert [(row[0], row[6]) for row in rows[1:]] == [
         ("2", "applied"), ("3", "refused"), ("4", "applied"), ("5", "invalid"), ("6", "invalid")]
+
+
+def test_the_report_page_quotes_every_field_and_shows_formulas_as_text(agnes_client, alice_account):
+    """Issue 10, finding 9: a reference `x;=1+1;y` must not become a formula cell in a spreadsheet
+    that splits on `;`."""
+    upload(agnes_client, f'{HEADER_LINE}\r\ndeposit,{alice_account.iban},5.00,,"x;=1+1;y"\r\n'.encode())
+    batch = ImportBatch.objects.get()
+    apply_all(agnes_client, batch)
+    raw = b"".join(agnes_client.get(reverse("workspace:import-report", args=[batch.pk])).streaming_content).decode()
+    assert "\"x;'=1+1;y\"" in raw
+    rows = assert_spreadsheet_safe(raw)
+    assert rows[1][5] == "x;'=1+1;y" and rows[1][6] == "applied"
 
 
 def test_the_example_file_downloads_and_has_the_documented_shape(agnes_client):

@@ -9,8 +9,9 @@ from audit import actions
 from audit.models import AuditEvent
 from banking.models import Entry, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import account_freeze
-from banking.tests.factories import assert_balanced, fresh, refused
-from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_rows, line_key
+from banking.tests.factories import assert_balanced, fresh, fund, refused
+from core.testing.spreadsheet import assert_spreadsheet_safe
+from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_csv_lines, line_key
 from workspace.models import ImportBatch, ImportLine, ImportLineStatus
 
 UNKNOWN_FLUX_IBAN = "NL64FLUX0000000001"  # a valid Flux IBAN that no account has
@@ -102,7 +103,8 @@ def test_the_same_file_uploaded_again_applies_nothing(agnes, alice_account, bob_
             Transaction.objects.count()) == snapshot
     result = statuses(second)
     assert [result[n] for n in (2, 3, 4, 12)] == ["already"] * 4
-    assert result[11] == "refused"  # a refusal stored no key: it was tried again, and refused again
+    assert result[11] == "refused"  # its refusal was kept under its key: replayed, not run again
+    assert f"Refused by import #{first.pk}" in messages_of(second)[11]
     assert dict(second.lines.exclude(transaction=None).values_list("number", "transaction_id")) == first_transactions
     assert f"import #{first.pk}" in messages_of(second)[2]
 
@@ -208,12 +210,17 @@ def test_customers_cannot_import_and_only_the_uploader_applies(agnes, sam, alice
 
 def test_the_report_csv_neutralises_formulas(agnes, alice_account):
     batch = import_create(uploader=agnes, file_name="r.csv", content=csv_bytes(
-        f"deposit,{alice_account.iban},1,,=HYPERLINK(\"http://evil\")", "=1+1,x,-3,,"))
+        f"deposit,{alice_account.iban},1,,=HYPERLINK(\"http://evil\")", "=1+1,x,-3,,",
+        f'deposit,{alice_account.iban},2,,"x;=1+1;y"', f"deposit,{alice_account.iban},3,,@SUM(A1); -2+3"))
     import_apply_next(actor=agnes, batch_id=batch.pk)
-    rows = list(import_report_rows(batch))
+    raw = "".join(import_report_csv_lines(batch))
+    assert raw.startswith('"line","type","account","amount","counterparty","reference"')  # every field quoted
+    rows = assert_spreadsheet_safe(raw)  # read with `,` and with `;`, and split naively
     assert rows[0] == ["line", *HEADER, "result", "message", "transaction"]
     assert rows[1][5] == "'=HYPERLINK(\"http://evil\")" and rows[1][6] == "applied" and rows[1][8]
-    assert rows[2][1] == "'=1+1" and rows[2][3] == "'-3" and rows[2][6] == "invalid"
+    # "-3", as sent, is a plain number: shown as one, it cannot be a formula.
+    assert rows[2][1] == "'=1+1" and rows[2][3] == "-3" and rows[2][6] == "invalid"
+    assert rows[3][5] == "x;'=1+1;y" and rows[4][5] == "'@SUM(A1); '-2+3"
     assert AuditEvent.objects.filter(action=actions.IMPORT_UPLOADED, target_id=str(batch.pk)).exists()
 
 
@@ -241,6 +248,34 @@ def test_the_same_file_uploaded_by_another_member_of_staff_applies_nothing(agnes
     assert (fresh(alice_account).balance, Entry.objects.count(), Transaction.objects.count()) == (
         balance, entries, transactions)
     assert f"import #{first.pk}" in messages_of(second)[2]
+
+
+def test_a_refused_line_stays_refused_when_the_same_file_comes_again(agnes, sam, alice_account, bob_account):
+    """Issue 10, finding 12, for imports: the line was reported refused, so staff may have settled
+    it another way; the same file uploaded again once the money is there must not apply it. A new
+    file (other keys) does, knowingly."""
+    line = f"withdrawal,{bob_account.iban},900.00,,Too much for now"
+    content = csv_bytes(f"deposit,{alice_account.iban},7.00,,Once", line)
+    first = import_create(uploader=agnes, file_name="a.csv", content=content)
+    import_apply_next(actor=agnes, batch_id=first.pk)
+    assert statuses(first) == {2: "applied", 3: "refused"}
+    assert "Refused by import" not in messages_of(first)[3]
+    fund(bob_account, 1_000_00, agent=sam, approver=agnes)  # bob can pay 900.00 now
+    balance, entries, transactions = fresh(bob_account).balance, Entry.objects.count(), Transaction.objects.count()
+
+    second = import_create(uploader=agnes, file_name="a-again.csv", content=content)
+    import_apply_next(actor=agnes, batch_id=second.pk)
+
+    assert statuses(second) == {2: "already", 3: "refused"}
+    reason = messages_of(second)[3]
+    assert f"Refused by import #{first.pk}" in reason and "Insufficient funds" in reason and "new file" in reason
+    assert (fresh(bob_account).balance, Entry.objects.count(), Transaction.objects.count()) == (
+        balance, entries, transactions)
+
+    third = import_create(uploader=agnes, file_name="retry.csv", content=csv_bytes(line))
+    import_apply_next(actor=agnes, batch_id=third.pk)
+    assert statuses(third) == {2: "applied"}
+    assert fresh(bob_account).balance == balance - 900_00
 
 
 def test_the_same_file_after_its_keys_were_purged_still_applies_nothing(agnes, alice_account, bob_account):

@@ -4,12 +4,15 @@ said on the page and changes nothing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from audit import actions
 from audit.models import AuditEvent
 from banking.models import Account, AccountStatus, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import account_freeze, transaction_reverse
+from banking.tests.factories import fund
 from workspace.tests.desk_support import client_for, form_token
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +85,7 @@ def test_an_agent_cannot_change_the_overdraft(agnes, alice_account, unchanged):
     with unchanged():
         response = act(client_for(agnes), alice_account, "overdraft", overdraft_limit="300.00", reason="Salary")
     assert response.status_code == 403
-    assert "Only a supervisor may change an overdraft limit." in response.content.decode()
+    assert "Only a supervisor may set an overdraft limit." in response.content.decode()
 
 
 def test_a_malformed_overdraft_is_refused(sam, alice_account, unchanged):
@@ -135,7 +138,31 @@ def test_a_withdrawal_above_the_balance_is_refused_and_changes_nothing(agnes, al
                                                           "step": "confirm"})
     assert response.status_code == 422
     assert "There is not enough money available on this account." in response.content.decode()
-    assert not IdempotencyKey.objects.exists()
+    # The token holds the refusal (the answer to that confirmation); the form offers a new one.
+    assert IdempotencyKey.objects.get().response_status == 422
+    assert f'name="token" value="{token}"' not in response.content.decode()
+
+
+def test_a_refused_cash_confirmation_sent_again_is_refused_again(agnes, sam, alice_account, unchanged):
+    """Issue 10, finding 12, at the counter: the same confirmation sent again once the money is
+    there repeats the refusal instead of paying out; the new token on the form does pay."""
+    client = client_for(agnes)
+    token = form_token(client, cash_url(alice_account))
+    confirmation = {**cash_fields(token, kind="withdrawal", amount="1500.00"), "step": "confirm"}
+    refused = client.post(cash_url(alice_account), confirmation)
+    assert refused.status_code == 422
+    new_token = re.search(r'name="token" value="([^"]+)"', refused.content.decode()).group(1)
+    assert new_token != token
+    fund(alice_account, 1_000_00, agent=sam, approver=agnes)
+
+    with unchanged():
+        again = client.post(cash_url(alice_account), confirmation)
+    assert again.status_code == 422
+    assert "There is not enough money available on this account." in again.content.decode()
+
+    paid = client.post(cash_url(alice_account), {**confirmation, "token": new_token})
+    assert paid.status_code == 302
+    assert Account.objects.get(pk=alice_account.pk).balance == 500_00
 
 
 def test_cash_on_a_frozen_account_is_refused(agnes, alice_account, unchanged):

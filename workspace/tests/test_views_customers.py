@@ -93,14 +93,36 @@ def test_onboarding_a_duplicate_is_refused_clearly_and_creates_nothing(agnes, al
     assert User.objects.count() == users
 
 
+def counts() -> tuple[int, int, int]:
+    return User.objects.count(), Account.objects.count(), AuditEvent.objects.count()
+
+
 def test_onboarding_overdraft_is_a_supervisors_field(agnes, sam):
     assert "overdraft_limit" not in client_for(agnes).get(NEW).content.decode()
-    assert "overdraft_limit" in client_for(sam).get(NEW).content.decode()
-    # An agent's POST of the field is ignored (the form has no such field for agents).
-    client_for(agnes).post(NEW, onboarding(overdraft_limit="500.00"))
-    assert Account.objects.get(customer__username="carol").overdraft_limit == 0
-    client_for(sam).post(NEW, onboarding(username="dan", email="dan@example.test", overdraft_limit="500.00"))
+    assert 'name="overdraft_limit"' in client_for(sam).get(NEW).content.decode()
+    response = client_for(sam).post(NEW, onboarding(username="dan", email="dan@example.test", overdraft_limit="500.00"))
+    assert response.status_code == 201
     assert Account.objects.get(customer__username="dan").overdraft_limit == 500_00
+
+
+def test_an_agent_posting_an_overdraft_by_hand_onboards_nobody(agnes, unchanged):
+    """Issue 10, finding 1: the field is not on an agent's form, but a hand-made POST carrying it
+    is refused (it used to be dropped silently): no customer, no account, no audit event."""
+    before = counts()
+    with unchanged():
+        response = client_for(agnes).post(NEW, onboarding(overdraft_limit="1000000.00"))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Only a supervisor may set an overdraft limit." in page
+    assert 'name="overdraft_limit"' not in page  # the form shown again still does not offer it
+    assert counts() == before
+    assert not User.objects.filter(username="carol").exists()
+
+
+def test_an_agent_onboards_with_an_empty_overdraft_field(agnes):
+    """What an agent's browser could send if the field were ever rendered empty: no overdraft."""
+    assert client_for(agnes).post(NEW, onboarding(overdraft_limit="")).status_code == 201
+    assert Account.objects.get(customer__username="carol").overdraft_limit == 0
 
 
 def test_open_another_account(agnes, alice, alice_account):
@@ -109,6 +131,26 @@ def test_open_another_account(agnes, alice, alice_account):
     new = Account.objects.filter(customer=alice).exclude(pk=alice_account.pk).get()
     assert response.status_code == 302 and response["Location"] == f"/agent/accounts/{new.pk}/"
     assert (new.kind, new.currency) == ("savings", "USD")
+
+
+def test_another_account_overdraft_is_a_supervisors_field(agnes, sam, alice):
+    url = f"/agent/customers/{alice.pk}/accounts/new/"
+    assert "overdraft_limit" not in client_for(agnes).get(url).content.decode()
+    assert 'name="overdraft_limit"' in client_for(sam).get(url).content.decode()
+    response = client_for(sam).post(url, {"kind": "checking", "currency": "EUR", "overdraft_limit": "750,00"})
+    assert response.status_code == 302
+    assert Account.objects.get(customer=alice).overdraft_limit == 750_00
+
+
+def test_an_agent_posting_an_overdraft_by_hand_opens_no_account(agnes, alice, unchanged):
+    before = counts()
+    with unchanged():
+        response = client_for(agnes).post(f"/agent/customers/{alice.pk}/accounts/new/",
+                                          {"kind": "checking", "currency": "EUR", "overdraft_limit": "1000000.00"})
+    assert response.status_code == 403
+    assert "Only a supervisor may set an overdraft limit." in response.content.decode()
+    assert counts() == before
+    assert not Account.objects.filter(customer=alice).exists()
 
 
 def test_open_another_account_refuses_an_unknown_currency(agnes, alice, alice_account, unchanged):

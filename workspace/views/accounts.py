@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from banking import services
 from banking.access import account_for_user
 from banking.models import Account, Transaction, TransactionStatus
+from banking.policies import may_set_overdraft
 from banking.selectors import entry_list_for_account
 from core.errors import ApplicationError
 from core.money import format_minor
@@ -66,6 +67,7 @@ def render_account(request: HttpRequest, account: Account, *, forms_by_action: d
         "status_action": forms_by_action.get("status_action", ""),
         "overdraft_form": forms_by_action.get("overdraft")
         or OverdraftForm(initial={"overdraft_limit": format_minor(account.overdraft_limit)}),
+        "offer_overdraft": may_set_overdraft(request.user),
     }, status=status)
 
 

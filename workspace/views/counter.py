@@ -3,8 +3,9 @@ receipt.
 
 Like the customer's transfer form (portal/views/transfers.py), a token is minted when the form
 first renders and travels through the confirmation; the final submit uses it as the key of
-core/idempotency.py's run_once, so a double click or a reload moves the cash once. A refusal
-stores nothing: the corrected form can be sent again with the same token.
+core/idempotency.py's run_once, so a double click or a reload moves the cash once. A refusal is
+kept under the token too: the same confirmation sent again shows the same refusal instead of
+moving the cash later; the form shown with the refusal carries a new token, for a new attempt.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ def cash(request: HttpRequest, pk: str) -> HttpResponse:
         )
     except ApplicationError as error:
         retry = request.POST.copy()
-        if error.code == "idempotency_key_reused":
-            retry["token"] = str(uuid.uuid4())
+        # The old token holds this refusal (or another operation): what is sent from here is new.
+        retry["token"] = str(uuid.uuid4())
         form = CashForm(retry)
         form.is_valid()
         add_refusal(form, error)

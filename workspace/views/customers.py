@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.selectors import events_about_customer
 from banking import services
 from banking.models import CUSTOMER_KINDS, Transaction
+from banking.policies import may_set_overdraft
 from core.errors import ApplicationError, NotFound
 from identity import lockout
 from identity.decorators import staff_required
@@ -48,19 +49,21 @@ class ContactForm(forms.Form):
 
 
 class AccountForm(forms.Form):
-    """A new account's kind, currency and (supervisors only) overdraft limit."""
+    """A new account's kind, currency and (offered to supervisors only) overdraft limit."""
 
     kind = forms.ChoiceField(choices=KIND_CHOICES, label=gettext_lazy("Account kind"))
     currency = forms.ChoiceField(label=gettext_lazy("Currency"))
     overdraft_limit = AmountField(allow_zero=True, required=False, label=gettext_lazy("Overdraft limit (optional)"))
 
-    def __init__(self, *args, supervisor: bool = False, **kwargs):
+    def __init__(self, *args, offer_overdraft: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["currency"].choices = [(code, code) for code in settings.FLUX_CURRENCIES]
         self.fields["currency"].initial = settings.FLUX_DEFAULT_CURRENCY
-        # Changing how far an account may go below zero is a supervisor's decision.
-        if not supervisor:
-            del self.fields["overdraft_limit"]
+        if not offer_overdraft:
+            # Not shown (workspace/_fields.html renders visible fields only), but still read: a
+            # limit POSTed by hand goes on to the service, which refuses it (banking/policies.py),
+            # instead of being dropped and the account opened as if the request had been granted.
+            self.fields["overdraft_limit"].widget = forms.HiddenInput()
 
 
 class OnboardingForm(AccountForm):
@@ -94,7 +97,6 @@ def render_customer(request: HttpRequest, customer: User, *, contact_form: Conta
         "events": events_about_customer(customer_id=customer.pk),
         "locked_out": lockout.is_locked_out(username=customer.username),
         "contact_form": contact_form,
-        "account_form": AccountForm(supervisor=request.user.is_supervisor),
     }, status=status)
 
 
@@ -140,11 +142,12 @@ def customer_unlock(request: HttpRequest, pk: str) -> HttpResponse:
 def account_new(request: HttpRequest, pk: str) -> HttpResponse:
     """Open another account for a customer."""
     customer = customer_or_404(pk)
-    supervisor = request.user.is_supervisor
+    offer_overdraft = may_set_overdraft(request.user)
     if request.method == "GET":
-        form = AccountForm(supervisor=supervisor)
+        form = AccountForm(offer_overdraft=offer_overdraft)
         return render(request, "workspace/account_new.html", {"customer": customer, "form": form})
-    form = AccountForm(request.POST, supervisor=supervisor)
+    form = AccountForm(request.POST, offer_overdraft=offer_overdraft)
+    status = 400
     if form.is_valid():
         try:
             account = services.account_open(
@@ -153,10 +156,11 @@ def account_new(request: HttpRequest, pk: str) -> HttpResponse:
             )
         except ApplicationError as error:
             add_refusal(form, error)
+            status = error.status
         else:
             messages.success(request, _("The account %(iban)s is open.") % {"iban": account.iban})
             return redirect("workspace:account", pk=account.pk)
-    return render(request, "workspace/account_new.html", {"customer": customer, "form": form}, status=400)
+    return render(request, "workspace/account_new.html", {"customer": customer, "form": form}, status=status)
 
 
 @never_cache
@@ -165,10 +169,11 @@ def account_new(request: HttpRequest, pk: str) -> HttpResponse:
 def customer_new(request: HttpRequest) -> HttpResponse:
     """Onboarding: the customer and a first account in one form and one transaction. The generated
     password is shown on the answer to the POST only (never stored in clear, never shown again)."""
-    supervisor = request.user.is_supervisor
+    offer_overdraft = may_set_overdraft(request.user)
     if request.method == "GET":
-        return render(request, "workspace/customer_new.html", {"form": OnboardingForm(supervisor=supervisor)})
-    form = OnboardingForm(request.POST, supervisor=supervisor)
+        return render(request, "workspace/customer_new.html", {"form": OnboardingForm(offer_overdraft=offer_overdraft)})
+    form = OnboardingForm(request.POST, offer_overdraft=offer_overdraft)
+    status = 400
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -179,8 +184,9 @@ def customer_new(request: HttpRequest) -> HttpResponse:
             )
         except ApplicationError as error:
             add_refusal(form, error)
+            status = error.status
         else:
             return render(request, "workspace/customer_created.html", {
                 "customer": customer, "account": account, "password": password,
             }, status=201)
-    return render(request, "workspace/customer_new.html", {"form": form}, status=400)
+    return render(request, "workspace/customer_new.html", {"form": form}, status=status)

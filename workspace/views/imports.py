@@ -8,8 +8,6 @@ JavaScript the same button applies one chunk per click. The rules are in workspa
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -33,7 +31,7 @@ from workspace.imports import (
     import_batches_recent,
     import_create,
     import_progress,
-    import_report_rows,
+    import_report_csv_lines,
 )
 from workspace.models import ImportBatch, ImportLineStatus
 
@@ -42,13 +40,6 @@ LINES_PER_PAGE = 100
 
 class UploadForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("CSV file"))
-
-
-class _Echo:
-    """A file-like object whose write returns the row, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _batch_or_404(pk: str) -> ImportBatch:
@@ -141,8 +132,6 @@ def import_apply(request: HttpRequest, pk: str) -> HttpResponse:
 @staff_required
 def import_report(request: HttpRequest, pk: str) -> HttpResponse:
     batch = _batch_or_404(pk)
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    response = StreamingHttpResponse((writer.writerow(row) for row in import_report_rows(batch)),
-                                     content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(import_report_csv_lines(batch), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="flux-import-{batch.pk}-report.csv"'
     return response

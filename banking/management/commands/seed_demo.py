@@ -267,7 +267,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             staff = self._create_staff()
             customers = self._create_customers(actor=staff["agnes"])
-            accounts = self._open_accounts(actor=staff["agnes"], customers=customers)
+            accounts = self._open_accounts(staff=staff, customers=customers)
             pending = self._play_history(staff=staff, customers=customers, accounts=accounts)
         self._summarize(accounts, pending)
 
@@ -308,12 +308,14 @@ class Command(BaseCommand):
             customers[customer.username] = customer
         return customers
 
-    def _open_accounts(self, *, actor: User, customers: dict[str, User]) -> dict[str, Account]:
+    def _open_accounts(self, *, staff: dict[str, User], customers: dict[str, User]) -> dict[str, Account]:
         opened_at = timezone.make_aware(
             datetime.combine(timezone.localdate() - timedelta(days=HISTORY_DAYS), time(8, 30))
         )
         accounts = {}
         for key, owner, kind, overdraft_limit in ACCOUNTS:
+            # agnes opens the accounts; one with an overdraft is sam's, as only a supervisor grants one.
+            actor = staff["sam"] if overdraft_limit else staff["agnes"]
             account = account_open(
                 actor=actor, customer_id=customers[owner].pk, kind=kind, overdraft_limit=overdraft_limit
             )

@@ -1,0 +1,34 @@
+"""Domain rules that a page shows before acting and a service enforces (STYLE.md, "Rules once, in
+the domain"): the service calls the `check_` function and refuses; the view calls the `may_`
+function to decide what to offer. Both read the same rule, so the page can never offer what the
+service would refuse, nor the other way round."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from core.errors import ApplicationError
+
+
+def may_set_overdraft(user, overdraft_limit: int | None = None) -> bool:
+    """May `user` give an account the overdraft limit `overdraft_limit` (minor units)?
+
+    Only a supervisor sets an overdraft, at opening or later (DESIGN.md, "Four eyes"): an
+    overdraft is credit the bank extends, and an agent who could grant it could let a customer
+    (or themselves, through a customer) spend money that does not exist. A zero limit is no
+    overdraft at all, what every account opens with, so it needs no one's permission (who may open
+    an account is the opening service's own rule).
+
+    Without `overdraft_limit` the question is "may they set one at all": what a page asks to
+    decide whether to show the field, and what changing an existing account's limit requires,
+    whatever the new value (lowering a limit is a credit decision too).
+    """
+    if overdraft_limit == 0:
+        return True
+    return bool(getattr(user, "is_supervisor", False))
+
+
+def check_may_set_overdraft(user, overdraft_limit: int | None = None) -> None:
+    """Raise permission_denied unless `may_set_overdraft(user, overdraft_limit)`."""
+    if not may_set_overdraft(user, overdraft_limit):
+        raise ApplicationError("permission_denied", _("Only a supervisor may set an overdraft limit."))
