@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.selectors import events_about_customer
 from banking import services
 from banking.models import CUSTOMER_KINDS, Transaction
+from banking.selectors import with_reversal
 from core.errors import ApplicationError, NotFound
 from identity import lockout
 from identity.decorators import staff_required
@@ -80,8 +81,8 @@ def render_customer(request: HttpRequest, customer: User, *, contact_form: Conta
                     status: int = 200) -> HttpResponse:
     accounts = list(customer.accounts.order_by("id"))
     transactions = list(
-        Transaction.objects.filter(Q(source__customer=customer) | Q(destination__customer=customer))
-        .select_related("source", "destination", "initiated_by", "reversal")
+        with_reversal(Transaction.objects.filter(Q(source__customer=customer) | Q(destination__customer=customer)))
+        .select_related("source", "destination", "initiated_by")
         .order_by("-id")[:RECENT_TRANSACTIONS]
     )
     contact_form = contact_form or ContactForm(

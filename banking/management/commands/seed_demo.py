@@ -20,7 +20,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from banking.models import Account, AccountKind, Transaction, TransactionStatus
-from banking.services import account_open, deposit_create, transaction_reverse, transfer_create, withdrawal_create
+from banking.services import (
+    account_open,
+    deposit_create,
+    transaction_approve,
+    transaction_reverse,
+    transfer_create,
+    withdrawal_create,
+)
 from core.errors import ValidationFailed
 from core.money import decimal_to_minor, format_minor
 from identity.models import Role, User
@@ -379,7 +386,9 @@ class Command(BaseCommand):
                 to_reverse.append((txn, movement.reverse_reason))
         for txn, reason in to_reverse:
             # Reversals are booked now (the service takes no back-date): the correction is today's.
-            transaction_reverse(actor=agnes, transaction_id=txn.pk, reason=reason)
+            # agnes asks for it and sam, the second pair of eyes, approves it.
+            reversal = transaction_reverse(actor=agnes, transaction_id=txn.pk, reason=reason)
+            transaction_approve(approver=staff["sam"], transaction_id=reversal.pk)
         return [txn for txn in created if txn.status == TransactionStatus.PENDING]
 
     def _summarize(self, accounts: dict[str, Account], pending: list[Transaction]) -> None:
