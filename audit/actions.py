@@ -4,6 +4,10 @@ AUTH_LOGIN = "auth.login"
 AUTH_LOGIN_FAILED = "auth.login_failed"
 AUTH_LOGOUT = "auth.logout"
 AUTH_PASSWORD_CHANGED = "auth.password_changed"
+# The one-time link to choose a password (identity/password_links.py): mailed again by a member of
+# staff (the first one goes with staff.created or customer.created), then used by its recipient.
+AUTH_PASSWORD_LINK_SENT = "auth.password_link_sent"
+AUTH_PASSWORD_SET = "auth.password_set"
 # Too many failed sign-ins for one username: refused for FLUX_LOCKOUT_MINUTES (identity/lockout.py).
 AUTH_LOCKED_OUT = "auth.locked_out"
 AUTH_UNLOCKED = "auth.unlocked"

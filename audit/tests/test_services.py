@@ -64,10 +64,10 @@ def pending_deposit(agnes, bob_account):
 
 
 def test_customer_create(agnes):
-    (customer, _), event = only_new_event(lambda: customer_create(
+    customer, event = only_new_event(lambda: customer_create(
         actor=agnes, username="carol", first_name="Carol", last_name="C", email="carol@example.test"))
     assert_event(event, actor=agnes, action=actions.CUSTOMER_CREATED, target_type="customer", target_id=customer.pk)
-    assert event.data == {"username": "carol", "email": "carol@example.test"}
+    assert event.data == {"username": "carol", "email": "carol@example.test", "password_link": True}
 
 
 def test_token_obtain_success(alice):

@@ -217,7 +217,7 @@ def teller(db) -> User:
 
 @pytest.fixture
 def funded_account(teller) -> Account:
-    customer, _ = customer_create(
+    customer = customer_create(
         actor=teller, username="carol", first_name="Carol", last_name="Smit", email="carol@example.com"
     )
     account = account_open(actor=teller, customer_id=customer.pk, kind=AccountKind.CHECKING)
