@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import FilteredRelation, Q, QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from banking.access import transactions_visible_to
@@ -16,14 +16,17 @@ def entry_list_for_account(*, account: Account) -> QuerySet[Entry]:
 
 
 def with_reversal(transactions: QuerySet, *, prefix: str = "") -> QuerySet:
-    """Each transaction with `reversal`: its pending or posted reversal, or None, in the same query.
-    (The partial unique constraint allows at most one such row, so the join adds no rows.) With a
-    `prefix` ("transaction__"), the same for a related transaction, as `transaction_reversal`."""
-    name = f"{prefix.replace('__', '_')}reversal"
+    """Each transaction with `standing_reversal_id` and `standing_reversal_status`: its pending or
+    posted reversal, or None, from one join in the same query (the partial unique constraint allows
+    at most one such row, so the join adds no rows). With a `prefix` ("transaction__"), the same for
+    a related transaction, as `transaction_standing_reversal_id` and `..._status`."""
+    join = f"{prefix.replace('__', '_')}standing_reversal"
     relation = FilteredRelation(
         f"{prefix}reversals", condition=Q(**{f"{prefix}reversals__status__in": LIVE_REVERSAL_STATUSES})
     )
-    return transactions.annotate(**{name: relation}).select_related(name)
+    return transactions.annotate(**{join: relation}).annotate(
+        **{f"{join}_id": F(f"{join}__id"), f"{join}_status": F(f"{join}__status")}
+    )
 
 
 def standing_reversal_of(original: Transaction) -> Transaction | None:

@@ -81,21 +81,19 @@ class TransactionSerializer(serializers.ModelSerializer):
         return txn.destination.iban if txn.destination_id else None
 
     def get_reversed_by(self, txn: Transaction) -> int | None:
-        reversal = standing_reversal(txn)
-        return reversal.pk if reversal else None
+        return standing_reversal(txn)[0]
 
     def get_reversal_status(self, txn: Transaction) -> str | None:
-        reversal = standing_reversal(txn)
-        return reversal.status if reversal else None
+        return standing_reversal(txn)[1]
 
 
-def standing_reversal(txn: Transaction) -> Transaction | None:
-    """Its pending or posted reversal: from the query when it came through selectors.with_reversal
-    (lists: no query per row), else looked up."""
-    try:
-        return txn.reversal
-    except AttributeError:
-        return standing_reversal_of(txn)
+def standing_reversal(txn: Transaction) -> tuple[int | None, str | None]:
+    """The id and status of its pending or posted reversal: from the query when it came through
+    selectors.with_reversal (lists: no query per row), else looked up."""
+    if hasattr(txn, "standing_reversal_status"):
+        return txn.standing_reversal_id, txn.standing_reversal_status
+    reversal = standing_reversal_of(txn)
+    return (reversal.pk, reversal.status) if reversal else (None, None)
 
 
 class TransferCreateSerializer(serializers.Serializer):

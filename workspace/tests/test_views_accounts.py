@@ -190,6 +190,9 @@ def test_a_reversal_waits_for_another_member_of_staff_and_blocks_a_second_one(ag
     assert f'href="/agent/transactions/{reversal.pk}/"' in page
     pending_page = client.get(f"/agent/transactions/{reversal.pk}/").content.decode()
     assert 'data-testid="pending-note"' in pending_page and f'href="/agent/transactions/{deposit.pk}/"' in pending_page
+    # The account's entries and the customer's transactions say so too.
+    assert "reversal pending" in client.get(f"/agent/accounts/{alice_account.pk}/").content.decode()
+    assert "reversal pending" in client.get(f"/agent/customers/{alice_account.customer_id}/").content.decode()
 
     with unchanged():
         again = client_for(sam).post(f"/agent/transactions/{deposit.pk}/reverse/", {"reason": "Again"})
@@ -201,6 +204,8 @@ def test_a_reversal_waits_for_another_member_of_staff_and_blocks_a_second_one(ag
     assert (alice_account.balance, alice_account.held) == (0, 0)
     page = client.get(f"/agent/transactions/{deposit.pk}/").content.decode()
     assert 'data-testid="reversal-pending"' not in page and "reversed by" in page
+    account_page = client.get(f"/agent/accounts/{alice_account.pk}/").content.decode()
+    assert "reversal pending" not in account_page and " · reversed" in account_page
 
 
 def test_a_reversal_needs_a_reason(agnes, alice_account, unchanged):
