@@ -7,6 +7,10 @@ AUTH_PASSWORD_CHANGED = "auth.password_changed"
 # A rotated JWT refresh token came back (stolen or replayed): its whole family was revoked
 # (identity/tokens.py).
 AUTH_TOKEN_REUSED = "auth.token_reused"
+# The one-time link to choose a password (identity/password_links.py): mailed again by a member of
+# staff (the first one goes with staff.created or customer.created), then used by its recipient.
+AUTH_PASSWORD_LINK_SENT = "auth.password_link_sent"
+AUTH_PASSWORD_SET = "auth.password_set"
 # Too many failed sign-ins for one username: refused for FLUX_LOCKOUT_MINUTES (identity/lockout.py).
 AUTH_LOCKED_OUT = "auth.locked_out"
 AUTH_UNLOCKED = "auth.unlocked"

@@ -94,6 +94,11 @@ class TransactionStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# A reversal in these states stands: it is posted, or waits for a second member of staff. A rejected
+# or expired one moved nothing, so the original may be reversed again.
+LIVE_REVERSAL_STATUSES = (TransactionStatus.PENDING, TransactionStatus.POSTED)
+
+
 class Transaction(models.Model):
     """One money movement. Posted: its entries exist and sum to zero. Pending: no entries yet,
     its amount is held on the source account until a second staff member decides."""
@@ -122,9 +127,11 @@ class Transaction(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.CharField(max_length=500, blank=True)
-    # A reversal points at what it reverses; the unique constraint makes "at most once" a fact.
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
+    # A reversal points at what it reverses. Every reversal waits for a second member of staff, and
+    # one that is rejected or expires must not block a new one: "at most once" is the partial unique
+    # constraint below (one pending or posted reversal per original), not a one-to-one field.
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
     )
     # The amount held on `source` while pending (0 when nothing is held, e.g. a cash deposit).
     hold_amount = models.BigIntegerField(default=0)
@@ -137,6 +144,11 @@ class Transaction(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transaction_amount_positive"),
             models.CheckConstraint(condition=Q(hold_amount__gte=0), name="transaction_hold_non_negative"),
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=Q(status__in=[s.value for s in LIVE_REVERSAL_STATUSES]),
+                name="transaction_reversed_at_most_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from banking.access import transactions_visible_to
-from banking.models import Account, Entry, Transaction, TransactionKind, TransactionStatus
+from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
 from identity.models import Role, User
 
 
@@ -15,19 +15,39 @@ def entry_list_for_account(*, account: Account) -> QuerySet[Entry]:
     return Entry.objects.filter(account=account).select_related("transaction").order_by("-id")
 
 
+def with_reversal(transactions: QuerySet, *, prefix: str = "") -> QuerySet:
+    """Each transaction with `standing_reversal_id` and `standing_reversal_status`: its pending or
+    posted reversal, or None, from one join in the same query (the partial unique constraint allows
+    at most one such row, so the join adds no rows). With a `prefix` ("transaction__"), the same for
+    a related transaction, as `transaction_standing_reversal_id` and `..._status`."""
+    join = f"{prefix.replace('__', '_')}standing_reversal"
+    relation = FilteredRelation(
+        f"{prefix}reversals", condition=Q(**{f"{prefix}reversals__status__in": LIVE_REVERSAL_STATUSES})
+    )
+    return transactions.annotate(**{join: relation}).annotate(
+        **{f"{join}_id": F(f"{join}__id"), f"{join}_status": F(f"{join}__status")}
+    )
+
+
+def standing_reversal_of(original: Transaction) -> Transaction | None:
+    """The reversal of `original` that is pending or posted, if any (at most one exists)."""
+    return original.reversals.filter(status__in=LIVE_REVERSAL_STATUSES).first()
+
+
 def transaction_detail_queryset() -> QuerySet[Transaction]:
-    return Transaction.objects.select_related("source", "destination", "reversal")
+    return with_reversal(Transaction.objects.select_related("source", "destination"))
 
 
 def transfer_list_for_user(*, user) -> QuerySet[Transaction]:
     """Transfers (to Flux or other banks) the user may see, newest first: a customer's own, from
     or to any of their accounts; staff see all."""
-    return (
+    transfers = (
         transactions_visible_to(user)
         .filter(kind__in=[TransactionKind.TRANSFER, TransactionKind.EXTERNAL_TRANSFER])
-        .select_related("source", "destination", "reversal")
+        .select_related("source", "destination")
         .order_by("-id")
     )
+    return with_reversal(transfers)
 
 
 def pending_approvals() -> QuerySet[Transaction]:

@@ -1,8 +1,12 @@
-"""The four-eyes journey of issue 5, on a desktop: agnes onboards a customer and pays in cash above
-the cash threshold (pending); she cannot approve her own deposit, neither from the queue (no button)
-nor by posting the approval anyway, nor through the API; sam approves it; the customer signs in with the password agnes
-gave them and transfers above the approval threshold on /app/transfer/ (pending); sam approves it;
-the balances on the customer's workspace page are those the API gives."""
+"""The four-eyes journey of issue 5, on a desktop: agnes onboards a customer (the page shows no
+password: the customer is mailed a link) and pays in cash above the cash threshold (pending); she
+cannot approve her own deposit, neither from the queue (no button) nor by posting the approval
+anyway, nor through the API; sam approves it; the customer chooses a password through the link,
+signs in and transfers above the approval threshold on /app/transfer/ (pending); sam approves it;
+the balances on the customer's workspace page are those the API gives.
+
+And issue 10's reversal journey: agnes reverses her own cash withdrawal; the reversal waits in the
+queue next to the withdrawal, she cannot approve it, the customer is not credited until sam does."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from banking.models import Account, Transaction, TransactionStatus
+from banking.services import withdrawal_create
 from banking.tests.factories import TEST_PASSWORD
 from core.money import decimal_to_minor, format_minor, parse_amount
 from core.templatetags.money import format_money
@@ -23,6 +28,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parametrize("
 
 DEPOSIT = "15000.00"
 TRANSFER = "12000.00"
+CHLOE_PASSWORD = "chloe-chose-this-herself-2026"
 
 
 def grouped(iban: str) -> str:
@@ -53,7 +59,7 @@ def api_account(page: Page, username: str, account: Account) -> dict:
 
 
 def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_approves(
-    page: Page, live_server, agnes, sam, bob_account, screenshot
+    page: Page, live_server, agnes, sam, bob_account, mailoutbox, screenshot
 ):
     # The thresholds this journey crosses (defaults in the settings).
     assert parse_amount(DEPOSIT) >= decimal_to_minor(settings.FLUX_CASH_APPROVAL_THRESHOLD)
@@ -70,7 +76,12 @@ def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_app
     screenshot("onboarding")
     page.get_by_role("button", name="Create the customer and the account").click()
     expect(page.get_by_test_id("customer-created")).to_be_visible()
-    password = page.get_by_test_id("new-password").inner_text().strip()
+    expect(page.get_by_test_id("password-link-sent")).to_contain_text("chloe@example.test")
+    expect(page.get_by_test_id("new-password")).to_have_count(0)
+    [mail] = mailoutbox
+    assert mail.to == ["chloe@example.test"]
+    link = re.search(r"https?://\S+/account/password/\S+/", mail.body).group(0)
+    assert link not in page.content()
     account = Account.objects.get(customer__username="chloe")
     expect(page.get_by_test_id("new-iban")).to_have_text(grouped(account.iban))
     screenshot("customer-created")
@@ -121,8 +132,13 @@ def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_app
     assert Account.objects.get(pk=account.pk).balance == parse_amount(DEPOSIT)
     sign_out(page)
 
-    # 5. Chloé signs in with the password agnes gave her and sends 12,000.00 to Bob: it waits.
-    sign_in(page, "chloe", password)
+    # 5. Chloé chooses her password through the link, signs in and sends 12,000.00 to Bob: it waits.
+    page.goto(link)
+    page.get_by_label("New password", exact=True).fill(CHLOE_PASSWORD)
+    page.get_by_label("New password confirmation").fill(CHLOE_PASSWORD)
+    page.get_by_role("button", name="Save my password").click()
+    expect(page.get_by_text("Your password is set.")).to_be_visible()
+    sign_in(page, "chloe", CHLOE_PASSWORD)
     expect(page).to_have_url(re.compile(r"/app/$"))
     page.goto("/app/transfer/")
     page.get_by_label("From").select_option(str(account.pk))
@@ -164,3 +180,56 @@ def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_app
     expect(balance_cell).to_have_text(format_money(parse_amount(api["balance"]), api["currency"]))
     assert api_account(page, "sam", bob_account)["balance"] == format_minor(bob_before + parse_amount(TRANSFER))
     screenshot("customer-page")
+
+
+def test_agnes_cannot_approve_the_reversal_of_her_own_withdrawal_sam_does(
+    page: Page, live_server, agnes, sam, alice_account, screenshot
+):
+    withdrawal = withdrawal_create(initiator=agnes, account_id=alice_account.pk, amount=300_00,
+                                   reference="Cash for the market")
+    balance = Account.objects.get(pk=alice_account.pk).balance
+
+    # agnes asks for the reversal of her own withdrawal on its page: it waits.
+    sign_in(page, "agnes", path=f"/login/?next=/agent/transactions/{withdrawal.pk}/")
+    page.get_by_label("Reason").fill("Counted wrong")
+    page.get_by_role("button", name="Ask for the reversal").click()
+    expect(page.get_by_test_id("reversal-pending")).to_be_visible()
+    expect(page.get_by_test_id("reverse-form")).to_have_count(0)
+    reversal = Transaction.objects.get(reverses=withdrawal)
+    assert reversal.status == TransactionStatus.PENDING
+    assert Account.objects.get(pk=alice_account.pk).balance == balance  # alice is not credited yet
+    screenshot("reversal-pending")
+
+    # In the queue, next to the withdrawal it reverses; no button for agnes, a forged POST is refused.
+    page.goto("/agent/approvals/")
+    row = approval_row(page, reversal)
+    expect(row.get_by_test_id("reverses")).to_contain_text(f"#{withdrawal.pk}")
+    expect(row.get_by_test_id("own-note")).to_be_visible()
+    expect(row.get_by_role("button", name="Approve")).to_have_count(0)
+    status = page.evaluate(
+        """async (url) => {
+             const token = document.querySelector("[name=csrfmiddlewaretoken]").value;
+             const response = await fetch(url, {method: "POST", headers: {"X-CSRFToken": token}});
+             return response.status;
+           }""",
+        f"/agent/approvals/{reversal.pk}/approve/",
+    )
+    assert status == 403
+    reversal.refresh_from_db()
+    assert reversal.status == TransactionStatus.PENDING
+    screenshot("reversal-queue")
+    sign_out(page)
+
+    # sam approves it: alice gets her 300.00 back.
+    sign_in(page, "sam", path="/login/?next=/agent/approvals/")
+    row = approval_row(page, reversal)
+    row.get_by_role("link", name=f"#{withdrawal.pk}").click()
+    expect(page.get_by_test_id("reversal-link")).to_have_text(f"#{reversal.pk}")
+    page.goto("/agent/approvals/")
+    approval_row(page, reversal).get_by_role("button", name="Approve").click()
+    expect(approval_row(page, reversal)).to_have_count(0)
+    reversal.refresh_from_db()
+    assert reversal.status == TransactionStatus.POSTED and reversal.decided_by == sam
+    assert Account.objects.get(pk=alice_account.pk).balance == balance + 300_00
+    page.goto(f"/agent/transactions/{withdrawal.pk}/")
+    expect(page.get_by_test_id("transaction-status")).to_contain_text("reversed by")

@@ -16,5 +16,7 @@ urlpatterns = [
     path("staff/<str:pk>/deactivate/", staff.StaffDeactivateView.as_view(), name="staff-deactivate"),
     path("staff/<str:pk>/reactivate/", staff.StaffReactivateView.as_view(), name="staff-reactivate"),
     path("staff/<str:pk>/reset-2fa/", staff.StaffResetTwoFactorView.as_view(), name="staff-reset-2fa"),
+    path("staff/<str:pk>/resend-password-link/", staff.StaffResendPasswordLinkView.as_view(),
+         name="staff-resend-password-link"),
     path("users/<str:pk>/unlock/", staff.UserUnlockView.as_view(), name="user-unlock"),
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 
 from django.contrib.auth import authenticate, login, logout, password_validation, update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,7 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from audit import actions
 from audit.services import audit_record
 from core.errors import ApplicationError, ValidationFailed
-from identity import lockout, tokens, two_factor
+from identity import lockout, password_links, tokens, two_factor
 from identity.models import Role, TokenChannel, User
 
 
@@ -33,9 +32,14 @@ def customer_create(
     password: str | None = None,
     phone: str = "",
     address: str = "",
-) -> tuple[User, str | None]:
-    """Onboard a customer. Returns the user and, only when no password was given, the generated
-    one (shown once, never stored in clear).
+    base_url: str = "",
+) -> User:
+    """Onboard a customer. With a `password` (an integrator's own onboarding, where the customer
+    typed it), that password, checked by the password rules. Without one, the customer gets an
+    unusable password and a one-time link by mail to choose their own (identity.password_links; the
+    link starts with `base_url`, by default password_links.public_base_url()): no member of staff
+    ever sees a customer's password. Every customer has an email address, so the link always has
+    somewhere to go. Audited as `customer.created` (with `password_link` when one was mailed).
 
     Errors: permission_denied (not staff), validation_error (username or email taken, weak password,
     malformed email, missing names).
@@ -59,10 +63,8 @@ def customer_create(
     for field, value in (("first_name", first_name), ("last_name", last_name)):
         if not (value or "").strip():
             errors[field] = ["This field is required."]
-    generated = None
-    if password is None or password == "":
-        generated = password = secrets.token_urlsafe(12)
-    else:
+    send_link = password is None or password == ""
+    if not send_link:
         candidate = User(username=username, email=email, first_name=first_name, last_name=last_name)
         try:
             password_validation.validate_password(password, candidate)
@@ -75,23 +77,25 @@ def customer_create(
             customer = User.objects.create_user(
                 username=username,
                 email=email,
-                password=password,
+                password=None if send_link else password,  # None: an unusable password
                 first_name=first_name.strip(),
                 last_name=last_name.strip(),
                 phone=(phone or "").strip(),
                 address=(address or "").strip(),
                 role=Role.CUSTOMER,
             )
+            if send_link:
+                password_links.mail_password_link(user=customer, base_url=base_url or password_links.public_base_url())
             audit_record(
                 actor=actor,
                 action=actions.CUSTOMER_CREATED,
                 target_type="customer",
                 target_id=customer.pk,
-                data={"username": customer.username, "email": customer.email},
+                data={"username": customer.username, "email": customer.email, "password_link": send_link},
             )
     except IntegrityError:  # a concurrent request took the username
         raise ValidationFailed({"username": ["This username is taken."]}) from None
-    return customer, generated
+    return customer
 
 
 def token_obtain(*, username: str, password: str, otp: str | None = None, request=None) -> dict[str, str]:

@@ -1,9 +1,8 @@
-"""Agent management (supervisors): create agents, deactivate and reactivate staff, reset their
-two-factor sign-in, unlock a locked-out user. Each operation is audited."""
+"""Agent management (supervisors): create agents (who choose their own password through a link sent
+by mail), deactivate and reactivate staff, reset their two-factor sign-in, unlock a locked-out user.
+Each operation is audited."""
 
 from __future__ import annotations
-
-import secrets
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -15,7 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from audit import actions
 from audit.services import audit_record
 from core.errors import ApplicationError, ValidationFailed
-from identity import lockout
+from identity import lockout, password_links
 from identity.models import Role, User
 
 USERNAME_MAX_LENGTH = 150
@@ -32,11 +31,13 @@ def _require_staff(user: User) -> None:
 
 
 def agent_create(
-    *, actor: User, username: str, first_name: str, last_name: str, email: str
-) -> tuple[User, str]:
-    """A supervisor creates an agent. Returns the agent and their generated password, shown once
-    (never stored in clear): the agent changes it after signing in, and enrols two-factor sign-in
-    at their first sign-in when it is required. Audited as `staff.created`.
+    *, actor: User, username: str, first_name: str, last_name: str, email: str, base_url: str = ""
+) -> User:
+    """A supervisor creates an agent. The agent gets an unusable password and a one-time link by
+    mail to choose their own (identity.password_links; the link starts with `base_url`, by default
+    password_links.public_base_url()): no one, the supervisor included, ever learns it. They sign
+    in with it and enrol two-factor sign-in at their first sign-in when it is required. Audited as
+    `staff.created`, with the address the link went to.
 
     Errors: permission_denied (not a supervisor), validation_error (username or email taken or
     malformed, missing names)."""
@@ -69,27 +70,27 @@ def agent_create(
             errors[field] = [_("Keep it to 150 characters at most.")]
     if errors:
         raise ValidationFailed(errors)
-    password = secrets.token_urlsafe(12)
     try:
         with transaction.atomic():
             agent = User.objects.create_user(
                 username=username,
                 email=email,
-                password=password,
+                password=None,  # unusable until they choose theirs through the link
                 first_name=first_name,
                 last_name=last_name,
                 role=Role.AGENT,
             )
+            password_links.mail_password_link(user=agent, base_url=base_url or password_links.public_base_url())
             audit_record(
                 actor=actor,
                 action=actions.STAFF_CREATED,
                 target_type="user",
                 target_id=agent.pk,
-                data={"username": agent.username, "role": agent.role},
+                data={"username": agent.username, "role": agent.role, "email": agent.email, "password_link": True},
             )
     except IntegrityError:  # a concurrent request took the username
         raise ValidationFailed({"username": [_("This username is taken.")]}) from None
-    return agent, password
+    return agent
 
 
 def staff_deactivate(*, actor: User, user: User) -> User:

@@ -10,6 +10,8 @@ urlpatterns = [
 ]
 
 urlpatterns += [
+    # The one-time link to choose one's password (identity/password_links.py).
+    path("account/password/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password-set"),
     # Staff two-factor sign-in: enrolment (QR code) and the code after the password.
     path("account/2fa/setup/", views.two_factor_setup, name="2fa-setup"),
     path("account/2fa/verify/", views.two_factor_verify, name="2fa-verify"),

@@ -14,7 +14,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
-from identity import lockout, services, two_factor
+from identity import lockout, password_links, services, two_factor
 
 
 class SignInForm(AuthenticationForm):
@@ -76,6 +76,38 @@ class LogoutView(auth_views.LogoutView):
         services.session_logout(request=request)
         if was_signed_in:
             messages.info(request, _("You have signed out."))
+        return HttpResponseRedirect(self.get_success_url())
+
+
+# --- Choosing one's password through the one-time link ----------------------------------------------
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """The page a password link opens (identity/password_links.py): a new member of staff, or a
+    customer onboarded without a password, chooses theirs (the password rules apply), then signs in;
+    staff enrol two-factor sign-in then when it is required. Django's view checks the token, moves
+    it from the URL into the session before showing the form (so it never leaks in a Referer) and
+    checks it again on submit; the link works once, since the token signs the old password hash.
+    A used, expired, malformed or deactivated user's link gets the "no longer works" page (400)."""
+
+    template_name = "identity/password_set.html"
+    success_url = reverse_lazy("login")
+    title = gettext_lazy("Choose your password")
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
+
+    def dispatch(self, *args, **kwargs):
+        response = super().dispatch(*args, **kwargs)
+        if not self.validlink and response.status_code == 200:
+            response.status_code = 400
+        return response
+
+    def form_valid(self, form):
+        password_links.password_set_with_link(user=form.user, new_password=form.cleaned_data["new_password1"])
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        messages.success(self.request, _("Your password is set. Sign in with your username and your new password."))
         return HttpResponseRedirect(self.get_success_url())
 
 

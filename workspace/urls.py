@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("customers/<str:pk>/", customers.customer_detail, name="customer"),
     path("customers/<str:pk>/contact/", customers.customer_contact, name="customer-contact"),
     path("customers/<str:pk>/unlock/", customers.customer_unlock, name="customer-unlock"),
+    path("customers/<str:pk>/password-link/", customers.customer_password_link, name="customer-password-link"),
     path("customers/<str:pk>/accounts/new/", customers.account_new, name="account-new"),
     path("accounts/<str:pk>/", accounts.account_detail, name="account"),
     path("accounts/<str:pk>/cash/", counter.cash, name="cash"),

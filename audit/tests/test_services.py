@@ -64,10 +64,10 @@ def pending_deposit(agnes, bob_account):
 
 
 def test_customer_create(agnes):
-    (customer, _), event = only_new_event(lambda: customer_create(
+    customer, event = only_new_event(lambda: customer_create(
         actor=agnes, username="carol", first_name="Carol", last_name="C", email="carol@example.test"))
     assert_event(event, actor=agnes, action=actions.CUSTOMER_CREATED, target_type="customer", target_id=customer.pk)
-    assert event.data == {"username": "carol", "email": "carol@example.test"}
+    assert event.data == {"username": "carol", "email": "carol@example.test", "password_link": True}
 
 
 def test_token_obtain_success(alice):
@@ -177,11 +177,23 @@ def test_pending_expire_is_audited_without_an_actor(pending_deposit):
                  target_id=pending_deposit.pk)
 
 
-def test_reverse(agnes, sam, bob_account):
+def test_reverse_is_audited_when_asked_for_then_when_approved(agnes, sam, bob_account):
     txn = deposit_create(initiator=agnes, account_id=bob_account.pk, amount=7_00)
     reversal, event = only_new_event(lambda: transaction_reverse(actor=sam, transaction_id=txn.pk, reason="typo"))
-    assert_event(event, actor=sam, action=actions.TRANSACTION_REVERSED, target_type="transaction", target_id=txn.pk)
-    assert event.data["reversal"] == reversal.pk
+    assert_event(event, actor=sam, action=actions.TRANSACTION_PENDING, target_type="transaction",
+                 target_id=reversal.pk)
+    assert event.data["reverses"] == txn.pk and event.data["reason"] == "typo" and event.data["kind"] == "reversal"
+
+    last = event.pk
+    transaction_approve(approver=agnes, transaction_id=reversal.pk)
+
+    approved, reversed_event = AuditEvent.objects.filter(pk__gt=last).order_by("pk")
+    assert_event(approved, actor=agnes, action=actions.TRANSACTION_APPROVED, target_type="transaction",
+                 target_id=reversal.pk)
+    assert_event(reversed_event, actor=agnes, action=actions.TRANSACTION_REVERSED, target_type="transaction",
+                 target_id=txn.pk)
+    assert reversed_event.data["reversal"] == reversal.pk and reversed_event.data["requested_by"] == sam.pk
+    assert OutboxMessage.objects.filter(event__in=[approved, reversed_event]).count() == 2
 
 
 # --- Refused operations record nothing ----------------------------------------------------------

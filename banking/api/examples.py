@@ -21,7 +21,7 @@ TRANSFER_POSTED = {
     "source_account": 17, "source_iban": ALICE_IBAN, "destination_account": 42, "destination_iban": BOB_IBAN,
     "reference": "Rent March", "initiated_by": 5, "created_at": "2026-03-31T18:02:11Z",
     "posted_at": "2026-03-31T18:02:11Z", "expires_at": None, "decided_by": None, "decided_at": None,
-    "decision_reason": "", "reverses": None, "reversed_by": None,
+    "decision_reason": "", "reverses": None, "reversed_by": None, "reversal_status": None,
 }
 TRANSFER_PENDING = {
     **TRANSFER_POSTED, "id": 91, "status": "pending", "amount": "12500.00", "destination_account": None,
@@ -38,9 +38,10 @@ APPROVED = {**TRANSFER_PENDING, "status": "posted", "posted_at": "2026-04-01T11:
 REJECTED = {**TRANSFER_PENDING, "status": "rejected", "decided_by": 4, "decided_at": "2026-04-01T11:30:00Z",
             "decision_reason": "The customer called to cancel it."}
 REVERSAL = {
-    **TRANSFER_POSTED, "id": 97, "kind": "reversal", "source_account": 42, "source_iban": BOB_IBAN,
-    "destination_account": 17, "destination_iban": ALICE_IBAN, "reference": "Reversal of #88",
-    "initiated_by": 3, "reverses": 88,
+    **TRANSFER_POSTED, "id": 97, "kind": "reversal", "status": "pending", "source_account": 42,
+    "source_iban": BOB_IBAN, "destination_account": 17, "destination_iban": ALICE_IBAN,
+    "reference": "Reversal of #88: Paid twice by mistake.", "initiated_by": 3, "created_at": "2026-04-01T10:00:00Z",
+    "posted_at": None, "expires_at": "2026-04-08T10:00:00Z", "reverses": 88,
 }
 
 
@@ -65,7 +66,12 @@ OVERDRAFT_EXAMPLES = [
     response("Account", {**ACCOUNT, "overdraft_limit": "500.00", "available": "1625.00"}),
 ]
 ENTRY_EXAMPLES = [response("Entry", ENTRY)]
-TRANSACTION_EXAMPLES = [response("Posted transfer", TRANSFER_POSTED), response("Pending transfer", TRANSFER_PENDING)]
+TRANSACTION_EXAMPLES = [
+    response("Posted transfer", TRANSFER_POSTED),
+    response("Pending transfer", TRANSFER_PENDING),
+    response("Posted transfer, its reversal waiting for approval",
+             {**TRANSFER_POSTED, "reversed_by": 97, "reversal_status": "pending"}),
+]
 TRANSFER_LIST_EXAMPLES = [response("Transfer", TRANSFER_POSTED)]
 TRANSFER_CREATE_EXAMPLES = [
     request("To a Flux account", {"source_account": 17, "destination_iban": BOB_IBAN, "amount": "125.00",
@@ -79,7 +85,7 @@ CASH_EXAMPLES = [
     request("Cash", {"account": 17, "amount": "200.00", "reference": "Cash at the counter"}),
     response("Posted", DEPOSIT, 201),
 ]
-APPROVAL_LIST_EXAMPLES = [response("Pending transfer", TRANSFER_PENDING)]
+APPROVAL_LIST_EXAMPLES = [response("Pending transfer", TRANSFER_PENDING), response("Pending reversal", REVERSAL)]
 APPROVE_EXAMPLES = [response("Approved", APPROVED)]
 REJECT_EXAMPLES = [request("Reason", {"reason": "The customer called to cancel it."}), response("Rejected", REJECTED)]
 REVERSE_EXAMPLES = [request("Reason", {"reason": "Paid twice by mistake."}), response("Reversal", REVERSAL, 201)]

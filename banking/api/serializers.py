@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from banking.models import CUSTOMER_KINDS, Account, Entry, Transaction
+from banking.selectors import standing_reversal_of
 from core.api.fields import AmountField
 from core.ids import MAX_ID
 
@@ -56,7 +57,10 @@ class TransactionSerializer(serializers.ModelSerializer):
     initiated_by = serializers.IntegerField(source="initiated_by_id", read_only=True)
     decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
     reverses = serializers.IntegerField(source="reverses_id", read_only=True, allow_null=True)
-    reversed_by = serializers.SerializerMethodField()
+    reversed_by = serializers.SerializerMethodField(
+        help_text="The reversal of this transaction, posted or still waiting for approval (`reversal_status`)."
+    )
+    reversal_status = serializers.SerializerMethodField(help_text="`pending` or `posted`, with `reversed_by`.")
 
     class Meta:
         model = Transaction
@@ -64,6 +68,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "amount", "currency", "source_account", "source_iban",
             "destination_account", "destination_iban", "reference", "initiated_by", "created_at",
             "posted_at", "expires_at", "decided_by", "decided_at", "decision_reason", "reverses", "reversed_by",
+            "reversal_status",
         ]
         read_only_fields = fields
 
@@ -76,8 +81,19 @@ class TransactionSerializer(serializers.ModelSerializer):
         return txn.destination.iban if txn.destination_id else None
 
     def get_reversed_by(self, txn: Transaction) -> int | None:
-        reversal = getattr(txn, "reversal", None)
-        return reversal.pk if reversal else None
+        return standing_reversal(txn)[0]
+
+    def get_reversal_status(self, txn: Transaction) -> str | None:
+        return standing_reversal(txn)[1]
+
+
+def standing_reversal(txn: Transaction) -> tuple[int | None, str | None]:
+    """The id and status of its pending or posted reversal: from the query when it came through
+    selectors.with_reversal (lists: no query per row), else looked up."""
+    if hasattr(txn, "standing_reversal_status"):
+        return txn.standing_reversal_id, txn.standing_reversal_status
+    reversal = standing_reversal_of(txn)
+    return (reversal.pk, reversal.status) if reversal else (None, None)
 
 
 class TransferCreateSerializer(serializers.Serializer):

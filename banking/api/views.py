@@ -273,7 +273,7 @@ class TransactionApproveView(APIView):
         summary="Approve a pending transaction (staff)",
         description="Posts it. Staff other than its initiator (403 `permission_denied`); an agent only up "
         "to the agent approval limit (403 `approval_limit_exceeded`). 409 `not_pending` once decided or "
-        "expired.",
+        "expired. A reversal posts every entry of its original negated.",
         request=None,
         responses={
             200: TransactionSerializer,
@@ -322,9 +322,14 @@ class TransactionReverseView(APIView):
     permission_classes = [IsBankStaff]
 
     @extend_schema(
-        summary="Reverse a posted transaction (staff)",
-        description="201 with the reversal, a compensating transaction linked to the original (at most "
-        "once: 409 `already_reversed`; a reversal is `not_reversible`; only `posted` ones).",
+        summary="Ask for the reversal of a posted transaction (staff)",
+        description="201 with the reversal, a compensating transaction linked to the original, `pending` "
+        "whatever the amount: another member of staff approves it (transactions/{id}/approve/, then every "
+        "entry of the original is negated) or rejects it. While it waits, the amount is held on the customer "
+        "account it will debit (the reversal of a deposit or of a transfer between customers), never on the "
+        "customer it will credit. At most once: a pending or posted reversal refuses another with 409 "
+        "`already_reversed` (a rejected or expired one does not); a reversal is `not_reversible`; only `posted` "
+        "transactions are reversed.",
         request=ReasonSerializer,
         responses={
             201: TransactionSerializer,

@@ -1,5 +1,6 @@
-"""Four eyes: a pending transaction is approved (posted) or rejected (hold released) by a staff
-member other than its initiator, or voided when it expires."""
+"""Four eyes: a pending transaction (a large transfer or cash operation, or any reversal) is
+approved (posted) or rejected (hold released) by a staff member other than its initiator, or
+voided when it expires."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from audit import actions
 from audit.services import audit_record
 from banking.ledger import ensure_open, post
 from banking.locks import lock_accounts, lock_transaction
-from banking.models import Account, Transaction, TransactionStatus
+from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
+from banking.policies import reversal_refusal
 from banking.services.common import require_reason, require_staff
 from banking.services.movements import legs_for, transaction_audit_data
+from banking.services.reversals import reversal_legs
 from core.errors import ApplicationError, NotFound
 from core.money import decimal_to_minor, format_minor
 from identity.models import User
@@ -53,19 +56,40 @@ def _release_hold(txn: Transaction, source: Account) -> None:
         source.save(update_fields=["held"])
 
 
+def _still_reversible(reversal: Transaction) -> tuple[Transaction, list[Entry]]:
+    """The original of a pending reversal and the entries it will negate, once the original is
+    checked to be still reversible: posted, and reversed by no other reversal (the partial unique
+    constraint already makes a second standing reversal impossible; this makes it a clear error)."""
+    original = Transaction.objects.select_related("source", "destination").get(pk=reversal.reverses_id)
+    other = original.reversals.filter(status__in=LIVE_REVERSAL_STATUSES).exclude(pk=reversal.pk).first()
+    refusal = reversal_refusal(original, standing_reversal=other)
+    if refusal is not None:
+        raise refusal
+    return original, list(original.entries.order_by("pk"))
+
+
 def transaction_approve(*, approver: User, transaction_id: int) -> Transaction:
     """Post a pending transaction: the hold is released and the entries written at once.
 
-    An agent approves amounts up to FLUX_AGENT_APPROVAL_LIMIT; a supervisor any amount.
+    An agent approves amounts up to FLUX_AGENT_APPROVAL_LIMIT; a supervisor any amount. The rules
+    of the ledger are checked again now, on the locked accounts: they must be open, and a debited
+    customer account must stay within its overdraft limit once the hold is released (so money that
+    left a customer account meanwhile, e.g. a lowered overdraft limit, refuses the approval with
+    insufficient_funds and leaves the transaction pending). A reversal posts every entry of its
+    original negated, and its original must still be reversible; its approval is also audited as
+    `transaction.reversed` on the original.
+
     Errors: permission_denied (not staff, or the initiator), approval_limit_exceeded (an agent,
-    above the limit), not_found, not_pending, account_frozen, account_closed, insufficient_funds.
+    above the limit), not_found, not_pending, account_frozen, account_closed, insufficient_funds,
+    not_posted / already_reversed (a reversal whose original is no longer reversible).
     """
     require_staff(approver)
     now = timezone.now()
     with transaction.atomic():
         txn = _lock_pending(decider=approver, transaction_id=transaction_id, now=now)
         _ensure_within_approval_limit(approver=approver, txn=txn)
-        accounts = lock_accounts([txn.source_id, txn.destination_id])
+        original, original_entries = _still_reversible(txn) if txn.kind == TransactionKind.REVERSAL else (None, [])
+        accounts = lock_accounts([txn.source_id, txn.destination_id, *(e.account_id for e in original_entries)])
         for account in accounts.values():
             ensure_open(account)
         _release_hold(txn, accounts[txn.source_id])
@@ -74,7 +98,8 @@ def transaction_approve(*, approver: User, transaction_id: int) -> Transaction:
         txn.decided_by = approver
         txn.decided_at = now
         txn.save(update_fields=["status", "posted_at", "decided_by", "decided_at"])
-        post(txn, legs_for(txn, accounts), at=now)
+        legs = reversal_legs(original_entries, accounts) if original else legs_for(txn, accounts)
+        post(txn, legs, at=now)
         audit_record(
             actor=approver,
             action=actions.TRANSACTION_APPROVED,
@@ -82,6 +107,14 @@ def transaction_approve(*, approver: User, transaction_id: int) -> Transaction:
             target_id=txn.pk,
             data=transaction_audit_data(txn) | {"initiated_by": txn.initiated_by_id},
         )
+        if original:
+            audit_record(
+                actor=approver,
+                action=actions.TRANSACTION_REVERSED,
+                target_type="transaction",
+                target_id=original.pk,
+                data=transaction_audit_data(original) | {"reversal": txn.pk, "requested_by": txn.initiated_by_id},
+            )
         return txn
 
 

@@ -24,10 +24,12 @@ def customer_onboard(
     password: str | None = None,
     currency: str | None = None,
     overdraft_limit: int = 0,
-) -> tuple[User, Account, str | None]:
+    base_url: str = "",
+) -> tuple[User, Account]:
     """Create a customer (identity's customer_create) and open their first account (account_open)
     in one database transaction: either both exist, with their two audit events, or neither.
-    Returns the customer, the account and the generated password (None when one was given).
+    Without a `password` the customer is mailed a one-time link to choose theirs (`base_url`
+    starts it), once the transaction commits: a rolled-back onboarding mails nothing.
 
     Only a supervisor onboards with an overdraft (banking/policies.py), as with account_open.
 
@@ -39,11 +41,11 @@ def customer_onboard(
     # means a refused onboarding never creates (even briefly) a customer or a password.
     check_may_set_overdraft(actor, overdraft_limit)
     with transaction.atomic():
-        customer, generated = customer_create(
+        customer = customer_create(
             actor=actor, username=username, first_name=first_name, last_name=last_name, email=email,
-            password=password, phone=phone, address=address,
+            password=password, phone=phone, address=address, base_url=base_url,
         )
         account = account_open(
             actor=actor, customer_id=customer.pk, kind=kind, currency=currency, overdraft_limit=overdraft_limit
         )
-        return customer, account, generated
+        return customer, account

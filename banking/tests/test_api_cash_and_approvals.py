@@ -276,21 +276,74 @@ def reverse(client, txn: dict, reason: str | None = "Customer complaint"):
     return decide(client, txn, "reverse", {} if reason is None else {"reason": reason})
 
 
-def test_a_reversal_restores_the_balances(api_client_for, api_alice, api_supervisor, api_alice_account,
-                                          api_bob_account):
+def test_a_reversal_waits_for_another_member_of_staff(api_client_for, api_alice, api_agent, api_supervisor,
+                                                       api_alice_account, api_bob_account):
     original = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "40.00").json()
-    response = reverse(api_client_for(api_supervisor), original)
+
+    response = reverse(api_client_for(api_agent), original)
+
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["kind"] == "reversal" and body["status"] == "posted" and body["reverses"] == original["id"]
-    assert body["amount"] == "40.00"
+    assert body["kind"] == "reversal" and body["status"] == "pending" and body["reverses"] == original["id"]
+    assert body["amount"] == "40.00" and body["posted_at"] is None and body["expires_at"]
     assert body["source_account"] == api_bob_account.pk and body["destination_account"] == api_alice_account.pk
-    assert balance_of(api_alice_account) == 1_000_00
-    assert balance_of(api_bob_account) == 500_00
+    assert body["initiated_by"] == api_agent.pk and body["decided_by"] is None
+    # Nothing moved yet; bob's 40.00 are held.
+    assert (balance_of(api_alice_account), balance_of(api_bob_account)) == (960_00, 540_00)
+    assert fresh(api_bob_account).held == 40_00
     detail = api_client_for(api_alice).get(f"{API}transactions/{original['id']}/").json()
-    assert detail["reversed_by"] == body["id"] and detail["status"] == "posted"
+    assert (detail["status"], detail["reversed_by"], detail["reversal_status"]) == ("posted", body["id"], "pending")
+    # The queue lists it with its original.
+    queued = {row["id"]: row for row in page(api_client_for(api_supervisor).get(APPROVALS))}
+    assert queued[body["id"]]["kind"] == "reversal" and queued[body["id"]]["reverses"] == original["id"]
+
+    approved = decide(api_client_for(api_supervisor), body, "approve")
+
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["status"] == "posted" and approved.json()["decided_by"] == api_supervisor.pk
+    assert (balance_of(api_alice_account), balance_of(api_bob_account)) == (1_000_00, 500_00)
+    assert fresh(api_bob_account).held == 0
+    detail = api_client_for(api_alice).get(f"{API}transactions/{original['id']}/").json()
+    assert (detail["reversed_by"], detail["reversal_status"]) == (body["id"], "posted")
     assert AuditEvent.objects.filter(action=actions.TRANSACTION_REVERSED, target_id=str(original["id"])).count() == 1
+    assert body["id"] not in {row["id"] for row in page(api_client_for(api_supervisor).get(APPROVALS))}
     assert_ledger_consistent()
+
+
+def test_the_initiator_of_a_reversal_cannot_decide_it(api_client_for, api_agent, api_supervisor, api_alice_account,
+                                                      api_unchanged):
+    """Finding 3: an agent reversed her own cash withdrawal alone. Now she cannot approve (or reject)
+    the reversal she asked for; another member of staff can."""
+    withdrawal = cash(api_client_for(api_agent), WITHDRAWALS, api_alice_account, "300.00").json()
+    reversal = reverse(api_client_for(api_agent), withdrawal, "Counted wrong").json()
+    assert reversal["status"] == "pending" and balance_of(api_alice_account) == 700_00
+
+    with api_unchanged():
+        assert_error(decide(api_client_for(api_agent), reversal, "approve"), 403, "permission_denied")
+        assert_error(decide(api_client_for(api_agent), reversal, "reject", {"reason": "Mine"}), 403,
+                     "permission_denied")
+
+    assert decide(api_client_for(api_supervisor), reversal, "approve").json()["status"] == "posted"
+    assert balance_of(api_alice_account) == 1_000_00
+    assert_ledger_consistent()
+
+
+def test_a_rejected_reversal_releases_its_hold_and_allows_another(api_client_for, api_agent, api_supervisor,
+                                                                 api_bob_account, api_unchanged):
+    deposit = cash(api_client_for(api_agent), DEPOSITS, api_bob_account, "100.00").json()
+    reversal = reverse(api_client_for(api_agent), deposit).json()
+    assert fresh(api_bob_account).held == 100_00
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), deposit), 409, "already_reversed")
+
+    rejected = decide(api_client_for(api_supervisor), reversal, "reject", {"reason": "Not a mistake"})
+
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert (balance_of(api_bob_account), fresh(api_bob_account).held) == (600_00, 0)
+    detail = api_client_for(api_supervisor).get(f"{API}transactions/{deposit['id']}/").json()
+    assert (detail["reversed_by"], detail["reversal_status"]) == (None, None)
+    again = reverse(api_client_for(api_supervisor), deposit)
+    assert again.status_code == 201 and again.json()["status"] == "pending"
 
 
 def test_a_transaction_is_reversed_at_most_once(api_client_for, api_alice, api_agent, api_supervisor,
@@ -300,6 +353,10 @@ def test_a_transaction_is_reversed_at_most_once(api_client_for, api_alice, api_a
     with api_unchanged():
         assert_error(reverse(api_client_for(api_supervisor), original), 409, "already_reversed")
         assert_error(reverse(api_client_for(api_supervisor), reversal), 409, "not_reversible")
+    decide(api_client_for(api_supervisor), reversal, "approve")
+    with api_unchanged():
+        assert_error(reverse(api_client_for(api_supervisor), original), 409, "already_reversed")
+        assert_error(reverse(api_client_for(api_agent), reversal), 409, "not_reversible")
 
 
 def test_only_posted_transactions_are_reversed(api_client_for, api_supervisor, pending_transfer, api_unchanged):
@@ -347,10 +404,12 @@ def test_reversing_an_unknown_transaction_is_404(api_client_for, api_supervisor,
         assert_error(reverse(api_client_for(api_supervisor), {"id": 999999999}), 404, "not_found")
 
 
-def test_reversing_an_external_transfer(api_client_for, api_alice, api_supervisor, api_alice_account):
+def test_reversing_an_external_transfer(api_client_for, api_alice, api_agent, api_supervisor, api_alice_account):
     original = transfer(api_client_for(api_alice), api_alice_account, EXTERNAL_IBAN, "100.00").json()
     response = reverse(api_client_for(api_supervisor), original)
     assert response.status_code == 201, response.content
+    assert balance_of(api_alice_account) == 900_00  # nothing back before the approval
+    assert decide(api_client_for(api_agent), response.json(), "approve").status_code == 200
     assert balance_of(api_alice_account) == 1_000_00
     assert balance_of(internal_account(AccountKind.CLEARING, "EUR")) == 0
     assert_ledger_consistent()

@@ -157,15 +157,28 @@ def test_the_overdraft_endpoint_is_in_the_schema(client):
 # --- Onboarding -------------------------------------------------------------------------------
 
 
-def test_onboarding_creates_a_customer_and_a_first_account(agnes):
-    customer, account, password = customer_onboard(
-        actor=agnes, username="carol", first_name="Carol", last_name="Jones", email="carol@example.test",
-        kind="savings",
-    )
-    assert customer.is_customer and customer.check_password(password)
+def test_onboarding_creates_a_customer_and_a_first_account_and_mails_the_link_after_commit(
+    agnes, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        customer, account = customer_onboard(
+            actor=agnes, username="carol", first_name="Carol", last_name="Jones", email="carol@example.test",
+            kind="savings",
+        )
+    assert customer.is_customer and not customer.has_usable_password()
     assert (account.customer, account.kind, account.currency, account.balance) == (customer, "savings", "EUR", 0)
     recorded = set(AuditEvent.objects.values_list("action", flat=True))
     assert recorded >= {actions.CUSTOMER_CREATED, actions.ACCOUNT_OPENED}
+    assert [mail.to for mail in mailoutbox] == [["carol@example.test"]]
+
+
+def test_an_onboarding_that_fails_mails_nothing(agnes, mailoutbox, django_capture_on_commit_callbacks, unchanged):
+    """The customer is created, then the account is refused: both roll back, and so does the mail."""
+    with unchanged(), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(ApplicationError):
+            customer_onboard(actor=agnes, username="carol", first_name="C", last_name="J", email="c@example.test",
+                             kind="checking", currency="XYZ")
+    assert callbacks == [] and mailoutbox == []
 
 
 def test_onboarding_a_taken_email_creates_nothing(agnes, alice, unchanged):

@@ -154,9 +154,10 @@ def test_seed_demo_writes_months_of_history_through_the_services(seeded):
     # One transfer to another country's bank, with a valid IBAN.
     foreign = [iban for iban in posted.values_list("external_iban", flat=True) if iban and iban[:2] != "NL"]
     assert foreign and all(not is_flux_iban(parse_iban(iban)) for iban in foreign)
-    # A reversal, linked to what it reverses.
+    # A reversal, linked to what it reverses: asked for by agnes, approved by sam (four eyes).
     reversal = Transaction.objects.get(kind=TransactionKind.REVERSAL)
-    assert reversal.reverses.status == TransactionStatus.POSTED
+    assert reversal.reverses.status == TransactionStatus.POSTED and reversal.status == TransactionStatus.POSTED
+    assert (reversal.initiated_by.username, reversal.decided_by.username) == ("agnes", "sam")
     # A large transfer waits for a second staff member, its amount held.
     pending = Transaction.objects.get(status=TransactionStatus.PENDING)
     assert pending.amount >= decimal_to_minor(Decimal("10000.00"))
@@ -220,7 +221,7 @@ def teller(db) -> User:
 
 @pytest.fixture
 def funded_account(teller) -> Account:
-    customer, _ = customer_create(
+    customer = customer_create(
         actor=teller, username="carol", first_name="Carol", last_name="Smit", email="carol@example.com"
     )
     account = account_open(actor=teller, customer_id=customer.pk, kind=AccountKind.CHECKING)

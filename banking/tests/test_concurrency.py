@@ -180,16 +180,22 @@ def test_concurrent_reversals_reverse_exactly_once(alice, bob, open_account):
             transaction_reverse(actor=staff[index], transaction_id=original.pk, reason=f"Dispute {index}")
         except ApplicationError as exc:
             return exc.code
-        return "reversed"
+        return "requested"
 
     results, errors = run_in_threads(work)
 
     assert errors == []
-    assert sorted(results) == ["already_reversed"] * (THREADS - 1) + ["reversed"]
-    assert Transaction.objects.filter(reverses=original).count() == 1
+    assert sorted(results) == ["already_reversed"] * (THREADS - 1) + ["requested"]
+    reversal = Transaction.objects.get(reverses=original)
+    assert reversal.status == TransactionStatus.PENDING
     source.refresh_from_db()
     destination.refresh_from_db()
-    assert (source.balance, destination.balance) == (1_000_00, 0)
+    assert (source.balance, destination.balance, destination.held) == (600_00, 400_00, 400_00)
+    approver = next(member for member in staff if member != reversal.initiated_by)
+    transaction_approve(approver=approver, transaction_id=reversal.pk)
+    source.refresh_from_db()
+    destination.refresh_from_db()
+    assert (source.balance, destination.balance, destination.held) == (1_000_00, 0, 0)
     assert_ledger_consistent([source, destination])
 
 

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 )
 
 from banking.iban import generate_flux_iban
-from banking.models import Account, Entry, Transaction, TransactionKind, TransactionStatus
+from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.services import (
     account_freeze,
     account_unfreeze,
@@ -216,9 +216,21 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert total == 0 and count >= 2, txn
             else:  # pending, rejected and expired transactions never post
                 assert txn.pk not in legs, txn
-                assert txn.kind != TransactionKind.REVERSAL, txn
             if txn.status == TransactionStatus.PENDING:
                 assert txn.hold_amount in (0, txn.amount), txn
+
+    @invariant()
+    def reversed_at_most_once(self) -> None:
+        """At most one pending or posted reversal per original, and a posted one negates it exactly."""
+        standing = Counter(
+            Transaction.objects.filter(kind=TransactionKind.REVERSAL, status__in=LIVE_REVERSAL_STATUSES)
+            .values_list("reverses_id", flat=True)
+        )
+        assert all(count == 1 for count in standing.values()), standing
+        for reversal in Transaction.objects.filter(kind=TransactionKind.REVERSAL, status=TransactionStatus.POSTED):
+            original = dict(Entry.objects.filter(transaction_id=reversal.reverses_id).values_list("account", "amount"))
+            negated = dict(Entry.objects.filter(transaction=reversal).values_list("account", "amount"))
+            assert negated == {account: -amount for account, amount in original.items()}, reversal
 
 
 @pytest.fixture
@@ -270,7 +282,7 @@ def test_ledger_invariants_hold_under_random_operations(bank, snapshot):
         "withdrawal_create: posted",
         "transaction_approve: posted",
         "transaction_reject: rejected",
-        "transaction_reverse: posted",
+        "transaction_reverse: pending",
         "transaction_reverse: already_reversed",
         "account_freeze: frozen",
         "account_unfreeze: active",

@@ -10,13 +10,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit import actions
 from audit.models import AuditEvent
 from banking.iban import is_flux_iban, parse_iban
-from banking.models import Account, AccountKind, AccountStatus, Entry, TransactionKind, TransactionStatus
+from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.services import (
     account_close,
     account_freeze,
@@ -53,48 +53,146 @@ def rich_account(open_account, alice, vault, clearing) -> Account:
 
 
 # --- Reversals --------------------------------------------------------------------------------
+# Every reversal waits, pending, for a member of staff other than the one who asked for it.
 
 
-def test_reversal_negates_every_entry_and_links_the_original(alice, agnes, alice_account, bob_account):
+def reverse_and_approve(*, requested_by, approved_by, original, reason: str = "Mistake"):
+    reversal = transaction_reverse(actor=requested_by, transaction_id=original.pk, reason=reason)
+    assert reversal.status == TransactionStatus.PENDING
+    return transaction_approve(approver=approved_by, transaction_id=reversal.pk)
+
+
+def test_a_reversal_waits_holding_the_debited_customer_then_negates_every_entry(
+    alice, agnes, sam, alice_account, bob_account
+):
     original = transfer_create(
         initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=80_00
     )
+    entries_before = Entry.objects.count()
 
     reversal = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Sent by mistake")
 
-    assert reversal.kind == TransactionKind.REVERSAL and reversal.status == TransactionStatus.POSTED
+    # Pending: nothing posted, the amount held on bob's account (the side it will debit).
+    assert reversal.kind == TransactionKind.REVERSAL and reversal.status == TransactionStatus.PENDING
     assert reversal.reverses_id == original.pk and reversal.amount == 80_00
     assert (reversal.source_id, reversal.destination_id) == (bob_account.pk, alice_account.pk)
-    assert reversal.initiated_by == agnes and reversal.decision_reason == "Sent by mistake"
+    assert reversal.initiated_by == agnes and reversal.decided_by is None
+    assert reversal.reference == f"Reversal of #{original.pk}: Sent by mistake"
+    assert reversal.hold_amount == 80_00 and reversal.expires_at > timezone.now()
+    assert Entry.objects.count() == entries_before
+    assert (fresh(bob_account).balance, bob_account.held, bob_account.available) == (580_00, 80_00, 500_00)
+    assert (fresh(alice_account).balance, alice_account.held) == (920_00, 0)
+    event = last_event()
+    assert_audited(event, actor=agnes, action=actions.TRANSACTION_PENDING, target_type="transaction",
+                   target_id=reversal.pk)
+    assert event.data["reverses"] == original.pk and event.data["reason"] == "Sent by mistake"
+    assert event.data["kind"] == "reversal" and event.data["amount"] == "80.00"
+
+    posted = transaction_approve(approver=sam, transaction_id=reversal.pk)
+
+    assert posted.status == TransactionStatus.POSTED and posted.decided_by == sam
     original.refresh_from_db()
-    assert original.reversal == reversal and original.status == TransactionStatus.POSTED
+    assert original.status == TransactionStatus.POSTED
+    assert list(original.reversals.all()) == [posted]
     originals = entries_of(original)
-    reversed_entries = entries_of(reversal)
+    reversed_entries = entries_of(posted)
     assert [(e.account_id, -e.amount, e.counterparty) for e in originals] == [
         (e.account_id, e.amount, e.counterparty) for e in reversed_entries
     ]
     assert sum(e.amount for e in reversed_entries) == 0
-    assert fresh(alice_account).balance == 1_000_00 and fresh(bob_account).balance == 500_00
+    assert (fresh(alice_account).balance, alice_account.held) == (1_000_00, 0)
+    assert (fresh(bob_account).balance, bob_account.held) == (500_00, 0)
     assert {e.account_id: e.balance_after for e in reversed_entries} == {
         alice_account.pk: 1_000_00,
         bob_account.pk: 500_00,
     }
     assert_balanced(alice_account)
     assert_balanced(bob_account)
-    event = last_event()
-    assert_audited(event, actor=agnes, action=actions.TRANSACTION_REVERSED, target_type="transaction",
+    approved, reversed_event = AuditEvent.objects.order_by("-pk")[:2][::-1]
+    assert_audited(approved, actor=sam, action=actions.TRANSACTION_APPROVED, target_type="transaction",
+                   target_id=reversal.pk)
+    assert_audited(reversed_event, actor=sam, action=actions.TRANSACTION_REVERSED, target_type="transaction",
                    target_id=original.pk)
-    assert event.data["reversal"] == reversal.pk and event.data["reason"] == "Sent by mistake"
+    assert reversed_event.data["reversal"] == reversal.pk and reversed_event.data["requested_by"] == agnes.pk
 
 
-def test_reversing_an_external_transfer_debits_clearing(alice, sam, alice_account, clearing):
+def test_an_agent_cannot_approve_the_reversal_of_her_own_withdrawal(agnes, sam, alice_account, vault, unchanged):
+    """Finding 3: an agent reversed her own cash withdrawal alone, crediting the customer while she
+    held the cash. Now the reversal waits and she cannot decide it; the customer gets nothing yet."""
+    withdrawal = withdrawal_create(initiator=agnes, account_id=alice_account.pk, amount=300_00)
+    assert withdrawal.status == TransactionStatus.POSTED and fresh(alice_account).balance == 700_00
+
+    reversal = transaction_reverse(actor=agnes, transaction_id=withdrawal.pk, reason="Counted wrong")
+
+    # The vault is debited by the reversal: nothing is held, and alice is not credited before approval.
+    assert reversal.status == TransactionStatus.PENDING and reversal.hold_amount == 0
+    assert (fresh(alice_account).balance, alice_account.held) == (700_00, 0)
+    assert fresh(vault).held == 0
+    with unchanged(), refused("permission_denied"):
+        transaction_approve(approver=agnes, transaction_id=reversal.pk)
+    with unchanged(), refused("permission_denied"):
+        transaction_reject(approver=agnes, transaction_id=reversal.pk, reason="Never mind")
+
+    transaction_approve(approver=sam, transaction_id=reversal.pk)
+
+    assert fresh(alice_account).balance == 1_000_00
+    assert_balanced(alice_account)
+    assert_balanced(vault)
+
+
+def test_a_supervisor_cannot_approve_his_own_reversal_either(sam, agnes, alice, alice_account, bob_account,
+                                                              unchanged):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=1
+    )
+    reversal = transaction_reverse(actor=sam, transaction_id=original.pk, reason="One cent")
+
+    assert reversal.status == TransactionStatus.PENDING  # whatever the amount, whoever asks
+    with unchanged(), refused("permission_denied"):
+        transaction_approve(approver=sam, transaction_id=reversal.pk)
+    assert transaction_approve(approver=agnes, transaction_id=reversal.pk).status == TransactionStatus.POSTED
+
+
+def test_rejecting_a_reversal_releases_its_hold_and_allows_a_new_one(agnes, sam, bob_account):
+    deposit = deposit_create(initiator=agnes, account_id=bob_account.pk, amount=100_00)
+    reversal = transaction_reverse(actor=sam, transaction_id=deposit.pk, reason="Counterfeit notes")
+    assert (fresh(bob_account).balance, bob_account.held) == (600_00, 100_00)
+    entries_before = Entry.objects.count()
+
+    rejected = transaction_reject(approver=agnes, transaction_id=reversal.pk, reason="The notes are fine")
+
+    assert rejected.status == TransactionStatus.REJECTED and rejected.decision_reason == "The notes are fine"
+    assert (fresh(bob_account).balance, bob_account.held) == (600_00, 0)
+    assert Entry.objects.count() == entries_before
+    # A rejected reversal moved nothing, so it blocks nothing.
+    again = transaction_reverse(actor=sam, transaction_id=deposit.pk, reason="Counterfeit after all")
+    assert again.status == TransactionStatus.PENDING and fresh(bob_account).held == 100_00
+    assert sorted(deposit.reversals.values_list("status", flat=True)) == ["pending", "rejected"]
+
+
+def test_an_expired_reversal_allows_a_new_one(agnes, sam, alice, alice_account, bob_account):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=10_00
+    )
+    stale = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Mistake")
+    assert pending_expire(now=stale.expires_at) == 1
+    stale.refresh_from_db()
+    assert stale.status == TransactionStatus.EXPIRED and fresh(bob_account).held == 0
+
+    posted = reverse_and_approve(requested_by=agnes, approved_by=sam, original=original, reason="Mistake, again")
+    assert posted.status == TransactionStatus.POSTED and fresh(alice_account).balance == 1_000_00
+
+
+def test_reversing_an_external_transfer_debits_clearing(alice, agnes, sam, alice_account, clearing):
     original = transfer_create(
         initiator=alice, source_account_id=alice_account.pk, destination_iban=EXTERNAL_IBAN, amount=70_00
     )
-
     reversal = transaction_reverse(actor=sam, transaction_id=original.pk, reason="Returned by the other bank")
+    assert reversal.external_iban == EXTERNAL_IBAN and reversal.hold_amount == 0
+    assert fresh(alice_account).balance == 930_00  # nothing back before the approval
 
-    assert reversal.external_iban == EXTERNAL_IBAN
+    transaction_approve(approver=agnes, transaction_id=reversal.pk)
+
     assert fresh(alice_account).balance == 1_000_00 and fresh(clearing).balance == 0
 
 
@@ -102,7 +200,7 @@ def test_reversing_an_approved_transaction(alice, sam, agnes, rich_account, bob_
     txn = pending_transfer(alice, rich_account, bob_account)
     transaction_approve(approver=sam, transaction_id=txn.pk)
 
-    transaction_reverse(actor=agnes, transaction_id=txn.pk, reason="Customer dispute")
+    reverse_and_approve(requested_by=agnes, approved_by=sam, original=txn, reason="Customer dispute")
 
     assert fresh(rich_account).balance == 15_000_00 and fresh(bob_account).balance == 500_00
 
@@ -113,10 +211,38 @@ def test_a_transaction_is_reversed_at_most_once(alice, agnes, sam, alice_account
     )
     reversal = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Mistake")
 
-    with unchanged(), refused("already_reversed"):
+    # A pending reversal blocks a second one, as a posted one does.
+    with unchanged(), refused("already_reversed") as refusal:
         transaction_reverse(actor=sam, transaction_id=original.pk, reason="Again")
+    assert f"#{reversal.pk}" in refusal.value.message and "waiting" in refusal.value.message
     with unchanged(), refused("not_reversible"):
         transaction_reverse(actor=sam, transaction_id=reversal.pk, reason="Undo the undo")
+
+    transaction_approve(approver=sam, transaction_id=reversal.pk)
+    with unchanged(), refused("already_reversed") as refusal:
+        transaction_reverse(actor=sam, transaction_id=original.pk, reason="Again")
+    assert f"reversed by #{reversal.pk}" in refusal.value.message
+    with unchanged(), refused("not_reversible"):
+        transaction_reverse(actor=agnes, transaction_id=reversal.pk, reason="Undo the undo")
+
+
+def test_the_database_refuses_a_second_standing_reversal(alice, agnes, alice_account, bob_account):
+    """The partial unique constraint holds "at most once" even for a write that skips the service."""
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=10_00
+    )
+    reversal = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Mistake")
+    copy = {field: getattr(reversal, field) for field in (
+        "kind", "amount", "currency", "source_id", "destination_id", "initiated_by_id", "created_at", "reverses_id",
+    )}
+
+    for status in (TransactionStatus.PENDING, TransactionStatus.POSTED):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Transaction.objects.create(status=status, **copy)
+    for status in (TransactionStatus.REJECTED, TransactionStatus.EXPIRED):  # these stand for nothing
+        with transaction.atomic():
+            Transaction.objects.create(status=status, **copy)
+            transaction.set_rollback(True)
 
 
 def test_only_posted_transactions_can_be_reversed(alice, sam, agnes, rich_account, bob_account, unchanged):
@@ -141,6 +267,49 @@ def test_reversal_that_would_overdraw_is_refused(agnes, sam, bob, alice_account,
 
     with unchanged(), refused("insufficient_funds"):
         transaction_reverse(actor=sam, transaction_id=deposit.pk, reason="Counterfeit notes")
+
+
+def test_the_held_amount_cannot_leave_while_the_reversal_waits(agnes, sam, bob, alice_account, bob_account,
+                                                               unchanged):
+    deposit = deposit_create(initiator=agnes, account_id=bob_account.pk, amount=100_00)
+    reversal = transaction_reverse(actor=sam, transaction_id=deposit.pk, reason="Counterfeit notes")
+
+    with unchanged(), refused("insufficient_funds"):
+        transfer_create(initiator=bob, source_account_id=bob_account.pk, destination_iban=alice_account.iban,
+                        amount=500_01)
+    transaction_approve(approver=agnes, transaction_id=reversal.pk)
+    assert (fresh(bob_account).balance, bob_account.held) == (500_00, 0)
+
+
+def test_approving_a_reversal_checks_the_accounts_again(alice, agnes, sam, alice_account, bob_account, unchanged):
+    original = transfer_create(
+        initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban, amount=10_00
+    )
+    reversal = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Mistake")
+    account_freeze(actor=sam, account_id=alice_account.pk, reason="Investigation")
+
+    with unchanged(), refused("account_frozen"):
+        transaction_approve(approver=sam, transaction_id=reversal.pk)
+
+    account_unfreeze(actor=sam, account_id=alice_account.pk, reason="Cleared")
+    assert transaction_approve(approver=sam, transaction_id=reversal.pk).status == TransactionStatus.POSTED
+
+
+def test_an_agent_approves_reversals_up_to_her_limit(settings, alice, agnes, sam, rich_account, bob_account,
+                                                    unchanged):
+    settings.FLUX_AGENT_APPROVAL_LIMIT = Decimal("5000.00")
+    big = pending_transfer(alice, rich_account, bob_account)  # 10000.00
+    transaction_approve(approver=sam, transaction_id=big.pk)
+    reversal = transaction_reverse(actor=sam, transaction_id=big.pk, reason="Customer dispute")
+    other_agent = AgentFactory()
+
+    with unchanged(), refused("approval_limit_exceeded"):
+        transaction_approve(approver=other_agent, transaction_id=reversal.pk)
+
+    small = transfer_create(
+        initiator=alice, source_account_id=rich_account.pk, destination_iban=bob_account.iban, amount=50_00
+    )
+    assert reverse_and_approve(requested_by=sam, approved_by=other_agent, original=small).status == "posted"
 
 
 def test_reversal_touching_a_frozen_account_is_refused(alice, agnes, sam, alice_account, bob_account, unchanged):

@@ -145,6 +145,11 @@ class World:
         return AgentFactory(username="mtx_inactive_agent", is_active=False)
 
     @cached_property
+    def agent_without_password(self) -> User:
+        """An agent who has not chosen a password yet (waiting for their link)."""
+        return AgentFactory(username="mtx_new_agent_waiting", password=None)
+
+    @cached_property
     def enrolled_agent(self) -> User:
         """The agent, with a confirmed TOTP device (two-factor sign-in set up)."""
         TOTPDevice.objects.create(user=self.agent, name="Flux", confirmed=True)
@@ -271,6 +276,9 @@ MATRIX: dict[str, dict[str, Row]] = {
     },
     "staff/<str:pk>/reset-2fa/": {
         "POST": Row(supervisor(200), lambda w, c: Call(f"staff/{w.enrolled_agent.pk}/reset-2fa/")),
+    },
+    "staff/<str:pk>/resend-password-link/": {
+        "POST": Row(supervisor(200), lambda w, c: Call(f"staff/{w.agent_without_password.pk}/resend-password-link/")),
     },
     "users/<str:pk>/unlock/": {
         "POST": Row(supervisor(204), lambda w, c: Call(f"users/{w.locked_out_owner.pk}/unlock/")),

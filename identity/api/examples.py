@@ -8,12 +8,12 @@ REFRESH = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIs
 CUSTOMER = {
     "id": 5, "username": "alice", "first_name": "Alice", "last_name": "Martin", "email": "alice@example.com",
     "phone": "+31 6 1234 5678", "address": "Keizersgracht 1, 1015 CJ Amsterdam", "is_active": True,
-    "date_joined": "2026-01-15T10:00:00Z",
+    "date_joined": "2026-01-15T10:00:00Z", "password_set": True,
 }
 CONTACT = {"email": "alice@example.com", "phone": "+31 6 1234 5678", "address": "Keizersgracht 1, 1015 CJ Amsterdam"}
 STAFF_MEMBER = {
     "id": 3, "username": "agnes", "role": "agent", "first_name": "Agnes", "last_name": "Visser",
-    "email": "agnes@flux.example", "is_active": True, "has_2fa": True, "locked_out": False,
+    "email": "agnes@flux.example", "is_active": True, "has_2fa": True, "locked_out": False, "password_set": True,
 }
 
 
@@ -38,12 +38,12 @@ ME_EXAMPLES = [response("Customer", {"id": 5, "username": "alice", "role": "cust
                                      "last_name": "Martin", "email": "alice@example.com"})]
 CUSTOMER_EXAMPLES = [response("Customer", CUSTOMER)]
 CUSTOMER_CREATE_EXAMPLES = [
-    request("Without a password", {"username": "carol", "first_name": "Carol", "last_name": "Jansen",
-                                   "email": "carol@example.com", "phone": "+31 6 8765 4321"}),
-    response("Created, with the generated password",
+    request("Without a password: a link is mailed", {"username": "carol", "first_name": "Carol",
+                                                     "last_name": "Jansen", "email": "carol@example.com",
+                                                     "phone": "+31 6 8765 4321"}),
+    response("Created; the link to choose a password went to carol@example.com",
              {**CUSTOMER, "id": 9, "username": "carol", "first_name": "Carol", "last_name": "Jansen",
-              "email": "carol@example.com", "phone": "+31 6 8765 4321", "address": "",
-              "password": "vX3p-Qe7t-Lm2k-Rb9w"}, 201),
+              "email": "carol@example.com", "phone": "+31 6 8765 4321", "address": "", "password_set": False}, 201),
 ]
 CONTACT_EXAMPLES = [request("New phone", {"phone": "+31 6 2222 3333"}), response("Contact", CONTACT)]
 CUSTOMER_CONTACT_EXAMPLES = [request("New address", {"address": "Prinsengracht 2, 1015 DV Amsterdam"}),
@@ -55,7 +55,7 @@ STAFF_MEMBER_EXAMPLES = [response("Member of staff", STAFF_MEMBER)]
 AGENT_CREATE_EXAMPLES = [
     request("New agent", {"username": "anton", "first_name": "Anton", "last_name": "de Vries",
                           "email": "anton@flux.example"}),
-    response("Created, with the generated password",
+    response("Created; the link to choose a password went to anton@flux.example",
              {**STAFF_MEMBER, "id": 11, "username": "anton", "first_name": "Anton", "last_name": "de Vries",
-              "email": "anton@flux.example", "has_2fa": False, "password": "Tq8n-Hs4c-Wd6y-Kp2f"}, 201),
+              "email": "anton@flux.example", "has_2fa": False, "password_set": False}, 201),
 ]

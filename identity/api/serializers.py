@@ -26,28 +26,27 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    password_set = serializers.BooleanField(
+        source="has_usable_password", read_only=True,
+        help_text="The customer has a password: given at onboarding, or chosen through the link sent by mail.",
+    )
+
     class Meta:
         model = User
         fields = ["id", "username", "first_name", "last_name", "email", "phone", "address", "is_active",
-                  "date_joined"]
+                  "date_joined", "password_set"]
         read_only_fields = fields
 
 
 class CustomerCreateSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False)
+    password = serializers.CharField(
+        required=False, allow_blank=True, max_length=128, trim_whitespace=False, write_only=True,
+        help_text="Only when the customer typed it in your own onboarding. Left out, the customer gets a "
+        "one-time link by mail to choose it; no password is ever returned.",
+    )
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     email = serializers.EmailField(max_length=254)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
     address = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
-
-
-class CustomerCreatedSerializer(CustomerSerializer):
-    password = serializers.CharField(
-        required=False, help_text="The generated password, returned once, only when none was given."
-    )
-
-    class Meta(CustomerSerializer.Meta):
-        fields = [*CustomerSerializer.Meta.fields, "password"]
-        read_only_fields = fields

@@ -17,7 +17,6 @@ from identity import services, tokens
 from identity.api import examples
 from identity.api.profile import ContactSerializer, update_contact
 from identity.api.serializers import (
-    CustomerCreatedSerializer,
     CustomerCreateSerializer,
     CustomerSerializer,
     MeSerializer,
@@ -25,6 +24,7 @@ from identity.api.serializers import (
     TokenObtainSerializer,
     TokenPairSerializer,
 )
+from identity.password_links import public_base_url
 from identity.selectors import customer_get
 
 
@@ -139,19 +139,18 @@ class CustomerListCreateView(generics.ListAPIView):
 
     @extend_schema(
         summary="Create a customer (staff)",
-        description="Without a `password`, one is generated and returned once in the answer.",
+        description="Without a `password`, the customer gets a one-time link by mail (to `email`) to choose "
+        "their own; `password_set` is false until they do. No password is ever returned.",
         request=CustomerCreateSerializer,
-        responses={201: CustomerCreatedSerializer, **errors(400, 403)},
+        responses={201: CustomerSerializer, **errors(400, 403)},
         examples=examples.CUSTOMER_CREATE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         params = CustomerCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        customer, generated_password = services.customer_create(actor=request.user, **params.validated_data)
-        body = CustomerSerializer(customer).data
-        if generated_password:
-            body["password"] = generated_password
-        return Response(body, status=status.HTTP_201_CREATED)
+        customer = services.customer_create(actor=request.user, base_url=public_base_url(request),
+                                            **params.validated_data)
+        return Response(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
 
 
 class CustomerDetailView(APIView):

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from audit import actions
@@ -233,7 +236,7 @@ def test_staff_list_customers_only(api_client_for, staff, api_alice, api_bob, ro
     assert usernames(response) == {"api_alice", "api_bob"}
     customer = next(c for c in response.json()["results"] if c["username"] == "api_alice")
     assert set(customer) == {"id", "username", "first_name", "last_name", "email", "phone", "address",
-                             "is_active", "date_joined"}
+                             "is_active", "date_joined", "password_set"}
     assert "password" not in customer
 
 
@@ -315,34 +318,42 @@ NEW_CUSTOMER = {"username": "dora", "first_name": "Dora", "last_name": "Explorer
                 "phone": "+33 6 12 34 56 78"}
 
 
-def test_staff_onboard_a_customer_with_a_generated_password_shown_once(api_client_for, api_agent):
-    response = post(api_client_for(api_agent), CUSTOMERS, NEW_CUSTOMER)
+def test_staff_onboard_a_customer_without_a_password_who_gets_a_link_and_no_password_is_returned(
+    api_client_for, api_agent, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api_client_for(api_agent), CUSTOMERS, NEW_CUSTOMER)
     assert response.status_code == 201, response.content
     body = response.json()
-    password = body["password"]
-    assert isinstance(password, str) and len(password) >= 10
+    assert "password" not in body and body["password_set"] is False
     assert body["username"] == "dora" and body["email"] == "dora@example.test"
     dora = User.objects.get(username="dora")
     assert dora.role == Role.CUSTOMER and dora.phone == "+33 6 12 34 56 78"
-    assert dora.password != password  # hashed, never stored in clear
-    # The generated password signs in.
-    signed_in = post(APIClient(), TOKEN, {"username": "dora", "password": password})
-    assert signed_in.status_code == 200
-    # It is shown once: the customer's detail never carries it.
+    assert not dora.has_usable_password()
+    # The link went to dora, built on the address the request came to.
+    [mail] = mailoutbox
+    assert mail.to == ["dora@example.test"]
+    link = re.search(r"http://testserver/account/password/\S+/", mail.body).group(0)
+    # Dora chooses her password through it, then signs in.
+    page = Client()
+    form = page.get(link, follow=True)
+    assert form.status_code == 200 and b'data-testid="password-set-form"' in form.content
+    chosen = "dora-chose-this-one-2026"
+    saved = page.post(form.redirect_chain[-1][0], {"new_password1": chosen, "new_password2": chosen})
+    assert saved.status_code == 302
+    assert post(APIClient(), TOKEN, {"username": "dora", "password": chosen}).status_code == 200
     detail = api_client_for(api_agent).get(f"{CUSTOMERS}{dora.pk}/").json()
-    assert "password" not in detail
-    listed = api_client_for(api_agent).get(CUSTOMERS, {"q": "dora"}).json()["results"]
-    assert all("password" not in c for c in listed)
+    assert "password" not in detail and detail["password_set"] is True
     event = AuditEvent.objects.get(action=actions.CUSTOMER_CREATED)
     assert event.actor_id == api_agent.pk and event.target_id == str(dora.pk)
-    assert password not in str(event.data)
+    assert event.data["password_link"] is True and link not in str(event.data)
 
 
 def test_onboarding_with_a_chosen_password_returns_no_password(api_client_for, api_supervisor):
     chosen = "a-Long-and-unusual-passphrase-42"
     response = post(api_client_for(api_supervisor), CUSTOMERS, NEW_CUSTOMER | {"password": chosen})
     assert response.status_code == 201, response.content
-    assert "password" not in response.json()
+    assert "password" not in response.json() and response.json()["password_set"] is True
     assert post(APIClient(), TOKEN, {"username": "dora", "password": chosen}).status_code == 200
 
 

@@ -7,7 +7,10 @@ these tests check the API's shapes, its refusals and that a refusal changes noth
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
@@ -147,19 +150,86 @@ def test_patching_a_member_of_staff_as_a_customer_is_404(api_client_for, api_age
 # --- staff/ ------------------------------------------------------------------------------------
 
 
-def test_a_supervisor_lists_staff_and_creates_an_agent(api_client_for, api_supervisor, api_agent):
+def test_a_supervisor_lists_staff_and_creates_an_agent_who_chooses_their_own_password(
+    api_client_for, api_supervisor, api_agent, mailoutbox, django_capture_on_commit_callbacks
+):
     client = api_client_for(api_supervisor)
     body = client.get(STAFF).json()
     assert set(body) == {"results", "next", "previous"}
     assert {m["username"] for m in body["results"]} == {api_agent.username, api_supervisor.username}
-    created = client.post(STAFF, {"username": "newagent", "first_name": "Nora", "last_name": "Agent",
-                                  "email": "nora@flux.example"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(STAFF, {"username": "newagent", "first_name": "Nora", "last_name": "Agent",
+                                      "email": "nora@flux.example"}, format="json")
     assert created.status_code == 201, created.content
     agent = created.json()
     assert agent["role"] == Role.AGENT and agent["is_active"] and not agent["has_2fa"]
-    assert APIClient().post(TOKEN, {"username": "newagent", "password": agent["password"]},
-                            format="json").status_code == 200
-    assert AuditEvent.objects.filter(action=actions.STAFF_CREATED, target_id=str(agent["id"])).count() == 1
+    # Finding 3: the supervisor learns no password, so cannot sign in as the agent.
+    assert "password" not in agent and agent["password_set"] is False
+    assert not User.objects.get(username="newagent").has_usable_password()
+    [mail] = mailoutbox
+    assert mail.to == ["nora@flux.example"]
+    link = re.search(r"http://testserver/account/password/\S+/", mail.body).group(0)
+    assert link not in created.content.decode()
+    event = AuditEvent.objects.get(action=actions.STAFF_CREATED, target_id=str(agent["id"]))
+    assert event.actor_id == api_supervisor.pk and event.data["email"] == "nora@flux.example"
+    assert link not in str(event.data)
+    # Nora sets hers through the link, and signs in with it.
+    page = Client()
+    form = page.get(link, follow=True)
+    chosen = "nora-only-knows-this-2026"
+    assert page.post(form.redirect_chain[-1][0], {"new_password1": chosen, "new_password2": chosen}).status_code == 302
+    assert APIClient().post(TOKEN, {"username": "newagent", "password": chosen}, format="json").status_code == 200
+    assert client.get(STAFF).json()["results"][0]["password_set"] is True
+
+
+def test_creating_an_agent_with_a_password_is_refused_and_creates_nothing(
+    api_client_for, api_supervisor, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Refused rather than ignored: a client must not believe it chose the agent's password."""
+    client = api_client_for(api_supervisor)
+    users, events = User.objects.count(), audit_count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(STAFF, {"username": "newagent", "first_name": "Nora", "last_name": "Agent",
+                                       "email": "nora@flux.example", "password": "i-would-know-it-2026"},
+                               format="json")
+    assert_error(response, 400, "validation_error", fields={"password"})
+    assert User.objects.count() == users and audit_count() == events and mailoutbox == []
+
+
+def test_a_supervisor_resends_the_link_and_the_old_one_stops_working(
+    api_client_for, api_supervisor, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = api_client_for(api_supervisor)
+    with django_capture_on_commit_callbacks(execute=True):
+        agent = client.post(STAFF, {"username": "newagent", "first_name": "Nora", "last_name": "Agent",
+                                    "email": "nora@flux.example"}, format="json").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{STAFF}{agent['id']}/resend-password-link/")
+    assert response.status_code == 200, response.content
+    assert response.json()["password_set"] is False and "password" not in response.json()
+    first, second = (re.search(r"http://testserver/account/password/\S+/", mail.body).group(0) for mail in mailoutbox)
+    assert first != second and [mail.to for mail in mailoutbox] == [["nora@flux.example"]] * 2
+    event = AuditEvent.objects.get(action=actions.AUTH_PASSWORD_LINK_SENT)
+    assert (event.actor_id, event.target_id, event.data["email"]) == (api_supervisor.pk, str(agent["id"]),
+                                                                      "nora@flux.example")
+    assert Client().get(first).status_code == 400  # replaced
+    assert Client().get(second).status_code == 302  # on to the form
+
+    # Once Nora has a password, there is nothing to resend; agents may not resend at all.
+    nora = User.objects.get(pk=agent["id"])
+    nora.set_password("nora-only-knows-this-2026")
+    nora.save()
+    before, events = user_row(nora), audit_count()
+    assert_error(client.post(f"{STAFF}{nora.pk}/resend-password-link/"), 400, "validation_error")
+    assert user_row(nora) == before and audit_count() == events
+
+
+def test_agents_cannot_resend_password_links(api_client_for, api_agent, api_supervisor):
+    waiting = User.objects.create_user(username="waiting", role=Role.AGENT, email="waiting@flux.example")
+    client = api_client_for(api_agent)  # signed in (audited) before counting
+    before, events = user_row(waiting), audit_count()
+    assert_error(client.post(f"{STAFF}{waiting.pk}/resend-password-link/"), 403, "permission_denied")
+    assert user_row(waiting) == before and audit_count() == events
 
 
 def test_a_taken_username_is_refused_and_nothing_is_created(api_client_for, api_supervisor, api_agent):

@@ -49,15 +49,18 @@ def nothing_created(unchanged):
 # --- Onboarding -------------------------------------------------------------------------------
 
 
-def test_staff_onboard_a_customer_with_a_generated_password(agnes):
-    customer, generated = onboard(
-        agnes,
-        username="  carol ",
-        first_name=" Carol ",
-        email="Carol@Example.TEST",
-        phone=" +33 6 12 34 56 78 ",
-        address="1 rue de la Paix",
-    )
+def test_staff_onboard_a_customer_without_a_password_and_the_link_is_mailed(
+    agnes, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        customer = onboard(
+            agnes,
+            username="  carol ",
+            first_name=" Carol ",
+            email="Carol@Example.TEST",
+            phone=" +33 6 12 34 56 78 ",
+            address="1 rue de la Paix",
+        )
 
     customer.refresh_from_db()
     assert customer.role == Role.CUSTOMER and customer.is_customer and not customer.is_bank_staff
@@ -67,9 +70,10 @@ def test_staff_onboard_a_customer_with_a_generated_password(agnes):
         "carol@example.test",
         "+33 6 12 34 56 78",
     )
-    assert generated and len(generated) >= 12
-    assert customer.check_password(generated)
-    assert generated not in customer.password  # stored hashed
+    # Nobody knows a password: there is none until carol chooses hers through the link.
+    assert not customer.has_usable_password()
+    [mail] = mailoutbox
+    assert mail.to == ["carol@example.test"] and "/account/password/" in mail.body
     event = last_event()
     assert (event.action, event.actor, event.target_type, event.target_id) == (
         actions.CUSTOMER_CREATED,
@@ -77,14 +81,16 @@ def test_staff_onboard_a_customer_with_a_generated_password(agnes):
         "customer",
         str(customer.pk),
     )
-    assert event.data == {"username": "carol", "email": "carol@example.test"}
+    assert event.data == {"username": "carol", "email": "carol@example.test", "password_link": True}
 
 
-def test_a_given_password_is_used_and_not_returned(sam):
-    customer, generated = onboard(sam, password=STRONG_PASSWORD)
+def test_a_given_password_is_used_and_no_link_is_mailed(sam, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        customer = onboard(sam, password=STRONG_PASSWORD)
 
-    assert generated is None
-    assert customer.check_password(STRONG_PASSWORD)
+    assert isinstance(customer, User) and customer.check_password(STRONG_PASSWORD)
+    assert mailoutbox == []
+    assert last_event().data["password_link"] is False
 
 
 def test_customers_cannot_onboard_customers(alice, nothing_created):
@@ -163,14 +169,6 @@ def test_an_inactive_user_cannot_sign_in(db):
     with pytest.raises(ApplicationError) as excinfo:
         token_obtain(username="dormant", password=TEST_PASSWORD)
     assert excinfo.value.code == "not_authenticated"
-
-
-def test_an_onboarded_customer_signs_in_with_the_generated_password(agnes):
-    customer, generated = onboard(agnes)
-
-    tokens = token_obtain(username=customer.username, password=generated)
-
-    assert str(AccessToken(tokens["access"])["user_id"]) == str(customer.pk)
 
 
 # --- Signing out ------------------------------------------------------------------------------

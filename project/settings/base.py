@@ -181,12 +181,44 @@ SILENCED_SYSTEM_CHECKS = ["axes.W002", "axes.W006"]
 # pages refuse a session that has not. Off in development and tests, on in production.
 FLUX_REQUIRE_2FA = env_bool("FLUX_REQUIRE_2FA", False)
 OTP_TOTP_ISSUER = "Flux"
+# New staff, and customers onboarded without a password, choose their own password through a
+# one-time link sent by mail (identity/password_links.py): Django's password-reset token, which
+# stops working once the password is set (the hash it signs changes) or after this long.
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("FLUX_PASSWORD_LINK_HOURS", "72")) * 3600
+# The address the links in mails start with, e.g. "https://flux.example.com". Unset, a link is built
+# from the request that sent it (its host is one of ALLOWED_HOSTS); without a request, localhost.
+FLUX_PUBLIC_URL = os.environ.get("FLUX_PUBLIC_URL", "").strip().rstrip("/")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Mail -----------------------------------------------------------------------------------
+# Flux mails one thing: the one-time link to choose a password (see "Identity"). Django 6.1's
+# MAILERS (the EMAIL_* settings are deprecated). Development and tests write each mail as a file in
+# var/mail/: nothing leaves the machine. Production (prod.py) sends through SMTP_MAILER: EMAIL_HOST
+# and EMAIL_PORT (587), EMAIL_HOST_USER and EMAIL_HOST_PASSWORD when the relay wants them,
+# STARTTLS unless EMAIL_USE_TLS=0, or implicit TLS with EMAIL_USE_SSL=1; EMAIL_TIMEOUT seconds.
+FILE_MAILER = {
+    "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+    "OPTIONS": {"file_path": VAR_DIR / "mail"},
+}
+SMTP_MAILER = {
+    "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "OPTIONS": {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("EMAIL_PORT", "587")),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        "use_tls": env_bool("EMAIL_USE_TLS", not env_bool("EMAIL_USE_SSL", False)),
+        "timeout": int(os.environ.get("EMAIL_TIMEOUT", "10")),
+    },
+}
+MAILERS = {"default": FILE_MAILER}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Flux <no-reply@flux.localhost>")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"

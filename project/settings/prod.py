@@ -40,6 +40,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Mail goes out through SMTP (EMAIL_HOST and the rest: base.py, "Mail"), not into files.
+MAILERS = {"default": SMTP_MAILER}  # noqa: F405
+
 # Staff sign in with a TOTP code after their password (identity/two_factor.py).
 FLUX_REQUIRE_2FA = env_bool("FLUX_REQUIRE_2FA", True)
 

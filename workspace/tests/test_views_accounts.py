@@ -11,7 +11,7 @@ import pytest
 from audit import actions
 from audit.models import AuditEvent
 from banking.models import Account, AccountStatus, IdempotencyKey, Transaction, TransactionStatus
-from banking.services import account_freeze, transaction_reverse
+from banking.services import account_freeze, transaction_approve, transaction_reverse
 from banking.tests.factories import fund
 from workspace.tests.desk_support import client_for, form_token
 
@@ -200,21 +200,39 @@ def test_a_large_deposit_is_pending_and_its_receipt_says_so(agnes, alice_account
 # --- Reversals ---------------------------------------------------------------------------------
 
 
-def test_a_reversal_with_a_reason_then_a_second_one_is_refused(agnes, sam, alice_account, unchanged):
+def test_a_reversal_waits_for_another_member_of_staff_and_blocks_a_second_one(agnes, sam, alice_account, unchanged):
     deposit = Transaction.objects.get(destination=alice_account)  # the opening deposit
     client = client_for(agnes)
     response = client.post(f"/agent/transactions/{deposit.pk}/reverse/", {"reason": "Counted twice"})
     assert response.status_code == 302
+    reversal = Transaction.objects.get(reverses=deposit)
+    assert reversal.status == TransactionStatus.PENDING and reversal.initiated_by == agnes
+    assert reversal.reference == f"Reversal of #{deposit.pk}: Counted twice"
     alice_account.refresh_from_db()
-    assert alice_account.balance == 0
-    assert Transaction.objects.get(reverses=deposit).decision_reason == "Counted twice"
+    assert (alice_account.balance, alice_account.held) == (1_000_00, 1_000_00)  # held, not yet taken
+    followed = client.get(response["Location"]).content.decode()
+    assert f"Reversal #{reversal.pk} of transaction #{deposit.pk} waits for another member of staff" in followed
     page = client.get(f"/agent/transactions/{deposit.pk}/").content.decode()
-    assert 'data-testid="reverse-form"' not in page and "reversed by" in page
+    assert 'data-testid="reverse-form"' not in page and 'data-testid="reversal-pending"' in page
+    assert f'href="/agent/transactions/{reversal.pk}/"' in page
+    pending_page = client.get(f"/agent/transactions/{reversal.pk}/").content.decode()
+    assert 'data-testid="pending-note"' in pending_page and f'href="/agent/transactions/{deposit.pk}/"' in pending_page
+    # The account's entries and the customer's transactions say so too.
+    assert "reversal pending" in client.get(f"/agent/accounts/{alice_account.pk}/").content.decode()
+    assert "reversal pending" in client.get(f"/agent/customers/{alice_account.customer_id}/").content.decode()
 
     with unchanged():
         again = client_for(sam).post(f"/agent/transactions/{deposit.pk}/reverse/", {"reason": "Again"})
     assert again.status_code == 409
     assert "This transaction has already been reversed." in again.content.decode()
+
+    transaction_approve(approver=sam, transaction_id=reversal.pk)
+    alice_account.refresh_from_db()
+    assert (alice_account.balance, alice_account.held) == (0, 0)
+    page = client.get(f"/agent/transactions/{deposit.pk}/").content.decode()
+    assert 'data-testid="reversal-pending"' not in page and "reversed by" in page
+    account_page = client.get(f"/agent/accounts/{alice_account.pk}/").content.decode()
+    assert "reversal pending" not in account_page and " · reversed" in account_page
 
 
 def test_a_reversal_needs_a_reason(agnes, alice_account, unchanged):
@@ -231,4 +249,4 @@ def test_a_reversal_itself_cannot_be_reversed(agnes, alice_account, unchanged):
     with unchanged():
         response = client_for(agnes).post(f"/agent/transactions/{reversal.pk}/reverse/", {"reason": "y"})
     assert response.status_code == 409
-    assert Transaction.objects.filter(status=TransactionStatus.POSTED, reverses=reversal).count() == 0
+    assert not Transaction.objects.filter(reverses=reversal).exists()

@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from banking.models import TransactionStatus
-from banking.services import deposit_create, transfer_create, withdrawal_create
+from banking.services import deposit_create, transaction_reverse, transfer_create, withdrawal_create
 from banking.tests.factories import AgentFactory, fund
 from workspace.tests.desk_support import client_for
 
@@ -116,6 +116,31 @@ def test_the_queue_query_count_does_not_grow_with_its_length(agnes, ann, alice_a
         page = client.get(QUEUE).content.decode()
     assert page.count('data-testid="approval-row"') == 14
     assert len(many) == len(few) <= 8
+
+
+def test_a_reversal_is_queued_with_its_original_and_its_initiator_cannot_decide_it(agnes, ann, alice_account,
+                                                                                    unchanged):
+    """Finding 3: an agent reversed her own cash withdrawal alone. At the desk the reversal waits in
+    the queue, linked to the withdrawal; she gets no button and a forged POST is refused."""
+    withdrawal = withdrawal_create(initiator=agnes, account_id=alice_account.pk, amount=300_00)
+    reversal = transaction_reverse(actor=agnes, transaction_id=withdrawal.pk, reason="Counted wrong")
+    client = client_for(agnes)
+
+    page = client.get(QUEUE).content.decode()
+    row = re.search(rf'<tr data-testid="approval-row" data-transaction="{reversal.pk}".*?</tr>', page, re.S).group(0)
+    assert 'data-testid="reverses"' in row and f'href="/agent/transactions/{withdrawal.pk}/"' in row
+    assert "300.00" in row and 'data-testid="own-note"' in row and "/approve/" not in row
+    with unchanged():
+        response = client.post(f"/agent/approvals/{reversal.pk}/approve/")
+    assert response.status_code == 403
+    with unchanged():
+        assert client.post(f"/agent/approvals/{reversal.pk}/reject/", {"reason": "mine"}).status_code == 403
+
+    assert f"/agent/approvals/{reversal.pk}/approve/" in client_for(ann).get(QUEUE).content.decode()
+    assert client_for(ann).post(f"/agent/approvals/{reversal.pk}/approve/").status_code == 302
+    reversal.refresh_from_db()
+    alice_account.refresh_from_db()
+    assert (reversal.status, reversal.decided_by, alice_account.balance) == (TransactionStatus.POSTED, ann, 1_000_00)
 
 
 def test_an_empty_queue_says_so(agnes):

@@ -64,18 +64,27 @@ def test_a_taken_email_is_refused_on_the_contact_form(agnes, alice, bob, unchang
     assert alice.email != bob.email
 
 
-def test_onboarding_creates_the_customer_and_account_and_shows_the_password_once(agnes):
-    response = client_for(agnes).post(NEW, onboarding())
+def test_onboarding_creates_the_customer_and_account_and_mails_a_link_instead_of_showing_a_password(
+    agnes, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(agnes).post(NEW, onboarding())
     assert response.status_code == 201
     page = response.content.decode()
     carol = User.objects.get(username="carol")
     account = Account.objects.get(customer=carol)
-    password = re.search(r'data-testid="new-password">([^<]+)<', page).group(1)
-    assert carol.check_password(password)
     assert account.iban in page.replace(" ", "")
+    # The agent sees no password: carol has none until she chooses hers through the link.
+    assert 'data-testid="new-password"' not in page and not carol.has_usable_password()
+    assert "A link to choose their password is on its way to carol@example.test. It works once, for 3 days" in page
     assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
-    # The customer page never shows it again.
-    assert password not in client_for(agnes).get(f"/agent/customers/{carol.pk}/").content.decode()
+    [mail] = mailoutbox
+    assert mail.to == ["carol@example.test"]
+    link = re.search(r"http://testserver(/account/password/\S+/)", mail.body).group(1)
+    assert link not in page
+    customer_page = client_for(agnes).get(f"/agent/customers/{carol.pk}/").content.decode()
+    assert 'data-testid="customer-no-password"' in customer_page
+    assert "A supervisor can send a new link." in customer_page
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

@@ -3,6 +3,8 @@ reset their two-factor sign-in and unlock a lockout; agents and customers get a 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axes.models import AccessAttempt
 from django.test import Client
@@ -73,23 +75,52 @@ def test_the_list_shows_staff_with_their_state(supervisor_client, agnes, sam, al
     assert f'action="{action_url(sam, "deactivate")}"' not in html  # not yourself
 
 
-def test_creating_an_agent_shows_the_password_once_and_they_can_sign_in(supervisor_client, sam):
-    response = supervisor_client.post(STAFF, {"username": "eve", "first_name": "Eve", "last_name": "Stone",
-                                              "email": "Eve@Example.com"})
+def test_creating_an_agent_shows_no_password_and_mails_them_a_link(supervisor_client, sam, mailoutbox,
+                                                                   django_capture_on_commit_callbacks):
+    """Finding 3: the supervisor was shown the new agent's password and could sign in as them."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = supervisor_client.post(STAFF, {"username": "eve", "first_name": "Eve", "last_name": "Stone",
+                                                  "email": "Eve@Example.com", "password": "i-would-know-it-2026"})
 
     assert response.status_code == 302 and response.url == STAFF
-    page = supervisor_client.get(STAFF)
-    password = page.context["created"]["password"]
-    assert password in page.content.decode()
-    assert password not in supervisor_client.get(STAFF).content.decode()  # once
+    page = supervisor_client.get(STAFF).content.decode()
+    assert "Eve Stone (eve) is an agent. A link to choose their password is on its way to eve@example.com" in page
+    assert 'data-testid="staff-password"' not in page and "i-would-know-it-2026" not in page
     eve = User.objects.get(username="eve")
     assert (eve.role, eve.email, eve.get_full_name()) == (Role.AGENT, "eve@example.com", "Eve Stone")
-    assert eve.check_password(password)
+    # The page has no password field: whatever was posted is not a password of eve's.
+    assert not eve.has_usable_password() and not eve.check_password("i-would-know-it-2026")
     [event] = events(actions.STAFF_CREATED)
-    assert (event.actor, event.target_id, event.data) == (sam, str(eve.pk), {"username": "eve", "role": "agent"})
-    assert password not in str(event.data)
-    fresh = Client()
-    assert fresh.post("/login/", {"username": "eve", "password": password}).status_code == 302
+    assert (event.actor, event.target_id, event.data) == (
+        sam, str(eve.pk), {"username": "eve", "role": "agent", "email": "eve@example.com", "password_link": True})
+    [mail] = mailoutbox
+    link = re.search(r"http://testserver(/account/password/\S+/)", mail.body).group(1)
+    assert mail.to == ["eve@example.com"] and link not in page
+    row = re.search(r'data-username="eve".*?</li>', page, re.S).group(0)
+    assert 'data-testid="no-password-yet"' in row and action_url(eve, "resend-password-link") in row
+    # Eve chooses hers, and she alone can sign in with it.
+    eve_browser = Client()
+    form_url = eve_browser.get(link)["Location"]
+    chosen = "eve-chose-this-herself-2026"
+    assert eve_browser.post(form_url, {"new_password1": chosen, "new_password2": chosen}).status_code == 302
+    assert Client().post("/login/", {"username": "eve", "password": chosen}).status_code == 302
+    row = re.search(r'data-username="eve".*?</li>', supervisor_client.get(STAFF).content.decode(), re.S).group(0)
+    assert 'data-testid="no-password-yet"' not in row and "resend-password-link" not in row
+
+
+def test_a_supervisor_sends_a_new_link_and_the_old_one_stops_working(supervisor_client, sam, mailoutbox,
+                                                                     django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        supervisor_client.post(STAFF, {"username": "eve", "first_name": "Eve", "last_name": "Stone",
+                                       "email": "eve@example.com"})
+        eve = User.objects.get(username="eve")
+        response = supervisor_client.post(action_url(eve, "resend-password-link"), follow=True)
+
+    assert "A new link to choose a password is on its way to eve@example.com" in response.content.decode()
+    first, second = (re.search(r"http://testserver(/account/password/\S+/)", m.body).group(1) for m in mailoutbox)
+    assert Client().get(first).status_code == 400 and Client().get(second).status_code == 302
+    [event] = events(actions.AUTH_PASSWORD_LINK_SENT)
+    assert (event.actor, event.target_id) == (sam, str(eve.pk))
 
 
 @pytest.mark.parametrize("fields, field, message", [

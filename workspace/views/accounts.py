@@ -15,7 +15,7 @@ from banking import services
 from banking.access import account_for_user
 from banking.models import Account, Transaction, TransactionStatus
 from banking.policies import may_set_overdraft
-from banking.selectors import entry_list_for_account
+from banking.selectors import entry_list_for_account, with_reversal
 from core.errors import ApplicationError
 from core.money import format_minor
 from identity.decorators import staff_required
@@ -52,7 +52,7 @@ def staff_account_or_404(user, pk: str) -> Account:
 def render_account(request: HttpRequest, account: Account, *, forms_by_action: dict | None = None,
                    status: int = 200) -> HttpResponse:
     forms_by_action = forms_by_action or {}
-    entries = list(entry_list_for_account(account=account).select_related("transaction__reversal")[:RECENT_ENTRIES])
+    entries = list(with_reversal(entry_list_for_account(account=account), prefix="transaction__")[:RECENT_ENTRIES])
     pending = list(
         Transaction.objects.filter(Q(source=account) | Q(destination=account), status=TransactionStatus.PENDING)
         .select_related("initiated_by")

@@ -1,4 +1,5 @@
-"""The approval queue (/agent/approvals/): pending transfers and cash operations, oldest first;
+"""The approval queue (/agent/approvals/): pending transfers, cash operations and reversals (each
+with a link to the transaction it reverses), oldest first;
 approve, or reject with a reason. The rules (never one's own, the agent approval limit) are
 transaction_approve's and transaction_reject's: the page hides the buttons it knows would be
 refused and shows the service's refusal when one comes anyway."""
@@ -30,7 +31,8 @@ def render_queue(request: HttpRequest, *, error: str = "", error_for: int | None
     user = request.user
     limit = None if user.is_supervisor else decimal_to_minor(settings.FLUX_AGENT_APPROVAL_LIMIT)
     rows = list(
-        pending_approvals().select_related("initiated_by", "source__customer", "destination__customer")[:QUEUE_LIMIT]
+        pending_approvals().select_related("initiated_by", "source__customer", "destination__customer",
+                                           "reverses")[:QUEUE_LIMIT]
     )
     now = timezone.now()
     for txn in rows:

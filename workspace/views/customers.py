@@ -18,8 +18,9 @@ from audit.selectors import events_about_customer
 from banking import services
 from banking.models import CUSTOMER_KINDS, Transaction
 from banking.policies import may_set_overdraft
+from banking.selectors import with_reversal
 from core.errors import ApplicationError, NotFound
-from identity import lockout
+from identity import lockout, password_links
 from identity.decorators import staff_required
 from identity.models import User
 from identity.selectors import customer_get
@@ -83,8 +84,8 @@ def render_customer(request: HttpRequest, customer: User, *, contact_form: Conta
                     status: int = 200) -> HttpResponse:
     accounts = list(customer.accounts.order_by("id"))
     transactions = list(
-        Transaction.objects.filter(Q(source__customer=customer) | Q(destination__customer=customer))
-        .select_related("source", "destination", "initiated_by", "reversal")
+        with_reversal(Transaction.objects.filter(Q(source__customer=customer) | Q(destination__customer=customer)))
+        .select_related("source", "destination", "initiated_by")
         .order_by("-id")[:RECENT_TRANSACTIONS]
     )
     contact_form = contact_form or ContactForm(
@@ -120,6 +121,22 @@ def customer_contact(request: HttpRequest, pk: str) -> HttpResponse:
             messages.success(request, _("The contact details are saved."))
             return redirect("workspace:customer", pk=customer.pk)
     return render_customer(request, customer, contact_form=form, status=400)
+
+
+@require_POST
+@staff_required(supervisor=True)
+def customer_password_link(request: HttpRequest, pk: str) -> HttpResponse:
+    """Mail a customer who has not chosen their password yet a new link (supervisors; audited)."""
+    customer = customer_or_404(pk)
+    try:
+        password_links.password_link_resend(actor=request.user, user=customer,
+                                            base_url=password_links.public_base_url(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("A new link to choose a password is on its way to %(email)s; "
+                                    "the previous one no longer works.") % {"email": customer.email})
+    return redirect("workspace:customer", pk=customer.pk)
 
 
 @require_POST
@@ -167,8 +184,8 @@ def account_new(request: HttpRequest, pk: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_required
 def customer_new(request: HttpRequest) -> HttpResponse:
-    """Onboarding: the customer and a first account in one form and one transaction. The generated
-    password is shown on the answer to the POST only (never stored in clear, never shown again)."""
+    """Onboarding: the customer and a first account in one form and one transaction. The customer
+    gets a link by mail to choose their own password: no member of staff ever sees it."""
     offer_overdraft = may_set_overdraft(request.user)
     if request.method == "GET":
         return render(request, "workspace/customer_new.html", {"form": OnboardingForm(offer_overdraft=offer_overdraft)})
@@ -177,16 +194,17 @@ def customer_new(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            customer, account, password = services.customer_onboard(
+            customer, account = services.customer_onboard(
                 actor=request.user, username=data["username"], first_name=data["first_name"],
                 last_name=data["last_name"], email=data["email"], phone=data["phone"], address=data["address"],
                 kind=data["kind"], currency=data["currency"], overdraft_limit=data.get("overdraft_limit") or 0,
+                base_url=password_links.public_base_url(request),
             )
         except ApplicationError as error:
             add_refusal(form, error)
             status = error.status
         else:
             return render(request, "workspace/customer_created.html", {
-                "customer": customer, "account": account, "password": password,
+                "customer": customer, "account": account, "link_days": password_links.link_days(),
             }, status=201)
     return render(request, "workspace/customer_new.html", {"form": form}, status=status)

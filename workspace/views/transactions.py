@@ -1,5 +1,6 @@
-"""One transaction at the desk, and its reversal (with a reason, at most once: the service refuses
-a second one and the page says so)."""
+"""One transaction at the desk, and a request to reverse it (with a reason). The reversal waits for
+another member of staff in the approval queue; while it waits, or once posted, the page shows it
+instead of the form (banking.policies.reversal_refusal, the service's own rule)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from banking import services
 from banking.access import transactions_visible_to
-from banking.models import Transaction, TransactionKind, TransactionStatus
+from banking.models import Transaction
+from banking.policies import reversal_refusal
+from banking.selectors import standing_reversal_of
 from core.errors import ApplicationError
 from core.ids import parse_id
 from identity.decorators import staff_required
@@ -31,12 +34,11 @@ def transaction_or_404(user, pk: str) -> Transaction:
 
 def render_transaction(request: HttpRequest, txn: Transaction, *, form: ReasonForm | None = None,
                        status: int = 200) -> HttpResponse:
-    reversal = Transaction.objects.filter(reverses=txn).first()
+    reversal = standing_reversal_of(txn)
     return render(request, "workspace/transaction.html", {
         "txn": txn,
         "reversal": reversal,
-        "reversible": txn.status == TransactionStatus.POSTED and txn.kind != TransactionKind.REVERSAL
-        and reversal is None,
+        "reversible": reversal_refusal(txn, standing_reversal=reversal) is None,
         "form": form or ReasonForm(),
         "entries": list(txn.entries.select_related("account").order_by("id")),
     }, status=status)
@@ -62,7 +64,7 @@ def transaction_reverse(request: HttpRequest, pk: str) -> HttpResponse:
             add_refusal(form, error)
             status = error.status
         else:
-            messages.success(request, _("Transaction #%(id)s is reversed by #%(reversal)s.")
-                             % {"id": txn.pk, "reversal": reversal.pk})
+            messages.success(request, _("Reversal #%(reversal)s of transaction #%(id)s waits for another member "
+                                        "of staff to approve it.") % {"id": txn.pk, "reversal": reversal.pk})
             return redirect("workspace:transaction", pk=txn.pk)
     return render_transaction(request, txn, form=form, status=status)

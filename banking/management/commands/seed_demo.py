@@ -8,6 +8,7 @@ random seed: the same amounts, references and times (relative to the day it runs
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,7 +20,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from banking.models import Account, AccountKind, Transaction, TransactionStatus
-from banking.services import account_open, deposit_create, transaction_reverse, transfer_create, withdrawal_create
+from banking.services import (
+    account_open,
+    deposit_create,
+    transaction_approve,
+    transaction_reverse,
+    transfer_create,
+    withdrawal_create,
+)
 from core.errors import ValidationFailed
 from core.money import decimal_to_minor, format_minor
 from identity.models import Role, User
@@ -297,12 +305,13 @@ class Command(BaseCommand):
         customers = {}
         for person in CUSTOMERS:
             try:
-                customer, _ = customer_create(actor=actor, password=DEMO_PASSWORD, **person)
+                customer = customer_create(actor=actor, password=DEMO_PASSWORD, **person)
             except ValidationFailed as exc:
                 if set(exc.fields) != {"password"}:
                     raise
-                # Stricter validators refuse the demo password: onboard with a generated one, then set it.
-                customer, _ = customer_create(actor=actor, **person)
+                # Stricter validators refuse the demo password: onboard with a long random one (no
+                # password link is mailed then), then set the demo password directly (development only).
+                customer = customer_create(actor=actor, password=secrets.token_urlsafe(32), **person)
                 customer.set_password(DEMO_PASSWORD)
                 customer.save(update_fields=["password"])
             customers[customer.username] = customer
@@ -366,7 +375,9 @@ class Command(BaseCommand):
                 to_reverse.append((txn, movement.reverse_reason))
         for txn, reason in to_reverse:
             # Reversals are booked now (the service takes no back-date): the correction is today's.
-            transaction_reverse(actor=agnes, transaction_id=txn.pk, reason=reason)
+            # agnes asks for it and sam, the second pair of eyes, approves it.
+            reversal = transaction_reverse(actor=agnes, transaction_id=txn.pk, reason=reason)
+            transaction_approve(approver=staff["sam"], transaction_id=reversal.pk)
         return [txn for txn in created if txn.status == TransactionStatus.PENDING]
 
     def _summarize(self, accounts: dict[str, Account], pending: list[Transaction]) -> None:
