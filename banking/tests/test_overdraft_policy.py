@@ -98,12 +98,12 @@ def test_an_agent_cannot_onboard_with_an_overdraft(agnes, unchanged):
 
 
 def test_a_supervisor_onboards_with_an_overdraft(sam):
-    customer, account, _password = onboard(sam, overdraft_limit=500_00)
+    customer, account = onboard(sam, overdraft_limit=500_00)
     assert (account.customer, Account.objects.get(pk=account.pk).overdraft_limit) == (customer, 500_00)
 
 
 def test_an_agent_onboards_without_an_overdraft(agnes):
-    _customer, account, _password = onboard(agnes)
+    _customer, account = onboard(agnes)
     assert account.overdraft_limit == 0
 
 

@@ -70,8 +70,8 @@ def idempotency_key(alice) -> IdempotencyKey:
 @pytest.fixture
 def service_agent(sam) -> User:
     """An agent as a supervisor creates one (identity.staff_services.agent_create): no seeding."""
-    agent, _password = agent_create(actor=sam, username="nadia", first_name="Nadia", last_name="Haddad",
-                                    email="nadia@flux.example")
+    agent = agent_create(actor=sam, username="nadia", first_name="Nadia", last_name="Haddad",
+                         email="nadia@flux.example")
     return agent
 
 
