@@ -18,6 +18,7 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -199,6 +200,9 @@ async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterato
                 last_sent = row["seq"]
             if len(rows) < REPLAY_LIMIT:
                 break
+        # The stream may stay open for hours and reads the database no more: give its connection
+        # back to the pool now rather than when the request ends (the pool is small and bounded).
+        await sync_to_async(connection.close)()
 
         if nc is None:
             yield sse_status("paused", "NATS is unreachable: live tail paused, retrying.")

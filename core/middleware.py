@@ -11,6 +11,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
+from core.db.pool import is_pool_exhausted, service_unavailable
+
 API_PREFIX = "/api/"
 
 
@@ -140,3 +142,13 @@ class ApiBodySizeLimitMiddleware(MiddlewareMixin):
         if request.path.startswith(API_PREFIX) and is_json:
             response._csp_config = settings.FLUX_API_CSP
         return response
+
+
+class ServiceUnavailableMiddleware(MiddlewareMixin):
+    """A page or API view that got no database connection within the pool's timeout answers 503
+    with Retry-After (core/db/pool.py), in development (DEBUG) too, instead of a 500. DRF views
+    are answered by the API's exception handler first; this catches what it re-raises and every
+    page, and core.api.views.server_error what a middleware raises."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return service_unavailable(request) if is_pool_exhausted(exception) else None

@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # An API body over FLUX_API_MAX_BODY_BYTES is refused with 413 before any view parses it.
     "core.middleware.ApiBodySizeLimitMiddleware",
+    # A view that got no database connection in time answers 503 + Retry-After, never 500.
+    "core.middleware.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the set_language cookie, else the browser's Accept-Language (after sessions).
@@ -111,14 +113,43 @@ SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
+# PostgreSQL connections: a bounded pool per process (psycopg_pool through Django), never one
+# persistent connection per thread. Under ASGI each request runs its synchronous code on a thread
+# of its own, so CONN_MAX_AGE kept a connection per thread and 64 clients opened 97 of the
+# machine's 100 (issue 11). Each process opens at most FLUX_DB_POOL_MAX connections; the
+# connection budget is WEB_CONCURRENCY x FLUX_DB_POOL_MAX for the web server, plus one or two each
+# for the relay and the consumer (docs/operations/capacity.md). A request that gets no connection
+# within FLUX_DB_POOL_TIMEOUT seconds is answered 503 service_unavailable with Retry-After
+# (core/db/pool.py), having applied nothing.
+FLUX_DB_POOL_MIN = int(os.environ.get("FLUX_DB_POOL_MIN", "1"))
+FLUX_DB_POOL_MAX = int(os.environ.get("FLUX_DB_POOL_MAX", "8"))
+FLUX_DB_POOL_TIMEOUT = float(os.environ.get("FLUX_DB_POOL_TIMEOUT", "5"))
+# Each process names itself to PostgreSQL (pg_stat_activity.application_name: flux-web,
+# flux-relay, flux-consumer...), so its connections can be counted.
+FLUX_SERVICE = os.environ.get("FLUX_SERVICE", "web")
 
 
 def database_from_env() -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
+        config = dj_database_url.parse(url)
         if config["ENGINE"] == "django.db.backends.sqlite3":
+            config["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
             config["OPTIONS"] = dict(SQLITE_OPTIONS)
+        elif config["ENGINE"] == "django.db.backends.postgresql":
+            # The pool keeps the connections: Django closes (returns) its connection at the end
+            # of each request, which the pool requires (CONN_MAX_AGE 0).
+            config["CONN_MAX_AGE"] = 0
+            config["OPTIONS"] = {
+                **config.get("OPTIONS", {}),
+                "application_name": f"flux-{FLUX_SERVICE}"[:63],
+                "pool": {
+                    "min_size": min(FLUX_DB_POOL_MIN, FLUX_DB_POOL_MAX),
+                    "max_size": FLUX_DB_POOL_MAX,
+                    "timeout": FLUX_DB_POOL_TIMEOUT,
+                    "name": f"flux-{FLUX_SERVICE}",
+                },
+            }
         return config
     VAR_DIR.mkdir(exist_ok=True)
     return {
