@@ -36,7 +36,8 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-# Every process in the foreground (Ctrl-C stops them all): web (ASGI), nats-server (unless
+# Every process in the foreground (Ctrl-C stops them all): web (bin/web: gunicorn with
+# WEB_CONCURRENCY uvicorn workers, as in production), nats-server (unless
 # NATS_URL points at another one), the audit relay and the audit consumer.
 run: seed css
 	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(NATS_URL),web relay consumer,)

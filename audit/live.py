@@ -161,6 +161,11 @@ def _replay_rows(seq: int, params: Mapping[str, str]) -> list[dict]:
     return [record_row(record) for record in records_after(seq=seq, params=params)]
 
 
+def _release_connection() -> None:
+    # Resolved here, in the request's thread: `connection` is per thread.
+    connection.close()
+
+
 async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterator[str]:
     """The event stream: replay from the database after `last_seq`, then live announcements,
     with a heartbeat comment when idle. Ends (and closes its NATS connection) when NATS goes away,
@@ -202,7 +207,7 @@ async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterato
                 break
         # The stream may stay open for hours and reads the database no more: give its connection
         # back to the pool now rather than when the request ends (the pool is small and bounded).
-        await sync_to_async(connection.close)()
+        await sync_to_async(_release_connection)()
 
         if nc is None:
             yield sse_status("paused", "NATS is unreachable: live tail paused, retrying.")
