@@ -298,6 +298,32 @@ FLUX_API_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # under ASGI before Django reads it (core/middleware.py BodySizeLimitASGI).
 FLUX_MAX_BODY_BYTES = int(os.environ.get("FLUX_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
 
+# --- Cache: the API's rate limits ------------------------------------------------------------
+# Shared counters live in Redis when REDIS_URL is set (production, compose): every worker process
+# counts against the same limit with one atomic round trip (core/api/throttling.py). Otherwise in
+# each process's memory (development, tests). Never the database: its cache ran a SELECT COUNT(*)
+# of the cache table on every write, that is on every API request. Short socket timeouts: a
+# stalled Redis lets requests through unthrottled (logged) rather than holding them.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "flux",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "flux",
+            # Room for every live counter (past it the cache drops a share of its keys).
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -311,8 +337,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's throttles with an atomic count (core/api/throttling.py), in the cache below.
+        "core.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("FLUX_THROTTLE_USER", "1200/min"),
