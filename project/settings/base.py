@@ -121,15 +121,14 @@ SQLITE_OPTIONS = {
 # for the relay and the consumer (docs/operations/capacity.md). A request that gets no connection
 # within FLUX_DB_POOL_TIMEOUT seconds is answered 503 service_unavailable with Retry-After
 # (core/db/pool.py), having applied nothing.
-FLUX_DB_POOL_MIN = int(os.environ.get("FLUX_DB_POOL_MIN", "1"))
-FLUX_DB_POOL_MAX = int(os.environ.get("FLUX_DB_POOL_MAX", "8"))
-FLUX_DB_POOL_TIMEOUT = float(os.environ.get("FLUX_DB_POOL_TIMEOUT", "5"))
 # Each process names itself to PostgreSQL (pg_stat_activity.application_name: flux-web,
 # flux-relay, flux-consumer...), so its connections can be counted.
 FLUX_SERVICE = os.environ.get("FLUX_SERVICE", "web")
 
 
-def database_from_env() -> dict:
+def database_from_env(*, pool_max: int = 8, pool_timeout: float = 5.0) -> dict:
+    """The default database from DATABASE_URL; FLUX_DB_POOL_MIN, FLUX_DB_POOL_MAX and
+    FLUX_DB_POOL_TIMEOUT (seconds) override the pool's defaults (1, `pool_max`, `pool_timeout`)."""
     url = os.environ.get("DATABASE_URL")
     if url:
         config = dj_database_url.parse(url)
@@ -140,13 +139,14 @@ def database_from_env() -> dict:
             # The pool keeps the connections: Django closes (returns) its connection at the end
             # of each request, which the pool requires (CONN_MAX_AGE 0).
             config["CONN_MAX_AGE"] = 0
+            pool_max = int(os.environ.get("FLUX_DB_POOL_MAX", pool_max))
             config["OPTIONS"] = {
                 **config.get("OPTIONS", {}),
                 "application_name": f"flux-{FLUX_SERVICE}"[:63],
                 "pool": {
-                    "min_size": min(FLUX_DB_POOL_MIN, FLUX_DB_POOL_MAX),
-                    "max_size": FLUX_DB_POOL_MAX,
-                    "timeout": FLUX_DB_POOL_TIMEOUT,
+                    "min_size": min(int(os.environ.get("FLUX_DB_POOL_MIN", "1")), pool_max),
+                    "max_size": pool_max,
+                    "timeout": float(os.environ.get("FLUX_DB_POOL_TIMEOUT", pool_timeout)),
                     "name": f"flux-{FLUX_SERVICE}",
                 },
             }
