@@ -4,11 +4,12 @@ One mechanism for every channel: the API (`Idempotency-Key` header, core/api/ide
 the pages (a hidden token minted when the form renders, portal/views/transfers.py) both call
 `run_once`, and both store their keys in `IdempotencyKey`.
 
-The key row is inserted *before* the operation, inside the same database transaction. A
-concurrent request with the same key therefore waits on the unique index until the first one
-commits, then replays its outcome; if the first one fails, nothing was stored and the second one
-runs. The same key with a different fingerprint is refused with idempotency_key_reused.
-Refusals (ApplicationError) are not stored: nothing moved, so a retry may run again.
+The key row is claimed *before* the operation, inside the same database transaction, with one
+INSERT ... ON CONFLICT DO NOTHING: a concurrent request with the same key waits on the unique
+index until the first one commits, then finds the key taken and replays its outcome; if the first
+one fails, nothing was stored and the second one runs. The same key with a different fingerprint
+is refused with idempotency_key_reused. Refusals (ApplicationError) are not stored: nothing moved,
+so a retry may run again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from banking.models import IdempotencyKey
@@ -54,6 +55,22 @@ def _is_retryable(exc: OperationalError) -> bool:
     return getattr(getattr(exc, "__cause__", None), "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+def _claim(*, user, key: str, fingerprint: str) -> int | None:
+    """Insert the key row, or do nothing if (user, key) exists: its id, or None when taken.
+
+    One statement where a look-up then an insert took two (the look-up ran on every request, the
+    replay being the rare case). Raw SQL: the ORM's ignore_conflicts returns no id."""
+    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, key, fingerprint, response_status, response_body, created_at) "
+            "VALUES (%s, %s, %s, 0, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user.pk, key, fingerprint, "{}", connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def run_once(
     *,
     user,
@@ -68,29 +85,19 @@ def run_once(
     anything; with another fingerprint it raises idempotency_key_reused. An ApplicationError
     from the operation propagates and leaves no key behind."""
     for attempt in range(ATTEMPTS):
-        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
-        if stored is not None:
-            return _replay(stored, fingerprint, reused_message=reused_message)
         try:
             with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    user=user,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response_status=0,
-                    response_body={},
-                    created_at=timezone.now(),
-                )
-                status, body = operation()
-                record.response_status, record.response_body = status, body
-                record.save(update_fields=["response_status", "response_body"])
+                claimed = _claim(user=user, key=key, fingerprint=fingerprint)
+                if claimed is None:
+                    # Taken, and committed: a concurrent holder of the key was waited for above.
+                    stored = IdempotencyKey.objects.get(user=user, key=key)
+                else:
+                    status, body = operation()
+                    IdempotencyKey.objects.filter(pk=claimed).update(response_status=status, response_body=body)
+            if claimed is None:
+                return _replay(stored, fingerprint, reused_message=reused_message)
             return Outcome(status, body, replayed=False)
-        except IntegrityError:
-            # Lost the race to a concurrent request with this key: it has committed by now.
-            if not IdempotencyKey.objects.filter(user=user, key=key).exists():
-                raise
         except OperationalError as exc:
             if not _is_retryable(exc) or attempt == ATTEMPTS - 1:
                 raise
-    stored = IdempotencyKey.objects.get(user=user, key=key)
-    return _replay(stored, fingerprint, reused_message=reused_message)
+    raise AssertionError("unreachable: the last attempt returns or raises")
