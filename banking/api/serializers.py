@@ -76,6 +76,8 @@ class TransactionSerializer(serializers.ModelSerializer):
         return txn.destination.iban if txn.destination_id else None
 
     def get_reversed_by(self, txn: Transaction) -> int | None:
+        if self.context.get("created"):  # just created: nothing reverses it yet (and no query to say so)
+            return None
         reversal = getattr(txn, "reversal", None)
         return reversal.pk if reversal else None
 
