@@ -162,8 +162,10 @@ def _replay_rows(seq: int, params: Mapping[str, str]) -> list[dict]:
 
 
 def _release_connection() -> None:
-    # Resolved here, in the request's thread: `connection` is per thread.
-    connection.close()
+    # Resolved here, in the request's thread: `connection` is per thread. Never inside a
+    # transaction (a test's), which closing would end.
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterator[str]:
