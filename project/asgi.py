@@ -14,7 +14,7 @@ from core.middleware import BodySizeLimitASGI  # noqa: E402
 django_application = SyncChainASGIHandler()
 # Every URL module and view imported now, at start-up, rather than by each worker's first
 # requests (under load those queued behind the imports).
-get_resolver().url_patterns
+get_resolver().url_patterns  # noqa: B018 (read for its side effect: the imports)
 
 # Oversized bodies are refused before Django reads them (core/middleware.py).
 application = BodySizeLimitASGI(django_application)
