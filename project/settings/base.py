@@ -428,8 +428,9 @@ FLUX_AUDIT_CONSUMER = os.environ.get("FLUX_AUDIT_CONSUMER", "audit-log")
 FLUX_AUDIT_DEDUP_WINDOW_SECONDS = int(os.environ.get("FLUX_AUDIT_DEDUP_WINDOW_SECONDS", "600"))
 FLUX_AUDIT_STREAM_MAX_AGE_DAYS = int(os.environ.get("FLUX_AUDIT_STREAM_MAX_AGE_DAYS", "30"))
 FLUX_AUDIT_ACK_WAIT_SECONDS = int(os.environ.get("FLUX_AUDIT_ACK_WAIT_SECONDS", "10"))
-# The relay sweeps the outbox at least this often, even without a wake-up from PostgreSQL.
-FLUX_RELAY_SWEEP_SECONDS = float(os.environ.get("FLUX_RELAY_SWEEP_SECONDS", "0.5"))
+# The relay polls the outbox this often when it is idle (under load it never waits): an event
+# reaches NATS at most this long after its commit (no per-transaction NOTIFY: audit/relay.py).
+FLUX_RELAY_SWEEP_SECONDS = float(os.environ.get("FLUX_RELAY_SWEEP_SECONDS", "0.1"))
 FLUX_LOGS_STREAM = os.environ.get("FLUX_LOGS_STREAM", "LOGS")
 FLUX_LOGS_STREAM_MAX_MSGS = int(os.environ.get("FLUX_LOGS_STREAM_MAX_MSGS", "1000"))
 # Core NATS subject on which the consumer announces each stored record (the live tail feeds on it).
