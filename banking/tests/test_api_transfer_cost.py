@@ -72,3 +72,16 @@ def test_the_answer_to_a_new_movement_is_what_reading_it_back_gives(
     read_back = client.get(f"{API}transactions/{body['id']}/")
     assert read_back.status_code == 200
     assert read_back.json() == body
+
+
+def test_a_connection_prepares_the_transfer_statements_it_repeats(api_alice, api_alice_account, api_bob_account):
+    """Server-side binding with prepared statements (settings "Database"): after a few transfers the
+    connection holds plans for them, so PostgreSQL stops parsing and planning each one again."""
+    client = bearer_client(api_alice)
+    for _ in range(6):
+        assert transfer(client, api_alice_account, api_bob_account, "0.01").status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("FOR UPDATE" in statement and "banking_account" in statement for statement in prepared), prepared
+    assert any(statement.startswith('INSERT INTO "banking_entry"') for statement in prepared), prepared

@@ -143,6 +143,12 @@ def database_from_env(*, pool_max: int = 8, pool_timeout: float = 5.0) -> dict:
             config["OPTIONS"] = {
                 **config.get("OPTIONS", {}),
                 "application_name": f"flux-{FLUX_SERVICE}"[:63],
+                # Server-side parameters and prepared statements: each pooled connection parses and
+                # plans a statement once, not on every request (a transfer's database CPU: 3.3 ->
+                # 2.3 ms, issue 11). No PgBouncer in transaction mode in front, which would mix up
+                # connections' prepared statements.
+                "server_side_binding": True,
+                "prepare_threshold": 5,
                 "pool": {
                     "min_size": min(int(os.environ.get("FLUX_DB_POOL_MIN", "1")), pool_max),
                     "max_size": pool_max,
