@@ -1,4 +1,4 @@
-# Flux: the web process (gunicorn with uvicorn workers serving project.asgi, the production
+# Flux: the web process (bin/web: gunicorn with uvicorn workers serving project.asgi, the production
 # settings); the same image runs the audit relay and consumer (docker-compose.yml).
 # Configuration comes from the environment at run time (SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, FLUX_*).
 
@@ -39,7 +39,7 @@ USER flux
 EXPOSE 8000
 # Any answer below 500 means gunicorn and Django are up (a 400 for an unlisted host included).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import sys, urllib.error, urllib.request as r\ntry:\n    r.urlopen(r.Request('http://127.0.0.1:8000/admin/login/', headers={'X-Forwarded-Proto': 'https'}), timeout=4)\nexcept urllib.error.HTTPError as error:\n    sys.exit(error.code >= 500)\n"]
-# WEB_CONCURRENCY sets the number of workers (gunicorn reads it). No control socket: gunicorn 27
-# would put it in the home directory, which the app user cannot write. bin/web adds the proxy-trust
-# flags (the client address is what FLUX_NUM_PROXIES says, never a header gunicorn trusted).
-CMD ["bin/web", "gunicorn", "project.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]
+# bin/web: gunicorn with WEB_CONCURRENCY uvicorn workers (the same launcher as `make run`), on all
+# interfaces of the container.
+ENV FLUX_HOST=0.0.0.0 PORT=8000
+CMD ["bin/web"]

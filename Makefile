@@ -36,12 +36,13 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-# Every process in the foreground (Ctrl-C stops them all): web (ASGI), nats-server (unless
-# NATS_URL points at another one), the audit relay and the audit consumer. Each process connects to
-# NATS as its own user (deploy/nats/nats.conf); for the bundled nats-server their passwords are
-# generated once into var/nats/credentials.env, which honcho passes to every process. With
-# NATS_URL, give the passwords of that server's users as NATS_RELAY_PASSWORD, NATS_CONSUMER_PASSWORD
-# and NATS_WEB_PASSWORD (or credentials in NATS_URL, one user for all).
+# Every process in the foreground (Ctrl-C stops them all): web (bin/web: gunicorn with
+# WEB_CONCURRENCY uvicorn workers, as in production), nats-server (unless NATS_URL points at another
+# one), the audit relay and the audit consumer. Each process connects to NATS as its own user
+# (deploy/nats/nats.conf); for the bundled nats-server their passwords are generated once into
+# var/nats/credentials.env, which honcho passes to every process. With NATS_URL, give the passwords
+# of that server's users as NATS_RELAY_PASSWORD, NATS_CONSUMER_PASSWORD and NATS_WEB_PASSWORD (or
+# credentials in NATS_URL, one user for all).
 comma := ,
 run: seed css
 	$(if $(NATS_URL),,bin/nats-dev-credentials)

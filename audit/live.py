@@ -20,6 +20,7 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -163,6 +164,13 @@ def _replay_rows(seq: int, params: Mapping[str, str]) -> list[dict]:
     return [record_row(record) for record in records_after(seq=seq, params=params)]
 
 
+def _release_connection() -> None:
+    # Resolved here, in the request's thread: `connection` is per thread. Never inside a
+    # transaction (a test's), which closing would end.
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterator[str]:
     """The event stream: replay from the database after `last_seq`, then live announcements,
     with a heartbeat comment when idle. Ends (and closes its NATS connection) when NATS goes away,
@@ -207,6 +215,9 @@ async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterato
                 last_sent = row["seq"]
             if len(rows) < REPLAY_LIMIT:
                 break
+        # The stream may stay open for hours and reads the database no more: give its connection
+        # back to the pool now rather than when the request ends (the pool is small and bounded).
+        await sync_to_async(_release_connection)()
 
         if nc is None:
             yield sse_status("paused", "NATS is unreachable: live tail paused, retrying.")

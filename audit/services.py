@@ -2,14 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent, OutboxMessage
-
-# PostgreSQL NOTIFY channel the relay LISTENs on. NOTIFY is transactional: the relay is woken
-# when, and only when, the change and its event commit.
-OUTBOX_CHANNEL = "flux_audit_outbox"
 
 
 def audit_record(
@@ -35,8 +31,8 @@ def audit_record(
         target_id=str(target_id) if target_id != "" else "",
         data=data or {},
     )
+    # No NOTIFY to wake the relay: PostgreSQL serialises the commits of notifying transactions
+    # behind one lock (pgbench, 16 clients: 670-850 tps with a pg_notify, 3,260-4,280 without).
+    # The relay polls the outbox instead (audit/relay.py).
     OutboxMessage.objects.create(event=event)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
     return event

@@ -38,6 +38,9 @@ STATUS_BY_CODE: dict[str, int] = {
     # Too many failed sign-ins for one username (django-axes): refused for FLUX_LOCKOUT_MINUTES, even
     # with the right password. 429 rather than 403: it is about the attempts, and it passes.
     "locked_out": 429,
+    # Saturated: no database connection within the pool's timeout (core/db/pool.py). Sent with
+    # Retry-After; nothing was applied.
+    "service_unavailable": 503,
 }
 
 

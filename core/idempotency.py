@@ -5,10 +5,10 @@ the pages (a hidden token minted when the form renders, portal/views/transfers.p
 workspace/views/counter.py) and the bulk imports (workspace/imports.py) all call `run_once`, and
 all store their keys in `IdempotencyKey`.
 
-The key row is inserted *before* the operation, inside the same database transaction. A
-concurrent request with the same key therefore waits on the unique index until the first one
-commits, then replays its outcome. The same key with a different fingerprint is refused with
-idempotency_key_reused.
+The key row is claimed *before* the operation, inside the same database transaction, with one
+INSERT ... ON CONFLICT DO NOTHING: a concurrent request with the same key waits on the unique
+index until the first one commits, then finds the key taken and replays its outcome. The same key
+with a different fingerprint is refused with idempotency_key_reused.
 
 The first answer is the answer, refusals included: a business refusal (an ApplicationError of
 status 403, 404, 409 or 422 raised by the operation, such as insufficient_funds or account_frozen)
@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from banking.models import IdempotencyKey
@@ -86,6 +86,22 @@ def _is_retryable(exc: OperationalError) -> bool:
     return getattr(getattr(exc, "__cause__", None), "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+def _claim(*, user, key: str, fingerprint: str) -> int | None:
+    """Insert the key row, or do nothing if (user, key) exists: its id, or None when taken.
+
+    One statement where a look-up then an insert took two (the look-up ran on every request, the
+    replay being the rare case). Raw SQL: the ORM's ignore_conflicts returns no id."""
+    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, key, fingerprint, response_status, response_body, created_at) "
+            "VALUES (%s, %s, %s, 0, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user.pk, key, fingerprint, "{}", connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def run_once(
     *,
     user,
@@ -102,44 +118,33 @@ def run_once(
     raised, and raised again as a ReplayedRefusal on every retry; any other exception propagates
     and leaves no key behind."""
     for attempt in range(ATTEMPTS):
-        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
-        if stored is not None:
-            return _replay(stored, fingerprint, reused_message=reused_message)
         refusal: ApplicationError | None = None
         try:
             with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    user=user,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response_status=0,
-                    response_body={},
-                    created_at=timezone.now(),
-                )
-                try:
-                    # A savepoint: a refusal rolls back the operation's own writes (and drops the
-                    # on_commit hooks it registered), not the key row.
-                    with transaction.atomic():
-                        status, body = operation()
-                except ApplicationError as error:
-                    if error.status not in STORED_REFUSAL_STATUSES:
-                        raise  # runs nothing worth keeping: the whole block, key row included, rolls back
-                    refusal = error
-                    # Through JSON once, so a lazy translated message is stored (and replayed) as text.
-                    status, body = error.status, json.loads(json.dumps(error.as_body(), default=str))
-                record.response_status, record.response_body = status, body
-                record.save(update_fields=["response_status", "response_body"])
-        except IntegrityError:
-            # Lost the race to a concurrent request with this key: it has committed by now.
-            if not IdempotencyKey.objects.filter(user=user, key=key).exists():
-                raise
-            continue
+                claimed = _claim(user=user, key=key, fingerprint=fingerprint)
+                if claimed is None:
+                    # Taken, and committed: a concurrent holder of the key was waited for above.
+                    stored = IdempotencyKey.objects.get(user=user, key=key)
+                else:
+                    try:
+                        # A savepoint: a refusal rolls back the operation's own writes (and drops the
+                        # on_commit hooks it registered), not the key row.
+                        with transaction.atomic():
+                            status, body = operation()
+                    except ApplicationError as error:
+                        if error.status not in STORED_REFUSAL_STATUSES:
+                            raise  # runs nothing worth keeping: the whole block, key row included, rolls back
+                        refusal = error
+                        # Through JSON once, so a lazy translated message is stored (and replayed) as text.
+                        status, body = error.status, json.loads(json.dumps(error.as_body(), default=str))
+                    IdempotencyKey.objects.filter(pk=claimed).update(response_status=status, response_body=body)
         except OperationalError as exc:
             if not _is_retryable(exc) or attempt == ATTEMPTS - 1:
                 raise
             continue
+        if claimed is None:
+            return _replay(stored, fingerprint, reused_message=reused_message)
         if refusal is not None:
             raise refusal  # after the commit: the key now holds it
         return Outcome(status, body, replayed=False)
-    stored = IdempotencyKey.objects.get(user=user, key=key)
-    return _replay(stored, fingerprint, reused_message=reused_message)
+    raise AssertionError("unreachable: the last attempt returns or raises")

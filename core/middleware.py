@@ -21,6 +21,7 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.log import log_response
 
 from core.api.views import server_error
+from core.db.pool import is_pool_exhausted, service_unavailable
 
 API_PREFIX = "/api/"
 
@@ -223,3 +224,13 @@ class ApiServerErrorMiddleware(MiddlewareMixin):
         log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request,
                      exception=exception)
         return response
+
+
+class ServiceUnavailableMiddleware(MiddlewareMixin):
+    """A page or API view that got no database connection within the pool's timeout answers 503
+    with Retry-After (core/db/pool.py), in development (DEBUG) too, instead of a 500. DRF views
+    are answered by the API's exception handler first; this catches what it re-raises and every
+    page, and core.api.views.server_error what a middleware raises."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return service_unavailable(request) if is_pool_exhausted(exception) else None

@@ -1,11 +1,20 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)
 
-from core.middleware import BodySizeLimitASGI  # noqa: E402  (needs the settings loaded above)
+from django.urls import get_resolver  # noqa: E402  (needs the settings loaded above)
+
+from core.asgi import SyncChainASGIHandler  # noqa: E402
+from core.middleware import BodySizeLimitASGI  # noqa: E402
+
+# The middleware chain runs synchronously, in one thread hop per request (core/asgi.py).
+django_application = SyncChainASGIHandler()
+# Every URL module and view imported now, at start-up, rather than by each worker's first
+# requests (under load those queued behind the imports).
+get_resolver().url_patterns  # noqa: B018 (read for its side effect: the imports)
 
 # Oversized bodies are refused before Django reads them (core/middleware.py).
 application = BodySizeLimitASGI(django_application)

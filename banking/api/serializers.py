@@ -81,9 +81,13 @@ class TransactionSerializer(serializers.ModelSerializer):
         return txn.destination.iban if txn.destination_id else None
 
     def get_reversed_by(self, txn: Transaction) -> int | None:
+        if self.context.get("created"):  # just created: nothing reverses it yet (and no query to say so)
+            return None
         return standing_reversal(txn)[0]
 
     def get_reversal_status(self, txn: Transaction) -> str | None:
+        if self.context.get("created"):
+            return None
         return standing_reversal(txn)[1]
 
 

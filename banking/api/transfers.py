@@ -67,6 +67,6 @@ class TransferListCreateView(generics.ListAPIView):
                 amount=params.validated_data["amount"],
                 reference=params.validated_data["reference"],
             )
-            return status.HTTP_201_CREATED, transaction_body(txn)
+            return status.HTTP_201_CREATED, transaction_body(txn, created=True)
 
         return idempotent_response(request, operation)

@@ -29,9 +29,13 @@ from core.api.schema import errors, idempotent
 from core.ids import parse_id
 
 
-def transaction_body(txn) -> dict:
-    txn = selectors.transaction_detail_queryset().get(pk=txn.pk)
-    return TransactionSerializer(txn).data
+def transaction_body(txn, *, created: bool = False) -> dict:
+    """The API's body for a transaction. One a service has just `created` in this request is
+    serialised as the service returned it (its accounts are the rows it locked, and it cannot have
+    been reversed yet) instead of being read again: one query less per money movement."""
+    if not created:
+        txn = selectors.transaction_detail_queryset().get(pk=txn.pk)
+    return TransactionSerializer(txn, context={"created": created}).data
 
 
 @extend_schema_view(
@@ -208,7 +212,7 @@ class CashView(APIView):
                 amount=params.validated_data["amount"],
                 reference=params.validated_data["reference"],
             )
-            return status.HTTP_201_CREATED, transaction_body(txn)
+            return status.HTTP_201_CREATED, transaction_body(txn, created=True)
 
         return idempotent_response(request, operation)
 

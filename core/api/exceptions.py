@@ -11,7 +11,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from core.errors import ApplicationError
+from core.db.pool import RETRY_AFTER_SECONDS, is_pool_exhausted, service_unavailable_message
+from core.errors import STATUS_BY_CODE, ApplicationError
 
 CODE_BY_EXCEPTION: list[tuple[type[Exception], str, int]] = [
     (exceptions.NotAuthenticated, "not_authenticated", status.HTTP_401_UNAUTHORIZED),
@@ -68,6 +69,12 @@ def _error_response(exc: Exception) -> Response | None:
     if isinstance(exc, ApplicationError):
         set_rollback()
         return Response(exc.as_body(), status=exc.status)
+    if is_pool_exhausted(exc):
+        # Raised at the request's first query, before any write: nothing to roll back or undo.
+        return error_response(
+            "service_unavailable", service_unavailable_message(), STATUS_BY_CODE["service_unavailable"],
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

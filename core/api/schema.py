@@ -13,8 +13,9 @@ Annotating a view:
 
 `errors()` takes HTTP statuses (a generic example each) and error codes from core/errors.py (an
 example each, under the status the code maps to). What every operation can answer, 401
-not_authenticated, 429 throttled (with Retry-After) and, with a body, 413 request_too_large, is added
-to every operation by `add_common_errors`, a postprocessing hook (SPECTACULAR_SETTINGS).
+not_authenticated, 429 throttled (with Retry-After), 503 service_unavailable (with Retry-After) and,
+with a body, 413 request_too_large, is added to every operation by `add_common_errors`, a
+postprocessing hook (SPECTACULAR_SETTINGS).
 """
 
 from __future__ import annotations
@@ -77,13 +78,15 @@ ERROR_EXAMPLES: dict[str, tuple[str, dict | None]] = {
     "throttled": ("Request was throttled. Expected available in 12 seconds.", None),
     "locked_out": ("Too many failed sign-ins. Try again in 15 minutes.", None),
     "request_too_large": ("The request body is too large.", None),
+    "service_unavailable": (
+        "Flux is too busy to take this request right now; nothing was applied. Try again shortly.", None),
 }
 
 # The code whose example documents a bare status in `errors(...)`.
 GENERIC_CODE_BY_STATUS = {
     400: "validation_error", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
     405: "method_not_allowed", 409: "account_frozen", 413: "request_too_large", 415: "unsupported_media_type",
-    422: "insufficient_funds", 429: "throttled",
+    422: "insufficient_funds", 429: "throttled", 503: "service_unavailable",
 }
 STATUS_BY_EXAMPLE_CODE = {**STATUS_BY_CODE, "request_too_large": 413}
 
@@ -184,7 +187,8 @@ def _response(code: str, description: str, *, headers: dict | None = None) -> di
 
 def add_common_errors(result: dict, generator, request, public) -> dict:
     """Document on every operation under /api/v1/ what any of them can answer: 401 (no, expired or
-    revoked token; wrong credentials on auth/token/), 429 (rate limits, with Retry-After) and, for
+    revoked token; wrong credentials on auth/token/), 429 (rate limits, with Retry-After), 503 (no
+    database connection within the pool's timeout, nothing applied, with Retry-After) and, for
     operations with a body, 413 (a body over the size limit). A view's own entry wins."""
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/v1/"):
@@ -194,6 +198,9 @@ def add_common_errors(result: dict, generator, request, public) -> dict:
             responses.setdefault("401", _response("not_authenticated", "`not_authenticated`"))
             responses.setdefault("429", _response("throttled", "`throttled`: too many requests"))
             responses["429"].setdefault("headers", {"Retry-After": RETRY_AFTER})
+            responses.setdefault("503", _response(
+                "service_unavailable", "`service_unavailable`: the server is saturated; nothing was applied"))
+            responses["503"].setdefault("headers", {"Retry-After": RETRY_AFTER})
             if "requestBody" in operation:
                 responses.setdefault("413", _response("request_too_large", "`request_too_large`"))
             operation["responses"] = dict(sorted(responses.items()))

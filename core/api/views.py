@@ -1,8 +1,12 @@
 """JSON answers for requests that never reach a DRF view (unknown URL, crash) under /api/."""
 
+import sys
+
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+
+from core.db.pool import is_pool_exhausted, service_unavailable
 
 
 # Exempt from CSRF: an unknown API path answers its JSON 404 to every method; a POST would
@@ -15,6 +19,9 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # The last resort for an exhausted pool (a middleware's query, outside any view): still 503.
+    if is_pool_exhausted(sys.exc_info()[1]):
+        return service_unavailable(request)
     if request.path.startswith("/api/"):
         return JsonResponse(
             {"error": {"code": "server_error", "message": "Something went wrong on our side; nothing was applied."}},

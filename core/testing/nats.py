@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,13 +189,18 @@ def pipeline(nats_server) -> Iterator[Callable[[str], PipelineProcess]]:
 
 
 class WebServer:
-    """The web process as `make run` starts it (uvicorn, ASGI, so server-sent events stream),
-    against the test database and the test's nats-server."""
+    """The web process as `make run` and the image start it (bin/web: gunicorn with uvicorn
+    workers, ASGI, so server-sent events stream), against the test database and the test's
+    nats-server. `env` adds to or overrides its environment (WEB_CONCURRENCY, FLUX_DB_POOL_*...)."""
 
-    def __init__(self, nats_server: NatsServer) -> None:
+    def __init__(self, nats_server: NatsServer | None = None, *, env: dict[str, str] | None = None) -> None:
         self.nats_server = nats_server
+        self.env = env or {}
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        # Its output goes to a file: an access log line per request would fill a pipe nobody reads
+        # during the test and block the server.
+        self.output = tempfile.TemporaryFile(mode="w+")
 
     @property
     def url(self) -> str:
@@ -204,35 +210,49 @@ class WebServer:
         env = os.environ | {
             "DJANGO_SETTINGS_MODULE": "project.settings.test",
             "DATABASE_URL": database_url_for_subprocess(),
-            "NATS_URL": self.nats_server.url,
-            "NATS_MONITOR_URL": self.nats_server.monitor_url,
             "FLUX_SERVICE": "web",
+            "PYTHON": sys.executable,
+            "PORT": str(self.port),
+            "FLUX_HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": "2",
         }
+        if self.nats_server is not None:
+            env |= {"NATS_URL": self.nats_server.url, "NATS_MONITOR_URL": self.nats_server.monitor_url}
+        env |= self.env
         self.process = subprocess.Popen(
-            [str(BASE_DIR / "bin" / "web"), str(Path(sys.executable).parent / "uvicorn"), "project.asgi:application",
-             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"],
-            env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [str(BASE_DIR / "bin" / "web")],
+            env=env, cwd=BASE_DIR, stdout=self.output, stderr=subprocess.STDOUT, text=True,
         )
-        wait_until(self._accepting, timeout=20, message="the ASGI server did not start")
+        wait_until(self._answering, timeout=30, interval=0.2, message="the ASGI server did not start")
         return self
 
-    def _accepting(self) -> bool:
+    def _answering(self) -> bool:
+        """A worker answers HTTP (gunicorn listens before its workers have loaded Django)."""
         if self.process is not None and self.process.poll() is not None:
-            pytest.fail(f"the ASGI server exited: {self.process.communicate()[0]}")
+            pytest.fail(f"the ASGI server exited: {self.read_output()}")
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
+                probe.settimeout(5)
+                probe.sendall(b"GET /api/v1/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                return probe.recv(12).startswith(b"HTTP/1.1")
         except OSError:
             return False
 
+    def read_output(self) -> str:
+        self.output.seek(0)
+        return self.output.read()
+
     def stop(self) -> str:
-        output, self.process = stop_process(self.process), None
+        stop_process(self.process)
+        self.process = None
+        output = self.read_output()
+        self.output.close()
         return output
 
 
 @pytest.fixture
 def asgi_server(nats_server) -> Iterator[WebServer]:
-    """uvicorn serving the project against the test database and `nats_server` (use with
+    """bin/web serving the project against the test database and `nats_server` (use with
     `django_db(transaction=True)`, so that what the test writes is visible to it)."""
     server = WebServer(nats_server).start()
     yield server

@@ -118,6 +118,7 @@ def test_every_operation_documents_authentication_and_rate_limit_errors(schema):
         responses = operation["responses"]
         assert "401" in responses, f"{method} {path}"
         assert "Retry-After" in responses["429"]["headers"], f"{method} {path}"
+        assert "Retry-After" in responses["503"]["headers"], f"{method} {path}"
         if "requestBody" in operation:
             assert "413" in responses, f"{method} {path}"
 

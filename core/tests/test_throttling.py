@@ -3,7 +3,9 @@ rate on the token endpoints, and 429 `throttled` with Retry-After in the error s
 would fail with throttling switched off (DEFAULT_THROTTLE_CLASSES emptied or the auth scope gone).
 
 The test settings raise every rate out of reach; these tests set small ones on the throttle class
-(DRF reads its rates once, at import) and clear the cache the counts live in."""
+(DRF reads its rates once, at import) and clear the cache the counts live in. Each test that sets
+rates runs twice: counting in local memory (development, tests) and in a real Redis (production,
+REDIS_URL), the two places core/api/throttling.py counts."""
 
 # The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
 # ruff: noqa: F401, F811
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.conf import settings
@@ -35,6 +38,7 @@ from banking.tests.api_support import (
     assert_error,
     transfer,
 )
+from core.testing.redis import redis_cache_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +47,16 @@ REFRESH = f"{API}auth/token/refresh/"
 SCHEMA = f"{API}schema/"
 
 
+@pytest.fixture(params=["locmem", "redis"])
+def counting_cache(request, settings):
+    """The cache the counts live in: local memory (the test settings') or a real Redis."""
+    if request.param == "redis":
+        settings.CACHES = redis_cache_settings(request.getfixturevalue("redis_server").url)
+    return request.param
+
+
 @pytest.fixture
-def rates(monkeypatch):
+def rates(monkeypatch, counting_cache):
     """Set the rates for one test: rates(user="3/min", ...); unnamed scopes stay out of reach."""
     cache.clear()
 
@@ -166,3 +178,62 @@ def test_password_changes_are_held_to_the_sign_in_rate(rates, api_client_for, ap
                                                   "new_password": "a-much-longer-secret-42"}, format="json")
     assert_error(response, 429, "throttled")
     assert api_alice.__class__.objects.get(pk=api_alice.pk).check_password(API_PASSWORD)
+
+
+def test_concurrent_requests_are_each_counted_once(counting_cache):
+    """The count is one atomic increment: 8 threads (each its own Redis connection, as separate
+    worker processes have) counting 40 requests each on one key see every count from 1 to 320
+    exactly once, so exactly `rate` of them are let through. A read-then-write count (DRF's
+    history) loses increments here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.api.throttling import count_hit
+
+    cache.clear()
+    key = "throttle_test_concurrency"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(lambda _: count_hit(key, 60)[0], range(320)))
+    assert sorted(counts) == list(range(1, 321))
+    cache.clear()
+
+
+def test_the_window_ends_and_says_when(counting_cache):
+    from core.api.throttling import count_hit
+
+    cache.clear()
+    count, left = count_hit("throttle_test_window", 1)
+    assert count == 1 and 0 < left <= 1
+    assert count_hit("throttle_test_window", 1)[0] == 2
+    time.sleep(1.1)
+    assert count_hit("throttle_test_window", 1)[0] == 1  # a new window
+    cache.clear()
+
+
+def test_an_unreachable_redis_lets_requests_through(settings, api_client_for, api_alice, monkeypatch):
+    """A rate limit never takes the API down: with Redis gone, requests are served (and a warning
+    logged) instead of failing."""
+    from core.testing.nats import free_port
+
+    client = api_client_for(api_alice)
+    settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "1/min", "anon": "1/min", "auth": "1/min"})
+    for _ in range(3):
+        assert client.get(f"{API}me/").status_code == 200
+
+
+def test_the_counts_live_in_redis_with_redis_url_and_never_in_the_database():
+    """REDIS_URL selects django-redis; without it, local memory; no settings module uses the
+    database cache (its SELECT COUNT(*) per write was on every API request). The test settings
+    always count in memory (tests clear the cache)."""
+    code = ("import importlib, os; settings = importlib.import_module(os.environ['DJANGO_SETTINGS_MODULE']); "
+            "print(settings.CACHES['default']['BACKEND'])")
+    base_env = {**os.environ, "FLUX_NUM_PROXIES": "0",
+                "SECRET_KEY": "a-long-and-varied-secret-key-for-this-settings-test-0123456789"}
+    base_env.pop("REDIS_URL", None)
+    locmem, redis = "django.core.cache.backends.locmem.LocMemCache", "django_redis.cache.RedisCache"
+    for module, with_redis in (("project.settings.dev", redis), ("project.settings.prod", redis),
+                               ("project.settings.test", locmem)):
+        for redis_url, expected in ((None, locmem), ("redis://127.0.0.1:6379/6", with_redis)):
+            env = {**base_env, "DJANGO_SETTINGS_MODULE": module} | ({"REDIS_URL": redis_url} if redis_url else {})
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            assert out.stdout.strip().splitlines()[-1] == expected, (module, redis_url)

@@ -9,11 +9,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from core.api.permissions import IsCustomer
 from core.api.schema import errors
+from core.api.throttling import ScopedRateThrottle, UserRateThrottle
 from core.errors import ValidationFailed
 from identity import services
 from identity.api import examples

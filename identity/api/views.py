@@ -7,12 +7,12 @@ from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from banking.selectors import customer_search
 from core.api.permissions import IsBankStaff
 from core.api.schema import errors
+from core.api.throttling import ScopedRateThrottle
 from identity import services, tokens
 from identity.api import examples
 from identity.api.profile import ContactSerializer, update_contact

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "core.middleware.NoStoreMiddleware",
     # An API body over FLUX_API_MAX_BODY_BYTES is refused with 413 before any view parses it.
     "core.middleware.ApiBodySizeLimitMiddleware",
+    # A view that got no database connection in time answers 503 + Retry-After, never 500.
+    "core.middleware.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the set_language cookie, else the browser's Accept-Language (after sessions).
@@ -121,14 +123,49 @@ SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 }
+# PostgreSQL connections: a bounded pool per process (psycopg_pool through Django), never one
+# persistent connection per thread. Under ASGI each request runs its synchronous code on a thread
+# of its own, so CONN_MAX_AGE kept a connection per thread and 64 clients opened 97 of the
+# machine's 100 (issue 11). Each process opens at most FLUX_DB_POOL_MAX connections; the
+# connection budget is WEB_CONCURRENCY x FLUX_DB_POOL_MAX for the web server, plus one or two each
+# for the relay and the consumer (docs/operations/capacity.md). A request that gets no connection
+# within FLUX_DB_POOL_TIMEOUT seconds is answered 503 service_unavailable with Retry-After
+# (core/db/pool.py), having applied nothing.
+# Each process names itself to PostgreSQL (pg_stat_activity.application_name: flux-web,
+# flux-relay, flux-consumer...), so its connections can be counted.
+FLUX_SERVICE = os.environ.get("FLUX_SERVICE", "web")
 
 
-def database_from_env() -> dict:
+def database_from_env(*, pool_max: int = 8, pool_timeout: float = 5.0) -> dict:
+    """The default database from DATABASE_URL; FLUX_DB_POOL_MIN, FLUX_DB_POOL_MAX and
+    FLUX_DB_POOL_TIMEOUT (seconds) override the pool's defaults (1, `pool_max`, `pool_timeout`)."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
+        config = dj_database_url.parse(url)
         if config["ENGINE"] == "django.db.backends.sqlite3":
+            config["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
             config["OPTIONS"] = dict(SQLITE_OPTIONS)
+        elif config["ENGINE"] == "django.db.backends.postgresql":
+            # The pool keeps the connections: Django closes (returns) its connection at the end
+            # of each request, which the pool requires (CONN_MAX_AGE 0).
+            config["CONN_MAX_AGE"] = 0
+            pool_max = int(os.environ.get("FLUX_DB_POOL_MAX", pool_max))
+            config["OPTIONS"] = {
+                **config.get("OPTIONS", {}),
+                "application_name": f"flux-{FLUX_SERVICE}"[:63],
+                # Server-side parameters and prepared statements: each pooled connection parses and
+                # plans a statement once, not on every request (a transfer's database CPU: 3.3 ->
+                # 2.3 ms, issue 11). No PgBouncer in transaction mode in front, which would mix up
+                # connections' prepared statements.
+                "server_side_binding": True,
+                "prepare_threshold": 5,
+                "pool": {
+                    "min_size": min(int(os.environ.get("FLUX_DB_POOL_MIN", "1")), pool_max),
+                    "max_size": pool_max,
+                    "timeout": float(os.environ.get("FLUX_DB_POOL_TIMEOUT", pool_timeout)),
+                    "name": f"flux-{FLUX_SERVICE}",
+                },
+            }
         return config
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return {
@@ -314,6 +351,32 @@ FLUX_API_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # under ASGI before Django reads it (core/middleware.py BodySizeLimitASGI).
 FLUX_MAX_BODY_BYTES = int(os.environ.get("FLUX_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
 
+# --- Cache: the API's rate limits ------------------------------------------------------------
+# Shared counters live in Redis when REDIS_URL is set (production, compose): every worker process
+# counts against the same limit with one atomic round trip (core/api/throttling.py). Otherwise in
+# each process's memory (development, tests). Never the database: its cache ran a SELECT COUNT(*)
+# of the cache table on every write, that is on every API request. Short socket timeouts: a
+# stalled Redis lets requests through unthrottled (logged) rather than holding them.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "flux",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "flux",
+            # Room for every live counter (past it the cache drops a share of its keys).
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -328,8 +391,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's throttles with an atomic count (core/api/throttling.py), in the cache below.
+        "core.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("FLUX_THROTTLE_USER", "1200/min"),
@@ -418,8 +482,9 @@ FLUX_AUDIT_CONSUMER = os.environ.get("FLUX_AUDIT_CONSUMER", "audit-log")
 FLUX_AUDIT_DEDUP_WINDOW_SECONDS = int(os.environ.get("FLUX_AUDIT_DEDUP_WINDOW_SECONDS", "600"))
 FLUX_AUDIT_STREAM_MAX_AGE_DAYS = int(os.environ.get("FLUX_AUDIT_STREAM_MAX_AGE_DAYS", "30"))
 FLUX_AUDIT_ACK_WAIT_SECONDS = int(os.environ.get("FLUX_AUDIT_ACK_WAIT_SECONDS", "10"))
-# The relay sweeps the outbox at least this often, even without a wake-up from PostgreSQL.
-FLUX_RELAY_SWEEP_SECONDS = float(os.environ.get("FLUX_RELAY_SWEEP_SECONDS", "0.5"))
+# The relay polls the outbox this often when it is idle (under load it never waits): an event
+# reaches NATS at most this long after its commit (no per-transaction NOTIFY: audit/relay.py).
+FLUX_RELAY_SWEEP_SECONDS = float(os.environ.get("FLUX_RELAY_SWEEP_SECONDS", "0.1"))
 FLUX_LOGS_STREAM = os.environ.get("FLUX_LOGS_STREAM", "LOGS")
 FLUX_LOGS_STREAM_MAX_MSGS = int(os.environ.get("FLUX_LOGS_STREAM_MAX_MSGS", "1000"))
 # Core NATS subject on which the consumer announces each stored record (the live tail feeds on it).

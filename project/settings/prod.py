@@ -46,18 +46,8 @@ MAILERS = {"default": SMTP_MAILER}  # noqa: F405
 # Staff sign in with a TOTP code after their password (identity/two_factor.py).
 FLUX_REQUIRE_2FA = env_bool("FLUX_REQUIRE_2FA", True)
 
-# The API's rate limits count in the cache: one shared by every worker process (a table in the
-# database, created by `manage.py createcachetable` after `migrate`), so WEB_CONCURRENCY workers do
-# not each allow the full rate.
-# Room for every live counter: past MAX_ENTRIES the cache drops a share of its keys, which would
-# reset some callers' counts (Django's default, 300, is far too few for a bank's clients).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "flux_cache",
-        "OPTIONS": {"MAX_ENTRIES": 200_000},
-    }
-}
+# The API's rate limits count in Redis when REDIS_URL is set (base settings, "Cache"); without it
+# each worker process counts on its own, so a caller gets up to WEB_CONCURRENCY times the rate.
 # Who is the client, for the anonymous and sign-in rate limits: behind N trusted proxies, the
 # address the nearest one saw (X-Forwarded-For); 0 when clients connect directly. No default:
 # guessed wrong, either the whole bank shares one sign-in limit (the proxy's address) or a

@@ -13,6 +13,14 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
     "auth": "100000/min",
 }
 
+# Threaded tests (concurrency) hold one connection per thread until the thread ends: a roomier
+# pool than production's, unless FLUX_DB_POOL_* say otherwise (the capacity test's own server).
+DATABASES = {"default": database_from_env(pool_max=16, pool_timeout=30)}  # noqa: F405
+
+# Counts in each test process's memory, whatever REDIS_URL says: tests clear the cache, which on a
+# shared Redis would empty it for everyone. core/tests/test_throttling.py starts its own Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "flux-tests"}}
+
 # Pipeline tests run the relay and consumer as real processes against the test database, so on
 # SQLite it is a file (pytest-xdist gives each worker its own copy).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -1,0 +1,520 @@
+"""Benchmark: how much transfer traffic Flux carries on this machine, as a ratio to pgbench.
+
+    .venv/bin/python benchmarks/capacity.py                # everything, about 2 minutes
+    .venv/bin/python benchmarks/capacity.py --clients 16 --duration 10 --skip-pgbench
+
+In one run, on the PostgreSQL at --postgres (default postgres://postgres@127.0.0.1:5432):
+
+1. pgbench's built-in tpcb-like script on a database of its own (--pgbench-db, initialised once at
+   --pgbench-scale), --pgbench-clients clients for --duration seconds: the machine's yardstick.
+2. Flux's transfer API, served by bin/web (gunicorn, WEB_CONCURRENCY uvicorn workers, the
+   production settings) which this script starts on a database of its own (--db, created afresh
+   and migrated), seeded with one customer per client, each with two funded accounts and a JWT.
+   Each client posts 0.01 transfers between its own two accounts with a fresh Idempotency-Key,
+   back to back, at each of --clients (default 1, 16 and 64) for --duration seconds; then the hot
+   account: --hot-clients clients all paying one account (a payroll, a merchant).
+
+For each phase it prints transfers/s (201 answers per second) and the ratio to pgbench's tps,
+latency percentiles (p50/p95/p99 of every answer), the count of each status, the peak number of
+PostgreSQL connections the server held (pg_stat_activity, application_name flux-web, polled every
+50 ms) and the CPU the web workers and the database's backends spent per transfer
+(/proc, user + system). Rate limits count as in production (Redis: REDIS_URL, else a private
+redis-server on a free port when installed, else local memory) with a rate out of reach, so their
+cost is measured but they refuse nothing.
+
+The figures depend on the machine and on what else runs on it: take them on a quiet machine.
+Batches (POST transfers/batch/) and the bulk import are later items of issue 11: PHASES below has
+a place for each (batch_phase, import_phase), not yet measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+SECRET_KEY = "capacity-benchmark-only-" + secrets.token_urlsafe(48)
+TOKEN_MINUTES = 120  # every JWT outlives the run
+
+
+# --- Plumbing ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pg_url(base: str, database: str) -> str:
+    return f"{base.rstrip('/')}/{database}"
+
+
+def admin_connection(base: str):
+    import psycopg
+
+    return psycopg.connect(pg_url(base, "postgres"), autocommit=True)
+
+
+def recreate_database(base: str, name: str) -> None:
+    with admin_connection(base) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def database_exists(base: str, name: str) -> bool:
+    with admin_connection(base) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def pg_connection_args(base: str) -> list[str]:
+    from urllib.parse import urlparse
+
+    url = urlparse(base)
+    args = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    return args
+
+
+def pg_env(base: str) -> dict[str, str]:
+    from urllib.parse import urlparse
+
+    password = urlparse(base).password
+    return os.environ | ({"PGPASSWORD": password} if password else {})
+
+
+# --- pgbench -------------------------------------------------------------------------------------
+
+
+def run_pgbench(args) -> float:
+    """tpcb-like tps on its own database (initialised once per scale)."""
+    if shutil.which("pgbench") is None:
+        sys.exit("pgbench is not installed (Debian: postgresql-contrib / postgresql-client)")
+    conn_args, env = pg_connection_args(args.postgres), pg_env(args.postgres)
+    initialised = False
+    if database_exists(args.postgres, args.pgbench_db):
+        import psycopg
+
+        with psycopg.connect(pg_url(args.postgres, args.pgbench_db)) as conn:
+            try:
+                branches = conn.execute("SELECT count(*) FROM pgbench_branches").fetchone()[0]
+                initialised = branches == args.pgbench_scale
+            except psycopg.Error:
+                initialised = False
+    if not initialised:
+        print(f"pgbench: initialising {args.pgbench_db} at scale {args.pgbench_scale}...", flush=True)
+        recreate_database(args.postgres, args.pgbench_db)
+        subprocess.run(["pgbench", *conn_args, "-i", "-q", "-s", str(args.pgbench_scale), args.pgbench_db],
+                       env=env, check=True, capture_output=True)
+    threads = min(args.pgbench_clients, os.cpu_count() or 1)
+    out = subprocess.run(
+        ["pgbench", *conn_args, "-b", "tpcb-like", "-c", str(args.pgbench_clients), "-j", str(threads),
+         "-T", str(max(1, round(args.duration))), "-n", args.pgbench_db],
+        env=env, capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        sys.exit(f"pgbench failed:\n{out.stderr}")
+    out = out.stdout
+    for line in out.splitlines():
+        if line.startswith("tps =") and "without initial connection time" in line:
+            return float(line.split()[2])
+    sys.exit(f"pgbench printed no tps:\n{out}")
+
+
+# --- Flux: database, seed, server ----------------------------------------------------------------
+
+
+def server_environment(args, database_url: str, redis_url: str | None) -> dict[str, str]:
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "project.settings.prod",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "FLUX_NUM_PROXIES": "0",
+        # Plain HTTP on the loopback: no redirect to https.
+        "SECURE_SSL_REDIRECT": "false",
+        "WEB_CONCURRENCY": str(args.workers),
+        "FLUX_DB_POOL_MAX": str(args.pool_max),
+        "FLUX_ACCESS_TOKEN_MINUTES": str(TOKEN_MINUTES),
+        # Counted as in production, never refused: the benchmark measures the limit's cost.
+        "FLUX_THROTTLE_USER": "100000000/min",
+        # No NATS here: WARNING records would wait for one that never comes.
+        "FLUX_LOG_SHIPPING": "0",
+        "PORT": str(args.port),
+        "FLUX_HOST": "127.0.0.1",
+        "PYTHON": sys.executable,
+    }
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@dataclass
+class Customer:
+    username: str
+    token: str
+    source: int
+    source_iban: str
+    destination_iban: str
+
+
+def seed(args, env: dict[str, str], count: int) -> tuple[list[Customer], str]:
+    """Migrate the benchmark database and open `count` customers with two funded accounts each,
+    plus the hot account; returns the customers and the hot account's IBAN. Runs in this process
+    with the server's settings (as `flux-bench`, so its connections are not the server's)."""
+    os.environ.update(env | {"FLUX_SERVICE": "bench", "FLUX_DB_POOL_MAX": "2"})
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from banking.services import account_open, deposit_create
+    from identity.models import Role, User
+
+    call_command("migrate", verbosity=0)
+    agent = User.objects.create_user(username="bench-agent", role=Role.AGENT)
+    supervisor = User.objects.create_user(username="bench-supervisor", role=Role.SUPERVISOR)
+    # Under the cash approval threshold (5000.00): posted at once, room for 499,999 transfers.
+    funds = 4_999_99
+    customers = []
+    for n in range(count):
+        user = User.objects.create_user(username=f"bench-{n}", role=Role.CUSTOMER)
+        accounts = []
+        for _ in range(2):
+            account = account_open(actor=supervisor, customer_id=user.pk, kind="checking")
+            deposit_create(initiator=agent, account_id=account.pk, amount=funds)
+            accounts.append(account)
+        customers.append(Customer(user.username, str(RefreshToken.for_user(user).access_token),
+                                  accounts[0].pk, accounts[0].iban, accounts[1].iban))
+    merchant = User.objects.create_user(username="bench-merchant", role=Role.CUSTOMER)
+    hot = account_open(actor=supervisor, customer_id=merchant.pk, kind="checking")
+    connection.close()
+    connection.close_pool()
+    return customers, hot.iban
+
+
+class Server:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log = log_path.open("w")
+        self.process: subprocess.Popen | None = None
+
+    def start(self, port: int) -> None:
+        self.process = subprocess.Popen([str(BASE_DIR / "bin" / "web")], env=self.env, cwd=BASE_DIR,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"bin/web exited; see {self.log.name}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
+                    probe.settimeout(10)
+                    probe.sendall(b"GET /api/v1/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    if probe.recv(12).startswith(b"HTTP/1.1"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        sys.exit("bin/web did not answer within 60 s")
+
+    def pids(self) -> list[int]:
+        """The gunicorn master and its workers."""
+        if self.process is None:
+            return []
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [self.process.pid, *(int(pid) for pid in children.split())]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def start_redis() -> tuple[subprocess.Popen | None, str | None]:
+    if os.environ.get("REDIS_URL"):
+        return None, os.environ["REDIS_URL"]
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None, None
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+# --- Measuring -----------------------------------------------------------------------------------
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (/proc, clock ticks)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+@dataclass
+class Phase:
+    name: str
+    clients: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    peak_connections: int = 0
+    web_cpu: float = 0.0
+    db_cpu: float = 0.0
+
+    @property
+    def transfers(self) -> int:
+        return self.statuses.get(201, 0)
+
+    @property
+    def rate(self) -> float:
+        return self.transfers / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        if len(self.latencies) == 1:
+            return self.latencies[0] * 1000
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[int(p) - 1] * 1000
+
+
+class ConnectionWatcher:
+    """Polls pg_stat_activity for the server's connections (application_name flux-web) and the
+    backend pids serving the benchmark database (for their CPU)."""
+
+    def __init__(self, base: str, database: str) -> None:
+        self.base, self.database = base, database
+        self.peak = 0
+        self.backend_pids: set[int] = set()
+
+    async def sample(self, conn) -> None:
+        cursor = await conn.execute(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s", [self.database])
+        rows = await cursor.fetchall()
+        self.peak = max(self.peak, sum(1 for _, name in rows if name == "flux-web"))
+        self.backend_pids |= {pid for pid, name in rows if name == "flux-web"}
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(pg_url(self.base, "postgres"), autocommit=True) as conn:
+            while not stop.is_set():
+                await self.sample(conn)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=0.05)
+                except TimeoutError:
+                    pass
+
+
+async def drive(url: str, customers: list[Customer], destination: str | None, seconds: float,
+                phase: Phase, watcher: ConnectionWatcher, server: Server) -> None:
+    """Each customer posts 0.01 transfers back to back for `seconds`: to their own second account,
+    or to `destination` (the hot account) when given."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=len(customers) + 1)
+    timeout = aiohttp.ClientTimeout(total=60)
+    stop = asyncio.Event()
+    watcher.peak = 0
+    watching = asyncio.create_task(watcher.watch(stop))
+    async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
+        deadline = time.monotonic() + seconds
+
+        async def client(customer: Customer) -> None:
+            headers = {"Authorization": f"Bearer {customer.token}"}
+            body = {"source_account": customer.source, "destination_iban": destination or customer.destination_iban,
+                    "amount": "0.01", "reference": "capacity"}
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                try:
+                    async with session.post("/api/v1/transfers/", json=body,
+                                            headers=headers | {"Idempotency-Key": str(uuid.uuid4())}) as response:
+                        await response.read()
+                        phase.statuses[response.status] += 1
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    phase.errors[type(exc).__name__] += 1
+                    continue
+                phase.latencies.append(time.perf_counter() - started)
+
+        await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
+        web_before = cpu_seconds(server.pids())
+        db_before = cpu_seconds(sorted(watcher.backend_pids))
+        started = time.monotonic()
+        await asyncio.gather(*(client(customer) for customer in customers))
+        phase.seconds = time.monotonic() - started
+        phase.web_cpu = cpu_seconds(server.pids()) - web_before
+        # A backend the pool opened during the phase counts from zero (all its CPU is the phase's).
+        phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
+    stop.set()
+    await watching
+    phase.peak_connections = watcher.peak
+
+
+# --- Phases --------------------------------------------------------------------------------------
+
+
+def single_phase(clients: int):
+    async def run(ctx) -> Phase:
+        phase = Phase(f"single, {clients} clients", clients)
+        await drive(ctx.url, ctx.customers[:clients], None, ctx.args.duration, phase, ctx.watcher, ctx.server)
+        return phase
+
+    return run
+
+
+def hot_phase(clients: int):
+    async def run(ctx) -> Phase:
+        phase = Phase(f"hot account, {clients} -> 1", clients)
+        await drive(ctx.url, ctx.customers[:clients], ctx.hot_iban, ctx.args.duration, phase, ctx.watcher,
+                    ctx.server)
+        return phase
+
+    return run
+
+
+def batch_phase(size: int):
+    """Issue 11, item 4: POST transfers/batch/ with `size` items. Not built yet."""
+
+    async def run(ctx) -> Phase | None:
+        print(f"  (batches of {size}: no batch endpoint yet; issue 11 item 4)")
+        return None
+
+    return run
+
+
+def import_phase(lines: int):
+    """Issue 11: the bulk CSV import of `lines` lines (benchmarks/bulk_import.py measures it alone today)."""
+
+    async def run(ctx) -> Phase | None:
+        print(f"  (bulk import of {lines} lines: see benchmarks/bulk_import.py; issue 11)")
+        return None
+
+    return run
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    url: str
+    customers: list[Customer]
+    hot_iban: str
+    watcher: ConnectionWatcher
+    server: Server
+
+
+def print_phase(phase: Phase, pgbench_tps: float | None) -> None:
+    ratio = f"{phase.rate / pgbench_tps:.3f}x" if pgbench_tps else "-"
+    statuses = ", ".join(f"{status}: {n}" for status, n in sorted(phase.statuses.items()))
+    errors = ", ".join(f"{name}: {n}" for name, n in sorted(phase.errors.items()))
+    per = phase.transfers or 1
+    print(f"{phase.name:<26} {phase.rate:9.1f}/s {ratio:>8}  p50 {phase.percentile(50):7.1f} ms  "
+          f"p95 {phase.percentile(95):7.1f} ms  p99 {phase.percentile(99):7.1f} ms  "
+          f"peak conns {phase.peak_connections:3d}  cpu/transfer web {phase.web_cpu / per * 1000:5.2f} ms "
+          f"db {phase.db_cpu / per * 1000:5.2f} ms  [{statuses}{'; ' + errors if errors else ''}]", flush=True)
+
+
+async def run_phases(ctx: Context, pgbench_tps: float | None) -> None:
+    args = ctx.args
+    phases = [*(single_phase(n) for n in args.clients), hot_phase(args.hot_clients)]
+    if args.batch_size:
+        phases.append(batch_phase(args.batch_size))
+    if args.import_lines:
+        phases.append(import_phase(args.import_lines))
+    for run in phases:
+        phase = await run(ctx)
+        if phase is not None:
+            print_phase(phase, pgbench_tps)
+
+
+def run_flux(args, pgbench_tps: float | None) -> None:
+    database_url = pg_url(args.postgres, args.db)
+    redis, redis_url = start_redis()
+    customers_needed = max([*args.clients, args.hot_clients])
+    print(f"flux: {args.db} afresh, {customers_needed} customers; rate limits in "
+          f"{'Redis' if redis_url else 'local memory'}", flush=True)
+    recreate_database(args.postgres, args.db)
+    env = server_environment(args, database_url, redis_url)
+    customers, hot_iban = seed(args, env, customers_needed)
+    server = Server(env | {"FLUX_SERVICE": "web"}, Path(args.server_log))
+    try:
+        server.start(args.port)
+        print(f"flux: bin/web up ({args.workers} workers x pool {args.pool_max} = at most "
+              f"{args.workers * args.pool_max} connections); {args.duration:.0f} s per phase", flush=True)
+        ctx = Context(args, f"http://127.0.0.1:{args.port}", customers, hot_iban,
+                      ConnectionWatcher(args.postgres, args.db), server)
+        asyncio.run(run_phases(ctx, pgbench_tps))
+    finally:
+        server.stop()
+        if redis is not None:
+            redis.terminate()
+            redis.wait()
+    print(f"server log: {args.server_log}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", default=os.environ.get("PGBASE", "postgres://postgres@127.0.0.1:5432"),
+                        help="PostgreSQL server URL, without a database name")
+    parser.add_argument("--db", default="flux_capacity_bench", help="Flux's database (dropped and recreated)")
+    parser.add_argument("--pgbench-db", default="flux_pgbench")
+    parser.add_argument("--pgbench-scale", type=int, default=10)
+    parser.add_argument("--pgbench-clients", type=int, default=16)
+    parser.add_argument("--skip-pgbench", action="store_true")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase")
+    parser.add_argument("--clients", type=lambda text: [int(n) for n in text.split(",")], default=[1, 16, 64])
+    parser.add_argument("--hot-clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    parser.add_argument("--pool-max", type=int, default=int(os.environ.get("FLUX_DB_POOL_MAX", "8")))
+    parser.add_argument("--port", type=int, default=free_port())
+    parser.add_argument("--batch-size", type=int, default=100, help="0 to leave the batch phase out")
+    parser.add_argument("--import-lines", type=int, default=10_000, help="0 to leave the import phase out")
+    parser.add_argument("--server-log", default=str(BASE_DIR / "var" / "capacity-server.log"))
+    args = parser.parse_args()
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+
+    pgbench_tps = None
+    if not args.skip_pgbench:
+        pgbench_tps = run_pgbench(args)
+        print(f"pgbench tpcb-like, {args.pgbench_clients} clients, scale {args.pgbench_scale}: "
+              f"{pgbench_tps:.0f} tps", flush=True)
+    run_flux(args, pgbench_tps)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The API's rate limits, counted with one atomic increment per request.
+
+DRF's throttles keep a list of request times in the cache and read it, then write it back: two
+workers reading at once both allow a request the limit should refuse, and on the database cache
+(production's before issue 11) every request cost a SELECT, a SELECT COUNT(*) of the cache table
+and a write. These throttles keep DRF's classes, scopes, rates and 429 answer (`throttled`, with
+Retry-After: core/api/exceptions.py) but count in a fixed window that opens at a caller's first
+request and lasts the rate's period:
+
+- in Redis (REDIS_URL set: settings "Cache"), INCR and EXPIRE NX in one MULTI/EXEC round trip, so
+  the count is exact across every worker process and machine sharing that Redis;
+- in local memory otherwise (development, tests), under a lock: exact within one process, each
+  worker process counting on its own.
+
+A window lets at most `num_requests` through, then refuses until it ends (Retry-After: the
+seconds left). If Redis cannot be reached the request is let through and a warning logged: a rate
+limit must not take the API down with it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+
+from django.core.cache import cache
+from rest_framework import throttling
+
+logger = logging.getLogger("flux.api.throttling")
+
+_local_lock = threading.Lock()
+
+
+def _is_redis(backend) -> bool:
+    return type(backend).__module__.startswith("django_redis")
+
+
+def count_hit(key: str, period: int) -> tuple[int, float]:
+    """Count one request against `key`; return the requests counted in the current window (this
+    one included) and the seconds until that window ends. A window opens at the first request
+    after the previous one ended and lasts `period` seconds."""
+    if _is_redis(cache):
+        redis_key = cache.make_and_validate_key(key)
+        client = cache.client.get_client(write=True)
+        with client.pipeline(transaction=True) as pipe:
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, period, nx=True)
+            pipe.pttl(redis_key)
+            count, _, ttl_ms = pipe.execute()
+        return int(count), max(ttl_ms, 0) / 1000
+    with _local_lock:
+        now = time.time()
+        window = cache.get(key)
+        if window is None or window[1] <= now:
+            window = (0, now + period)
+        window = (window[0] + 1, window[1])
+        cache.set(key, window, timeout=math.ceil(window[1] - now))
+    return window[0], window[1] - now
+
+
+class AtomicRateThrottle(throttling.SimpleRateThrottle):
+    """SimpleRateThrottle with count_hit instead of its read-then-write history. DRF's own
+    subclasses come first in the classes below, so their allow_request (the scoped throttle picks
+    its rate from the view) runs, then this one."""
+
+    remaining: float = 0.0
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        try:
+            count, self.remaining = count_hit(self.key, self.duration)
+        except Exception:  # Redis unreachable or timing out: let the request through
+            logger.warning("rate limit not counted: the cache is unreachable", exc_info=True)
+            return True
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return self.remaining
+
+
+class AnonRateThrottle(throttling.AnonRateThrottle, AtomicRateThrottle):
+    """Anonymous callers, per client address (DRF's NUM_PROXIES decides which)."""
+
+
+class UserRateThrottle(throttling.UserRateThrottle, AtomicRateThrottle):
+    """Signed-in callers, per user."""
+
+
+class ScopedRateThrottle(throttling.ScopedRateThrottle, AtomicRateThrottle):
+    """A view's own `throttle_scope` (the token endpoints' stricter "auth" rate)."""
