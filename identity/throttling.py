@@ -2,9 +2,9 @@
 
 django-axes locks one username after repeated failures; that does nothing against one address
 trying many usernames. The API's token endpoints are held to the `auth` rate per client address
-(DRF's ScopedRateThrottle, FLUX_THROTTLE_AUTH, 30/min by default); the pages now count against
-the same rate, on the same counter (DRF's cache key for an anonymous caller, `throttle_auth_<address>`),
-so an address gets one allowance whichever door it knocks at."""
+(core/api/throttling.py's ScopedRateThrottle, FLUX_THROTTLE_AUTH, 30/min by default); the pages
+count against the same rate, on the same atomic counter (the cache key for an anonymous caller,
+`throttle_auth_<address>`), so an address gets one allowance whichever door it knocks at."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from rest_framework.throttling import SimpleRateThrottle
 
+from core.api.throttling import AtomicRateThrottle
 from core.http import client_address
 
 
-class SignInRateThrottle(SimpleRateThrottle):
+class SignInRateThrottle(AtomicRateThrottle):
     """The `auth` rate, counted per client address whoever is signed in (a signed-in customer
     posting to the admin's sign-in page is still one more attempt from that address)."""
 
