@@ -10,9 +10,11 @@ import io
 import json
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.core.signals import got_request_exception
 from django.core.validators import ProhibitNullCharactersValidator
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -176,10 +178,15 @@ class NoStoreMiddleware(MiddlewareMixin):
 
 
 def _for_a_signed_in_session(request: HttpRequest) -> bool:
-    if not getattr(getattr(request, "session", None), "accessed", False):
+    session = getattr(request, "session", None)
+    if not getattr(session, "accessed", False):
         return False
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated)
+    # The session's own record of a signed-in user, not request.user: loading the user is a query,
+    # and this also runs on the 503 answered when no database connection came (core/db/pool.py).
+    try:
+        return SESSION_KEY in session
+    except DatabaseError:  # the session itself could not be read: keeping no copy costs nothing
+        return True
 
 
 class NullCharacterMiddleware(MiddlewareMixin):
