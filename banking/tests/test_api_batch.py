@@ -259,3 +259,16 @@ def test_concurrent_batches_in_opposite_orders_conserve_money_without_deadlock(a
     assert all(account.available >= 0 for account in Account.objects.filter(pk__in=[a.pk for a in accounts]))
     assert Transaction.objects.filter(source__in=accounts, status=TransactionStatus.POSTED).exists()
     assert_ledger_consistent()
+
+
+@pytest.mark.django_db
+def test_a_batch_over_its_own_body_limit_is_refused_unapplied(
+    api_client_for, api_alice, api_alice_account, api_bob_account, api_unchanged, settings
+):
+    settings.FLUX_API_MAX_BATCH_BYTES = 1000
+    body = {"transfers": [item(api_alice_account, api_bob_account, "0.01", reference="y" * 100)] * 10}
+    assert len(json.dumps(body)) > 1000
+    client = api_client_for(api_alice)
+    with api_unchanged():
+        response = post(client, BATCH, body, key=idempotency_key())
+    assert_error(response, 413, "request_too_large")
