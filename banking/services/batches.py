@@ -60,6 +60,7 @@ def transfer_batch_create(
             fields={"transfers": [f"Send between 1 and {settings.FLUX_BATCH_MAX_ITEMS} transfers."]},
         )
     accounts_by_iban: dict[str, Account | None] = {}
+    sources: dict[object, Account] = {}
     planned: list[Movement | ApplicationError] = []
     for item in items:
         if isinstance(item, ApplicationError):
@@ -74,6 +75,7 @@ def transfer_batch_create(
                     amount=item.amount,
                     reference=item.reference,
                     accounts_by_iban=accounts_by_iban,
+                    sources=sources,
                 )
             )
         except ApplicationError as error:

@@ -151,15 +151,21 @@ def transfer_movement(
     amount: int,
     reference: str = "",
     accounts_by_iban: dict[str, Account | None] | None = None,
+    sources: dict[object, Account] | None = None,
 ) -> Movement:
     """The checks of a transfer that need no lock (shared by transfer_create and transfer_batch_create).
 
-    `accounts_by_iban` caches the Flux destinations already read (a batch reads each IBAN once).
+    `accounts_by_iban` caches the Flux destinations already read and `sources` the source accounts
+    the initiator may use (a batch reads each once: one query less per item).
     Errors: validation_error, not_found, invalid_iban, unknown_account, same_account,
     currency_mismatch."""
     amount = _validate_amount(amount)
     reference = _validate_reference(reference)
-    source = account_for_user(initiator, source_account_id)
+    source = sources.get(source_account_id) if sources is not None else None
+    if source is None:
+        source = account_for_user(initiator, source_account_id)  # not_found: not cached, asked again
+        if sources is not None:
+            sources[source_account_id] = source
     if source.is_internal:
         raise ApplicationError("unknown_account", "Transfers start from a customer account.")
     iban = parse_iban(destination_iban)

@@ -272,3 +272,20 @@ def test_a_batch_over_its_own_body_limit_is_refused_unapplied(
     with api_unchanged():
         response = post(client, BATCH, body, key=idempotency_key())
     assert_error(response, 413, "request_too_large")
+
+
+@pytest.mark.django_db
+def test_each_more_item_costs_six_statements(api_client_for, api_alice, api_open_account, api_bob_account):
+    """Per item: the transaction, the two balances, the entries, the audit event and its outbox row.
+    The source's access check and the destination's lookup are read once per batch, not per item."""
+    from django.test.utils import CaptureQueriesContext
+
+    source = api_open_account(api_alice, balance=1_000_00)
+    client = api_client_for(api_alice)
+    counts = {}
+    for size in (1, 100):
+        body = {"transfers": [item(source, api_bob_account, "0.01")] * size}
+        with CaptureQueriesContext(connection) as queries:
+            assert post(client, BATCH, body, key=idempotency_key()).status_code == 200
+        counts[size] = len(queries.captured_queries)
+    assert counts[100] - counts[1] <= 99 * 6, counts
