@@ -14,6 +14,7 @@ urlpatterns = [
     path("beneficiaries/", beneficiaries.BeneficiaryListCreateView.as_view(), name="beneficiary-list"),
     path("beneficiaries/<str:pk>/", beneficiaries.BeneficiaryDetailView.as_view(), name="beneficiary-detail"),
     path("transfers/", transfers.TransferListCreateView.as_view(), name="transfer-list"),
+    path("transfers/batch/", transfers.TransferBatchCreateView.as_view(), name="transfer-batch"),
     path("deposits/", views.DepositCreateView.as_view(), name="deposit-create"),
     path("withdrawals/", views.WithdrawalCreateView.as_view(), name="withdrawal-create"),
     path("transactions/<str:pk>/", views.TransactionDetailView.as_view(), name="transaction-detail"),

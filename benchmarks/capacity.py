@@ -23,14 +23,17 @@ redis-server on a free port when installed, else local memory) with a rate out o
 cost is measured but they refuse nothing.
 
 The figures depend on the machine and on what else runs on it: take them on a quiet machine.
-Batches (POST transfers/batch/) and the bulk import are later items of issue 11: PHASES below has
-a place for each (batch_phase, import_phase), not yet measured.
+Then batches: --batch-clients clients each posting batches of --batch-size 0.01 transfers between
+its own two accounts (POST transfers/batch/, one Idempotency-Key per batch): transfers/s counts
+the items posted, latencies are per batch. The bulk import is a later item of issue 11
+(import_phase, not yet measured here: benchmarks/bulk_import.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -297,10 +300,11 @@ class Phase:
     peak_connections: int = 0
     web_cpu: float = 0.0
     db_cpu: float = 0.0
+    posted_items: int = 0  # batches: the items posted (a batch answers 200, one result per item)
 
     @property
     def transfers(self) -> int:
-        return self.statuses.get(201, 0)
+        return self.posted_items or self.statuses.get(201, 0)
 
     @property
     def rate(self) -> float:
@@ -343,9 +347,9 @@ class ConnectionWatcher:
 
 
 async def drive(url: str, customers: list[Customer], destination: str | None, seconds: float,
-                phase: Phase, watcher: ConnectionWatcher, server: Server) -> None:
+                phase: Phase, watcher: ConnectionWatcher, server: Server, batch: int = 0) -> None:
     """Each customer posts 0.01 transfers back to back for `seconds`: to their own second account,
-    or to `destination` (the hot account) when given."""
+    or to `destination` (the hot account) when given; with `batch`, batches of that many."""
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=len(customers) + 1)
@@ -360,13 +364,19 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
             headers = {"Authorization": f"Bearer {customer.token}"}
             body = {"source_account": customer.source, "destination_iban": destination or customer.destination_iban,
                     "amount": "0.01", "reference": "capacity"}
+            path = "/api/v1/transfers/"
+            if batch:
+                body, path = {"transfers": [body] * batch}, "/api/v1/transfers/batch/"
             while time.monotonic() < deadline:
                 started = time.perf_counter()
                 try:
-                    async with session.post("/api/v1/transfers/", json=body,
+                    async with session.post(path, json=body,
                                             headers=headers | {"Idempotency-Key": str(uuid.uuid4())}) as response:
-                        await response.read()
+                        answer = await response.read()
                         phase.statuses[response.status] += 1
+                        if batch and response.status == 200:
+                            results = json.loads(answer)["results"]
+                            phase.posted_items += sum(1 for result in results if result["status"] == "posted")
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     phase.errors[type(exc).__name__] += 1
                     continue
@@ -408,12 +418,14 @@ def hot_phase(clients: int):
     return run
 
 
-def batch_phase(size: int):
-    """Issue 11, item 4: POST transfers/batch/ with `size` items. Not built yet."""
+def batch_phase(size: int, clients: int):
+    """Issue 11, item 4: each client posts batches of `size` transfers (POST transfers/batch/)."""
 
-    async def run(ctx) -> Phase | None:
-        print(f"  (batches of {size}: no batch endpoint yet; issue 11 item 4)")
-        return None
+    async def run(ctx) -> Phase:
+        phase = Phase(f"batches of {size}, {clients} cl.", clients)
+        await drive(ctx.url, ctx.customers[:clients], None, ctx.args.duration, phase, ctx.watcher, ctx.server,
+                    batch=size)
+        return phase
 
     return run
 
@@ -453,7 +465,7 @@ async def run_phases(ctx: Context, pgbench_tps: float | None) -> None:
     args = ctx.args
     phases = [*(single_phase(n) for n in args.clients), hot_phase(args.hot_clients)]
     if args.batch_size:
-        phases.append(batch_phase(args.batch_size))
+        phases.append(batch_phase(args.batch_size, args.batch_clients))
     if args.import_lines:
         phases.append(import_phase(args.import_lines))
     for run in phases:
@@ -465,7 +477,7 @@ async def run_phases(ctx: Context, pgbench_tps: float | None) -> None:
 def run_flux(args, pgbench_tps: float | None) -> None:
     database_url = pg_url(args.postgres, args.db)
     redis, redis_url = start_redis()
-    customers_needed = max([*args.clients, args.hot_clients])
+    customers_needed = max([*args.clients, args.hot_clients, args.batch_clients])
     print(f"flux: {args.db} afresh, {customers_needed} customers; rate limits in "
           f"{'Redis' if redis_url else 'local memory'}", flush=True)
     recreate_database(args.postgres, args.db)
@@ -503,6 +515,7 @@ def main() -> None:
     parser.add_argument("--pool-max", type=int, default=int(os.environ.get("FLUX_DB_POOL_MAX", "8")))
     parser.add_argument("--port", type=int, default=free_port())
     parser.add_argument("--batch-size", type=int, default=100, help="0 to leave the batch phase out")
+    parser.add_argument("--batch-clients", type=int, default=16)
     parser.add_argument("--import-lines", type=int, default=10_000, help="0 to leave the import phase out")
     parser.add_argument("--server-log", default=str(BASE_DIR / "var" / "capacity-server.log"))
     args = parser.parse_args()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 # Each stable error code and the HTTP status it maps to (DESIGN.md, "The REST API v1").
 STATUS_BY_CODE: dict[str, int] = {
     "validation_error": 400,
@@ -34,6 +36,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_iban": 422,
     "unknown_account": 422,
     "idempotency_key_reused": 422,
+    # POST transfers/batch/ with `atomic: true` and at least one item refused: nothing applied;
+    # `error.items` lists each refused item's index, code and message.
+    "batch_refused": 422,
     "throttled": 429,
     # Too many failed sign-ins for one username (django-axes): refused for FLUX_LOCKOUT_MINUTES, even
     # with the right password. 429 rather than 403: it is about the attempts, and it passes.
@@ -75,3 +80,20 @@ class NotFound(ApplicationError):
 class ValidationFailed(ApplicationError):
     def __init__(self, fields: dict[str, list[str]], message: str = "The request is not valid."):
         super().__init__("validation_error", message, fields=fields)
+
+
+class BatchRefused(ApplicationError):
+    """An all-or-nothing batch with refused items: its body carries `items`, one per refused item
+    (its index in the batch, its code and message), so the caller can fix them all at once."""
+
+    def __init__(self, refused: list[tuple[int, ApplicationError]]):
+        super().__init__(
+            "batch_refused",
+            gettext("%(count)d of the batch's transfers were refused; none was applied.") % {"count": len(refused)},
+        )
+        self.items = [{"index": index, "code": error.code, "message": error.message} for index, error in refused]
+
+    def as_body(self) -> dict:
+        body = super().as_body()
+        body["error"]["items"] = self.items
+        return body

@@ -68,6 +68,11 @@ class ReplayedRefusal(ApplicationError):
         error = body["error"]
         super().__init__(error["code"], error["message"], fields=error.get("fields"))
         self._status = status
+        self._body = body
+
+    def as_body(self) -> dict:
+        # The body as stored: it may carry more than code, message and fields (batch_refused's items).
+        return self._body
 
     @property
     def status(self) -> int:

@@ -54,6 +54,8 @@ def body_limit(path: str) -> int:
     """The largest body a request to `path` may carry."""
     if path in settings.FLUX_API_UPLOAD_PATHS:
         return settings.FLUX_API_MAX_UPLOAD_BYTES
+    if path in settings.FLUX_API_BATCH_PATHS:
+        return settings.FLUX_API_MAX_BATCH_BYTES
     if path.startswith(API_PREFIX):
         return settings.FLUX_API_MAX_BODY_BYTES
     return settings.FLUX_MAX_BODY_BYTES

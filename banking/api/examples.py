@@ -81,6 +81,17 @@ TRANSFER_CREATE_EXAMPLES = [
     response("Posted", TRANSFER_POSTED, 201),
     response("Pending", TRANSFER_PENDING, 201),
 ]
+TRANSFER_BATCH_EXAMPLES = [
+    request("Two transfers", {"transfers": [
+        {"source_account": 17, "destination_iban": BOB_IBAN, "amount": "125.00", "reference": "Rent March"},
+        {"source_account": 17, "destination_iban": EXTERNAL_IBAN, "amount": "900000.00", "reference": "Boat"},
+    ]}),
+    response("Results in order", {"results": [
+        {"status": "posted", "transaction": TRANSFER_POSTED},
+        {"status": "refused", "error": {"code": "insufficient_funds",
+                                        "message": "Account NL20FLUX0000000017 does not have enough available funds."}},
+    ]}),
+]
 CASH_EXAMPLES = [
     request("Cash", {"account": 17, "amount": "200.00", "reference": "Cash at the counter"}),
     response("Posted", DEPOSIT, 201),

@@ -1,5 +1,6 @@
 """Shapes of the banking API. Serializers validate shape only; services apply the rules."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from banking.models import CUSTOMER_KINDS, Account, Entry, Transaction
@@ -105,6 +106,31 @@ class TransferCreateSerializer(serializers.Serializer):
     destination_iban = serializers.CharField(max_length=64, allow_blank=True, trim_whitespace=True)
     amount = AmountField()
     reference = serializers.CharField(required=False, allow_blank=True, max_length=140, default="")
+
+
+class TransferBatchSerializer(serializers.Serializer):
+    """The envelope of a batch; each item is checked on its own with TransferCreateSerializer so that a
+    malformed item is refused in its place (validation_error) instead of refusing the whole batch."""
+
+    transfers = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        max_length=settings.FLUX_BATCH_MAX_ITEMS,
+        help_text="Up to 1,000 transfers, each as POST transfers/ takes it.",
+    )
+    atomic = serializers.BooleanField(
+        required=False, default=False, help_text="All or nothing: one refused item refuses the batch (422)."
+    )
+
+
+class BatchResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["posted", "pending", "refused"])
+    transaction = TransactionSerializer(required=False, help_text="Posted or pending: the transaction.")
+    error = serializers.DictField(required=False, help_text="Refused: `{code, message, fields?}`.")
+
+
+class TransferBatchResultSerializer(serializers.Serializer):
+    results = BatchResultSerializer(many=True, help_text="One per item, in the batch's order.")
 
 
 class CashSerializer(serializers.Serializer):

@@ -1,21 +1,32 @@
-"""Transfers API: GET transfers/ (the caller's, with filters) and POST transfers/ (move money to a
-Flux or external IBAN, with an `Idempotency-Key`)."""
+"""Transfers API: GET transfers/ (the caller's, with filters), POST transfers/ (move money to a
+Flux or external IBAN, with an `Idempotency-Key`) and POST transfers/batch/ (up to 1,000 at once)."""
 
 from __future__ import annotations
 
+import json
+
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from banking import selectors, services
 from banking.api import examples
 from banking.api.filters import TransferFilter
-from banking.api.serializers import TransactionSerializer, TransferCreateSerializer
+from banking.api.serializers import (
+    TransactionSerializer,
+    TransferBatchResultSerializer,
+    TransferBatchSerializer,
+    TransferCreateSerializer,
+)
 from banking.api.views import transaction_body
 from banking.models import Transaction
+from banking.services.batches import BatchItem, BatchOutcome
 from core.api.idempotency import idempotent_response
 from core.api.schema import errors, idempotent
+from core.errors import ApplicationError, ValidationFailed
 
 
 @extend_schema_view(
@@ -68,5 +79,61 @@ class TransferListCreateView(generics.ListAPIView):
                 reference=params.validated_data["reference"],
             )
             return status.HTTP_201_CREATED, transaction_body(txn, created=True)
+
+        return idempotent_response(request, operation)
+
+
+def _batch_item(data: object) -> BatchItem | ApplicationError:
+    """One item of a batch, or its validation refusal (kept in its place in the results)."""
+    if not isinstance(data, dict):
+        return ValidationFailed({"non_field_errors": [gettext("Each transfer is an object.")]})
+    params = TransferCreateSerializer(data=data)
+    if not params.is_valid():
+        return ValidationFailed(json.loads(json.dumps(params.errors, default=str)))
+    return BatchItem(
+        source_account_id=params.validated_data["source_account"],
+        destination_iban=params.validated_data["destination_iban"],
+        amount=params.validated_data["amount"],
+        reference=params.validated_data["reference"],
+    )
+
+
+def _result(outcome: BatchOutcome) -> dict:
+    if outcome.error is not None:
+        # Through JSON, so a lazily translated message is text in the stored (replayed) answer.
+        return {"status": "refused", "error": json.loads(json.dumps(outcome.error.as_body()["error"], default=str))}
+    return {"status": outcome.transaction.status, "transaction": transaction_body(outcome.transaction, created=True)}
+
+
+class TransferBatchCreateView(APIView):
+    """POST: up to 1,000 transfers in one request and one database transaction, results in order."""
+
+    @extend_schema(
+        summary="Make a batch of transfers",
+        description="Up to 1,000 transfers, each under every rule of POST transfers/ (a customer sends from "
+        "their own accounts only: another's is refused `not_found` for that item). All the batch's accounts "
+        "are locked once; items apply in order, each against the balances the earlier ones left. 200 with one "
+        "result per item, in order: `posted` or `pending` with the transaction, or `refused` with the error "
+        "(the other items are applied). With `atomic: true`, one refused item refuses the batch: 422 "
+        "`batch_refused` with `error.items` and nothing applied. One `Idempotency-Key` for the whole batch. "
+        "The body may be up to 1 MB.",
+        request=TransferBatchSerializer,
+        responses={
+            200: TransferBatchResultSerializer,
+            **errors(400, "idempotency_key_missing", "batch_refused", "idempotency_key_reused"),
+        },
+        parameters=idempotent(200),
+        examples=examples.TRANSFER_BATCH_EXAMPLES,
+    )
+    def post(self, request: Request) -> Response:
+        def operation():
+            params = TransferBatchSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            outcomes = services.transfer_batch_create(
+                initiator=request.user,
+                items=[_batch_item(item) for item in params.validated_data["transfers"]],
+                atomic=params.validated_data["atomic"],
+            )
+            return status.HTTP_200_OK, {"results": [_result(outcome) for outcome in outcomes]}
 
         return idempotent_response(request, operation)

@@ -8,6 +8,7 @@ from banking.services.accounts import (
     account_unfreeze,
 )
 from banking.services.approvals import pending_expire, transaction_approve, transaction_reject
+from banking.services.batches import transfer_batch_create
 from banking.services.beneficiaries import beneficiary_create, beneficiary_delete, beneficiary_rename
 from banking.services.movements import deposit_create, transfer_create, withdrawal_create
 from banking.services.onboarding import customer_onboard
@@ -28,6 +29,7 @@ __all__ = [
     "transaction_approve",
     "transaction_reject",
     "transaction_reverse",
+    "transfer_batch_create",
     "transfer_create",
     "withdrawal_create",
 ]

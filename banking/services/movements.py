@@ -7,6 +7,7 @@ amount held on the source account until a second staff member decides.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -70,43 +71,52 @@ def _validate_reference(reference: str) -> str:
     return reference
 
 
-def _create(
-    *,
-    initiator: User,
-    kind: TransactionKind,
-    source_id: int,
-    destination_id: int,
-    amount: int,
-    currency: str,
-    reference: str,
-    needs_approval: bool,
-    hold: bool,
-    external_iban: str = "",
-    at: datetime | None,
-) -> Transaction:
-    """Lock both accounts, check them, and post or create pending. Runs in the caller's atomic block."""
+@dataclass(frozen=True)
+class Movement:
+    """A movement whose pre-lock checks passed (amount, reference, access, IBAN, currency): what
+    `_apply` needs to check the locked accounts and then post it or create it pending."""
+
+    kind: TransactionKind
+    source_id: int
+    destination_id: int
+    amount: int
+    currency: str
+    reference: str
+    needs_approval: bool
+    hold: bool
+    external_iban: str = ""
+
+
+def _apply(movement: Movement, *, initiator: User, accounts: dict[int, Account], at: datetime | None) -> Transaction:
+    """Check one movement against its locked accounts, then post it or create it pending, with its
+    audit event. Runs in the caller's atomic block on accounts it locked (banking.locks).
+
+    Every check comes before the first write, so a refusal leaves nothing behind, even without a
+    savepoint: a batch relies on it, and on `accounts` being shared, so that each item sees the
+    balances and holds the earlier items left (in memory and in the database alike)."""
     now = at or timezone.now()
-    accounts = lock_accounts([source_id, destination_id])
-    source, destination = accounts[source_id], accounts[destination_id]
+    source, destination = accounts[movement.source_id], accounts[movement.destination_id]
     ensure_open(source)
     ensure_open(destination)
+    if not movement.needs_approval or movement.hold:
+        # The source is debited now (posted) or has the amount held (pending): the same test.
+        ensure_available(source, movement.amount)
     txn = Transaction(
-        kind=kind,
-        amount=amount,
-        currency=currency,
+        kind=movement.kind,
+        amount=movement.amount,
+        currency=movement.currency,
         source=source,
         destination=destination,
-        external_iban=external_iban,
-        reference=reference,
+        external_iban=movement.external_iban,
+        reference=movement.reference,
         initiated_by=initiator,
         created_at=now,
     )
-    if needs_approval:
-        if hold:
-            ensure_available(source, amount)
-            source.held += amount
+    if movement.needs_approval:
+        if movement.hold:
+            source.held += movement.amount
             source.save(update_fields=["held"])
-            txn.hold_amount = amount
+            txn.hold_amount = movement.amount
         txn.status = TransactionStatus.PENDING
         txn.expires_at = now + timedelta(days=settings.FLUX_PENDING_TTL_DAYS)
         txn.save()
@@ -125,6 +135,73 @@ def _create(
         data=transaction_audit_data(txn),
     )
     return txn
+
+
+def _create(movement: Movement, *, initiator: User, at: datetime | None) -> Transaction:
+    """Lock both accounts, check them, and post or create pending. Runs in the caller's atomic block."""
+    accounts = lock_accounts([movement.source_id, movement.destination_id])
+    return _apply(movement, initiator=initiator, accounts=accounts, at=at)
+
+
+def transfer_movement(
+    *,
+    initiator: User,
+    source_account_id: int,
+    destination_iban: str,
+    amount: int,
+    reference: str = "",
+    accounts_by_iban: dict[str, Account | None] | None = None,
+    sources: dict[object, Account] | None = None,
+) -> Movement:
+    """The checks of a transfer that need no lock (shared by transfer_create and transfer_batch_create).
+
+    `accounts_by_iban` caches the Flux destinations already read and `sources` the source accounts
+    the initiator may use (a batch reads each once: one query less per item).
+    Errors: validation_error, not_found, invalid_iban, unknown_account, same_account,
+    currency_mismatch."""
+    amount = _validate_amount(amount)
+    reference = _validate_reference(reference)
+    source = sources.get(source_account_id) if sources is not None else None
+    if source is None:
+        source = account_for_user(initiator, source_account_id)  # not_found: not cached, asked again
+        if sources is not None:
+            sources[source_account_id] = source
+    if source.is_internal:
+        raise ApplicationError("unknown_account", "Transfers start from a customer account.")
+    iban = parse_iban(destination_iban)
+    external_iban = ""
+    if is_flux_iban(iban):
+        if accounts_by_iban is not None and str(iban) in accounts_by_iban:
+            destination = accounts_by_iban[str(iban)]
+        else:
+            destination = Account.objects.filter(iban=str(iban)).first()
+            if accounts_by_iban is not None:
+                accounts_by_iban[str(iban)] = destination
+        if destination is None or destination.is_internal:
+            raise ApplicationError("unknown_account", f"No Flux account has the IBAN {iban}.")
+        if destination.pk == source.pk:
+            raise ApplicationError("same_account", "The source and destination are the same account.")
+        if destination.currency != source.currency:
+            raise ApplicationError(
+                "currency_mismatch",
+                f"The source account is in {source.currency}, the destination in {destination.currency}.",
+            )
+        kind = TransactionKind.TRANSFER
+    else:
+        destination = internal_account(AccountKind.CLEARING, source.currency)
+        external_iban = str(iban)
+        kind = TransactionKind.EXTERNAL_TRANSFER
+    return Movement(
+        kind=kind,
+        source_id=source.pk,
+        destination_id=destination.pk,
+        amount=amount,
+        currency=source.currency,
+        reference=reference,
+        needs_approval=amount >= decimal_to_minor(settings.FLUX_APPROVAL_THRESHOLD),
+        hold=True,
+        external_iban=external_iban,
+    )
 
 
 def transfer_create(
@@ -146,44 +223,15 @@ def transfer_create(
     Errors: not_found, invalid_iban, unknown_account, same_account, currency_mismatch,
     account_frozen, account_closed, insufficient_funds, validation_error (reference).
     """
-    amount = _validate_amount(amount)
-    reference = _validate_reference(reference)
-    source = account_for_user(initiator, source_account_id)
-    if source.is_internal:
-        raise ApplicationError("unknown_account", "Transfers start from a customer account.")
-    iban = parse_iban(destination_iban)
-    external_iban = ""
-    if is_flux_iban(iban):
-        destination = Account.objects.filter(iban=str(iban)).first()
-        if destination is None or destination.is_internal:
-            raise ApplicationError("unknown_account", f"No Flux account has the IBAN {iban}.")
-        if destination.pk == source.pk:
-            raise ApplicationError("same_account", "The source and destination are the same account.")
-        if destination.currency != source.currency:
-            raise ApplicationError(
-                "currency_mismatch",
-                f"The source account is in {source.currency}, the destination in {destination.currency}.",
-            )
-        kind = TransactionKind.TRANSFER
-    else:
-        destination = internal_account(AccountKind.CLEARING, source.currency)
-        external_iban = str(iban)
-        kind = TransactionKind.EXTERNAL_TRANSFER
-    needs_approval = amount >= decimal_to_minor(settings.FLUX_APPROVAL_THRESHOLD)
+    movement = transfer_movement(
+        initiator=initiator,
+        source_account_id=source_account_id,
+        destination_iban=destination_iban,
+        amount=amount,
+        reference=reference,
+    )
     with transaction.atomic():
-        return _create(
-            initiator=initiator,
-            kind=kind,
-            source_id=source.pk,
-            destination_id=destination.pk,
-            amount=amount,
-            currency=source.currency,
-            reference=reference,
-            needs_approval=needs_approval,
-            hold=True,
-            external_iban=external_iban,
-            at=at,
-        )
+        return _create(movement, initiator=initiator, at=at)
 
 
 def _cash(
@@ -199,8 +247,7 @@ def _cash(
     vault = internal_account(AccountKind.CASH, account.currency)
     paying_in = kind == TransactionKind.DEPOSIT
     with transaction.atomic():
-        return _create(
-            initiator=initiator,
+        movement = Movement(
             kind=kind,
             source_id=vault.pk if paying_in else account.pk,
             destination_id=account.pk if paying_in else vault.pk,
@@ -211,8 +258,8 @@ def _cash(
             # A pending withdrawal holds the customer's money; a pending deposit holds nothing
             # (the cash is not the customer's until approved).
             hold=not paying_in,
-            at=at,
         )
+        return _create(movement, initiator=initiator, at=at)
 
 
 def deposit_create(

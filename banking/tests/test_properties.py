@@ -36,9 +36,11 @@ from banking.services import (
     transaction_approve,
     transaction_reject,
     transaction_reverse,
+    transfer_batch_create,
     transfer_create,
     withdrawal_create,
 )
+from banking.services.batches import BatchItem
 from core.errors import ApplicationError
 
 ACCOUNTS = 4
@@ -137,6 +139,45 @@ class LedgerMachine(RuleBasedStateMachine):
             destination_iban=generate_flux_iban() if external == "unknown" else external,
             amount=amount,
         )
+
+    @rule(
+        items=st.lists(st.tuples(picks, picks, amounts), min_size=1, max_size=6),
+        by_staff=st.booleans(),
+        atomic=st.booleans(),
+    )
+    def transfer_batch(self, items: list[tuple[int, int, int]], by_staff: bool, atomic: bool) -> None:
+        """A batch gives each item exactly the outcome the same transfers made one by one would have
+        (checked against them, run first and rolled back); refused atomic batches change nothing."""
+        initiator = self.staff[0] if by_staff else self.owners[self.account(items[0][0]).pk]
+        batch = [
+            BatchItem(source_account_id=self.account(source).pk, destination_iban=self.account(destination).iban,
+                      amount=amount)
+            for source, destination, amount in items
+        ]
+        one_by_one = []
+        with transaction.atomic():
+            for item in batch:
+                try:
+                    one_by_one.append(transfer_create(
+                        initiator=initiator, source_account_id=item.source_account_id,
+                        destination_iban=item.destination_iban, amount=item.amount,
+                    ).status)
+                except ApplicationError as exc:
+                    one_by_one.append(exc.code)
+            transaction.set_rollback(True)
+        before = self.snapshot()
+        try:
+            outcomes = transfer_batch_create(initiator=initiator, items=batch, atomic=atomic)
+        except ApplicationError as exc:
+            assert exc.code == "batch_refused" and atomic, exc
+            assert [item["index"] for item in exc.items] == [
+                index for index, outcome in enumerate(one_by_one) if outcome not in ("posted", "pending")]
+            assert self.snapshot() == before, "a refused atomic batch changed the ledger"
+            self.outcomes["transfer_batch_create: batch_refused"] += 1
+            return
+        assert [o.transaction.status if o.transaction else o.error.code for o in outcomes] == one_by_one
+        for outcome in one_by_one:
+            self.outcomes[f"transfer_batch_create: {outcome}"] += 1
 
     @rule(target_account=picks, amount=amounts, teller=picks)
     def deposit(self, target_account: int, amount: int, teller: int) -> None:
@@ -278,6 +319,10 @@ def test_ledger_invariants_hold_under_random_operations(bank, snapshot):
         "transfer_create: pending",
         "transfer_create: insufficient_funds",
         "transfer_create: account_frozen",
+        "transfer_batch_create: posted",
+        "transfer_batch_create: pending",
+        "transfer_batch_create: insufficient_funds",
+        "transfer_batch_create: batch_refused",
         "deposit_create: pending",
         "withdrawal_create: posted",
         "transaction_approve: posted",

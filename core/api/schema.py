@@ -39,6 +39,11 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="Only for `validation_error`: the messages per request field (or header).",
     )
+    items = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="Only for `batch_refused`: each refused item's `index` in the batch, `code` and `message`.",
+    )
 
 
 class ErrorResponseSerializer(serializers.Serializer):
@@ -73,6 +78,7 @@ ERROR_EXAMPLES: dict[str, tuple[str, dict | None]] = {
     "currency_mismatch": ("Both accounts must hold the same currency.", None),
     "invalid_iban": ("This IBAN is not valid (check digits).", None),
     "unknown_account": ("No open Flux account has this IBAN.", None),
+    "batch_refused": ("1 of the batch's transfers were refused; none was applied.", None),
     "idempotency_key_reused": (
         f"This {HEADER} was already used for a different request. Use a new key for a new operation.", None),
     "throttled": ("Request was throttled. Expected available in 12 seconds.", None),
@@ -96,6 +102,8 @@ def error_body(code: str) -> dict:
     body: dict = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    if code == "batch_refused":
+        body["items"] = [{"index": 2, "code": "insufficient_funds", "message": ERROR_EXAMPLES["insufficient_funds"][0]}]
     return {"error": body}
 
 

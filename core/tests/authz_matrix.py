@@ -331,6 +331,16 @@ MATRIX: dict[str, dict[str, Row]] = {
             "source_account": w.account.pk, "destination_iban": w.other_account.iban, "amount": "10.00",
         })),
     },
+    "transfers/batch/": {
+        # All or nothing, so another customer's source (its item not_found) refuses the whole batch
+        # (422 batch_refused) and shows in the status; without `atomic` it would be a 200 whose item says so.
+        "POST": Row(signed_in(200) | {"other": 422}, lambda w, c: Call("transfers/batch/", {
+            "atomic": True,
+            "transfers": [
+                {"source_account": w.account.pk, "destination_iban": w.other_account.iban, "amount": "10.00"},
+            ],
+        })),
+    },
     "deposits/": {
         "POST": Row(staff(201), lambda w, c: Call("deposits/", {"account": w.account.pk, "amount": "10.00"})),
     },

@@ -37,7 +37,9 @@ API_PREFIX = "api/v1/"
 IMPLICIT_METHODS = {"options", "head"}
 # A plain Django function view answers any method; these two stand for all of them.
 FUNCTION_VIEW_METHODS = ("GET", "POST")
-CODE_BY_STATUS = {400: "validation_error", 401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
+CODE_BY_STATUS = {400: "validation_error", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+                  # The one 422 of the matrix: an all-or-nothing batch from another customer's account.
+                  422: "batch_refused"}
 
 
 # --- The routes, from the URL configuration ---------------------------------------------------
@@ -155,7 +157,11 @@ def assert_error_shape(response, code: str) -> None:
     assert set(body) == {"error"}, body
     assert body["error"]["code"] == code, body
     assert isinstance(body["error"]["message"], str) and body["error"]["message"], body
-    assert set(body["error"]) <= {"code", "message", "fields"}, body
+    if code == "batch_refused":  # it says which items were refused, and why: another's account is not_found
+        assert set(body["error"]) == {"code", "message", "items"}, body
+        assert {item["code"] for item in body["error"]["items"]} == {"not_found"}, body
+    else:
+        assert set(body["error"]) <= {"code", "message", "fields"}, body
 
 
 @pytest.mark.parametrize(("route", "method", "caller"), CASES, ids=[f"{m} {r} {c}" for r, m, c in CASES])

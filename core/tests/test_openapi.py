@@ -127,7 +127,8 @@ def test_the_error_envelope_is_a_component(schema):
     envelope = schema["components"]["schemas"][ERROR_COMPONENT]
     assert envelope["required"] == ["error"]
     error = schema["components"]["schemas"]["Error"]
-    assert set(error["properties"]) == {"code", "message", "fields"}
+    # `items` only for batch_refused (POST transfers/batch/ with atomic: true).
+    assert set(error["properties"]) == {"code", "message", "fields", "items"}
     assert set(error["required"]) == {"code", "message"}
 
 
@@ -152,6 +153,7 @@ def idempotent_posts() -> list[tuple[str, bool]]:
 def test_the_money_moving_posts_are_found():
     assert dict(idempotent_posts()) == {
         "/api/v1/transfers/": True,
+        "/api/v1/transfers/batch/": True,
         "/api/v1/deposits/": True,
         "/api/v1/withdrawals/": True,
         "/api/v1/transactions/{id}/approve/": False,

@@ -347,6 +347,11 @@ FLUX_API_MAX_BODY_BYTES = int(os.environ.get("FLUX_API_MAX_BODY_BYTES", str(64 *
 # answers a larger file with validation_error); this cap only stops bodies far beyond it unread.
 FLUX_API_UPLOAD_PATHS = ("/api/v1/imports/",)
 FLUX_API_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# A batch of transfers (POST transfers/batch/) carries up to FLUX_BATCH_MAX_ITEMS items of about
+# 300 bytes each at most (a 140-character reference): 1 MB admits a full batch with room to spare.
+FLUX_BATCH_MAX_ITEMS = 1000
+FLUX_API_BATCH_PATHS = ("/api/v1/transfers/batch/",)
+FLUX_API_MAX_BATCH_BYTES = 1024 * 1024
 # Any other request (the pages: forms, the bulk import page's file): refused with 413 past this,
 # under ASGI before Django reads it (core/middleware.py BodySizeLimitASGI).
 FLUX_MAX_BODY_BYTES = int(os.environ.get("FLUX_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
