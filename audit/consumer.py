@@ -19,16 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from audit.chain import append
-from audit.nats import (
-    MAX_BACKOFF_SECONDS,
-    audit_consumer_config,
-    audit_stream_config,
-    close_quietly,
-    connect,
-    ensure_stream,
-    sleep_or_stop,
-    subject_for,
-)
+from audit.nats import audit_consumer_config, serve_audit_stream, subject_for
 from audit.signing import Refused, announcement_headers, verify, verify_event_id
 
 logger = logging.getLogger("flux.audit.consumer")
@@ -78,38 +69,23 @@ class Consumer:
         self.refused = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                nc = await connect("flux-audit-consumer", max_reconnect_attempts=0)
-            except Exception as exc:
-                logger.warning("NATS unreachable (%s); retrying in %.1fs", exc, backoff)
-                await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            try:
-                js = nc.jetstream(timeout=2)
-                await ensure_stream(js, audit_stream_config())
-                subscription = await js.pull_subscribe(
-                    "audit.>",
-                    durable=settings.FLUX_AUDIT_CONSUMER,
-                    stream=settings.FLUX_AUDIT_STREAM,
-                    config=audit_consumer_config(),
-                )
-                backoff = 0.2
-                while not stop.is_set():
-                    try:
-                        messages = await subscription.fetch(self.batch_size, timeout=1)
-                    except TimeoutError:  # nats' own, or asyncio's leaking from fetch: nothing came
-                        continue
-                    for message in messages:
-                        await self.handle(nc, message)
-            except Exception as exc:
-                logger.warning("consuming from NATS failed (%r); retrying in %.1fs", exc, backoff)
-                await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            finally:
-                await close_quietly(nc)
+        async def work(nc, js, ready) -> None:
+            subscription = await js.pull_subscribe(
+                "audit.>",
+                durable=settings.FLUX_AUDIT_CONSUMER,
+                stream=settings.FLUX_AUDIT_STREAM,
+                config=audit_consumer_config(),
+            )
+            ready()
+            while not stop.is_set():
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=1)
+                except TimeoutError:  # nats' own, or asyncio's leaking from fetch: nothing came
+                    continue
+                for message in messages:
+                    await self.handle(nc, message)
+
+        await serve_audit_stream(name="flux-audit-consumer", stop=stop, work=work, log=logger, doing="consuming from")
 
     async def handle(self, nc, message) -> None:
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import nats
@@ -152,3 +154,43 @@ def audit_consumer_config() -> api.ConsumerConfig:
         max_deliver=-1,
         filter_subject="audit.>",
     )
+
+
+async def serve_audit_stream(
+    *,
+    name: str,
+    stop: asyncio.Event,
+    work: Callable[[nats.NATS, Any, Callable[[], None]], Awaitable[None]],
+    log: logging.Logger,
+    doing: str,
+) -> None:
+    """Connect as `name`, make sure the AUDIT stream exists and run `work(nc, js, ready)` until `stop`
+    is set, surviving NATS outages: whatever fails (NATS unreachable, a lost connection, a refused
+    call) is logged, the connection closed, and everything starts again after a backoff that doubles
+    up to MAX_BACKOFF_SECONDS. `work` calls `ready()` once it is set up (the relay at once, the
+    consumer once subscribed), which resets the backoff; a setup that keeps failing backs off.
+    The relay and the consumer both run this way."""
+    backoff = 0.2
+
+    def ready() -> None:
+        nonlocal backoff
+        backoff = 0.2
+
+    while not stop.is_set():
+        try:
+            nc = await connect(name, max_reconnect_attempts=0)
+        except Exception as exc:
+            log.warning("NATS unreachable (%s); retrying in %.1fs", exc, backoff)
+            await sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            continue
+        try:
+            js = nc.jetstream(timeout=2)
+            await ensure_stream(js, audit_stream_config())
+            await work(nc, js, ready)
+        except Exception as exc:
+            log.warning("%s NATS failed (%r); retrying in %.1fs", doing, exc, backoff)
+            await sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        finally:
+            await close_quietly(nc)

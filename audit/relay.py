@@ -21,15 +21,7 @@ from django.db import close_old_connections
 from django.db.models import F
 
 from audit.models import AuditEvent, OutboxMessage
-from audit.nats import (
-    MAX_BACKOFF_SECONDS,
-    audit_message,
-    audit_stream_config,
-    close_quietly,
-    connect,
-    ensure_stream,
-    sleep_or_stop,
-)
+from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
 
 logger = logging.getLogger("flux.audit.relay")
 
@@ -57,26 +49,12 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set, surviving NATS outages."""
-        backoff = 0.2
-        while not stop.is_set():
-            try:
-                nc = await connect("flux-relay", max_reconnect_attempts=0)
-            except Exception as exc:
-                logger.warning("NATS unreachable (%s); retrying in %.1fs", exc, backoff)
-                await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            try:
-                js = nc.jetstream(timeout=2)
-                await ensure_stream(js, audit_stream_config())
-                backoff = 0.2
-                await self._pump(js, stop)
-            except Exception as exc:
-                logger.warning("publishing to NATS failed (%r); retrying in %.1fs", exc, backoff)
-                await sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            finally:
-                await close_quietly(nc)
+
+        async def work(nc, js, ready) -> None:
+            ready()
+            await self._pump(js, stop)
+
+        await serve_audit_stream(name="flux-relay", stop=stop, work=work, log=logger, doing="publishing to")
 
     async def _pump(self, js, stop: asyncio.Event) -> None:
         while not stop.is_set():
