@@ -132,6 +132,21 @@ def test_the_pages_and_the_token_endpoint_share_one_count_per_address(alice, aut
     assert api_refusal.status_code == 429 and api_refusal.json()["error"]["code"] == "throttled"
 
 
+def test_the_token_endpoint_counting_first_leaves_the_page_working(alice, auth_rate):
+    """The API counts first, then the page reads the same counter (it once read it in another format
+    and answered 500)."""
+    auth_rate("3/min")
+    page = Client(REMOTE_ADDR="10.0.0.5")
+    api = APIClient(REMOTE_ADDR="10.0.0.5")
+
+    assert api.post(TOKEN, {"username": "alice", "password": "wrong"}, format="json").status_code == 401
+    assert attempt(page).status_code == 200
+    assert attempt(page, url=ADMIN_LOGIN).status_code == 200
+    before = state(alice)
+    assert_too_many_attempts(attempt(page, TEST_PASSWORD))
+    assert state(alice) == before
+
+
 def test_the_429_page_speaks_french(client, db, auth_rate):
     auth_rate("1/min")
     attempt(client)
