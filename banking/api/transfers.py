@@ -7,7 +7,7 @@ import json
 
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -83,26 +83,48 @@ class TransferListCreateView(generics.ListAPIView):
         return idempotent_response(request, operation)
 
 
-def _batch_item(data: object) -> BatchItem | ApplicationError:
-    """One item of a batch, or its validation refusal (kept in its place in the results)."""
-    if not isinstance(data, dict):
-        return ValidationFailed({"non_field_errors": [gettext("Each transfer is an object.")]})
-    params = TransferCreateSerializer(data=data)
-    if not params.is_valid():
-        return ValidationFailed(json.loads(json.dumps(params.errors, default=str)))
-    return BatchItem(
-        source_account_id=params.validated_data["source_account"],
-        destination_iban=params.validated_data["destination_iban"],
-        amount=params.validated_data["amount"],
-        reference=params.validated_data["reference"],
+def _batch_items(items: list[object]) -> list[BatchItem | ApplicationError]:
+    """Each item of a batch, or its validation refusal (kept in its place in the results). One
+    serializer checks them all: building its fields per item cost more than the transfers did."""
+    checker = TransferCreateSerializer()
+    checked: list[BatchItem | ApplicationError] = []
+    for data in items:
+        if not isinstance(data, dict):
+            checked.append(ValidationFailed({"non_field_errors": [gettext("Each transfer is an object.")]}))
+            continue
+        try:
+            params = checker.run_validation(data)
+        except serializers.ValidationError as exc:
+            checked.append(ValidationFailed(json.loads(json.dumps(serializers.as_serializer_error(exc), default=str))))
+            continue
+        checked.append(
+            BatchItem(
+                source_account_id=params["source_account"],
+                destination_iban=params["destination_iban"],
+                amount=params["amount"],
+                reference=params["reference"],
+            )
+        )
+    return checked
+
+
+def _results(outcomes: list[BatchOutcome]) -> list[dict]:
+    """The results in order; the transactions serialised together (one serializer for all)."""
+    bodies = iter(
+        TransactionSerializer(
+            [outcome.transaction for outcome in outcomes if outcome.error is None], many=True,
+            context={"created": True},
+        ).data
     )
-
-
-def _result(outcome: BatchOutcome) -> dict:
-    if outcome.error is not None:
-        # Through JSON, so a lazily translated message is text in the stored (replayed) answer.
-        return {"status": "refused", "error": json.loads(json.dumps(outcome.error.as_body()["error"], default=str))}
-    return {"status": outcome.transaction.status, "transaction": transaction_body(outcome.transaction, created=True)}
+    results = []
+    for outcome in outcomes:
+        if outcome.error is not None:
+            # Through JSON, so a lazily translated message is text in the stored (replayed) answer.
+            error = json.loads(json.dumps(outcome.error.as_body()["error"], default=str))
+            results.append({"status": "refused", "error": error})
+        else:
+            results.append({"status": outcome.transaction.status, "transaction": next(bodies)})
+    return results
 
 
 class TransferBatchCreateView(APIView):
@@ -131,9 +153,9 @@ class TransferBatchCreateView(APIView):
             params.is_valid(raise_exception=True)
             outcomes = services.transfer_batch_create(
                 initiator=request.user,
-                items=[_batch_item(item) for item in params.validated_data["transfers"]],
+                items=_batch_items(params.validated_data["transfers"]),
                 atomic=params.validated_data["atomic"],
             )
-            return status.HTTP_200_OK, {"results": [_result(outcome) for outcome in outcomes]}
+            return status.HTTP_200_OK, {"results": _results(outcomes)}
 
         return idempotent_response(request, operation)

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from audit import actions
 from audit.services import audit_record
-from banking.ledger import ensure_open, post
+from banking.ledger import ensure_open, post, transaction_audit_data
 from banking.locks import lock_accounts, lock_transaction
 from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.policies import reversal_refusal
 from banking.services.common import require_reason, require_staff
-from banking.services.movements import legs_for, transaction_audit_data
+from banking.services.movements import legs_for
 from banking.services.reversals import reversal_legs
 from core.errors import ApplicationError, NotFound
 from core.money import decimal_to_minor, format_minor

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
+from banking.ledger import Postings
 from banking.locks import lock_accounts
 from banking.models import Account, Transaction
 from banking.services.movements import Movement, _apply, transfer_movement
@@ -47,9 +48,11 @@ def transfer_batch_create(
     spent the money. Each applied item records its own audit event.
 
     Without `atomic`, a refused item leaves the others applied: every check of an item comes before
-    its first write (movements._apply), so no savepoint is needed. With `atomic`, one refusal refuses
-    the batch: BatchRefused (batch_refused, with every refused item's index, code and message) is
-    raised and the whole transaction rolls back: no transaction, entry, hold or audit event remains.
+    it changes anything (movements._apply), so no savepoint is needed. The applied items are written
+    together at the end (banking.ledger.Postings: five statements for the whole batch). With
+    `atomic`, one refusal refuses the batch: BatchRefused (batch_refused, with every refused item's
+    index, code and message) is raised before anything is written: no transaction, entry, hold or
+    audit event exists.
 
     Errors: validation_error (no items, or more than FLUX_BATCH_MAX_ITEMS), batch_refused (atomic).
     """
@@ -86,12 +89,13 @@ def transfer_batch_create(
         accounts = lock_accounts(
             [movement.source_id for movement in movements] + [movement.destination_id for movement in movements]
         )
+        postings = Postings()
         for movement in planned:
             if isinstance(movement, ApplicationError):
                 outcomes.append(BatchOutcome(error=movement))
                 continue
             try:
-                txn = _apply(movement, initiator=initiator, accounts=accounts, at=at)
+                txn = _apply(movement, initiator=initiator, accounts=accounts, at=at, postings=postings)
             except ApplicationError as error:
                 outcomes.append(BatchOutcome(error=error))
             else:
@@ -99,5 +103,6 @@ def transfer_batch_create(
         if atomic:
             refused = [(index, outcome.error) for index, outcome in enumerate(outcomes) if outcome.error is not None]
             if refused:
-                raise BatchRefused(refused)
+                raise BatchRefused(refused)  # before anything is written
+        postings.flush()
     return outcomes

@@ -15,30 +15,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import actions
-from audit.services import audit_record
 from banking.access import account_for_user
 from banking.iban import is_flux_iban, parse_iban
-from banking.ledger import Leg, ensure_available, ensure_open, internal_account, post
+from banking.ledger import Leg, Postings, ensure_available, ensure_open, internal_account
 from banking.locks import lock_accounts
 from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
 from banking.services.common import require_staff
 from core.errors import ApplicationError, ValidationFailed
-from core.money import decimal_to_minor, format_minor
+from core.money import decimal_to_minor
 from identity.models import User
 
 CASH_COUNTERPARTY = "Cash"
-
-
-def transaction_audit_data(txn: Transaction) -> dict:
-    return {
-        "kind": txn.kind,
-        "status": txn.status,
-        "amount": format_minor(txn.amount),
-        "currency": txn.currency,
-        "source": txn.source.iban if txn.source_id else None,
-        "destination": txn.external_iban or (txn.destination.iban if txn.destination_id else None),
-        "reference": txn.reference,
-    }
 
 
 def legs_for(txn: Transaction, accounts: dict[int, Account]) -> list[Leg]:
@@ -87,13 +74,16 @@ class Movement:
     external_iban: str = ""
 
 
-def _apply(movement: Movement, *, initiator: User, accounts: dict[int, Account], at: datetime | None) -> Transaction:
-    """Check one movement against its locked accounts, then post it or create it pending, with its
-    audit event. Runs in the caller's atomic block on accounts it locked (banking.locks).
+def _apply(
+    movement: Movement, *, initiator: User, accounts: dict[int, Account], at: datetime | None, postings: Postings
+) -> Transaction:
+    """Check one movement against its locked accounts, then stage it in `postings`, posted or
+    pending, with its audit event (written at postings.flush()). Runs in the caller's atomic block
+    on accounts it locked (banking.locks).
 
-    Every check comes before the first write, so a refusal leaves nothing behind, even without a
-    savepoint: a batch relies on it, and on `accounts` being shared, so that each item sees the
-    balances and holds the earlier items left (in memory and in the database alike)."""
+    Every check comes before the movement changes anything, so a refusal leaves nothing behind,
+    even without a savepoint: a batch relies on it, and on `accounts` being shared, so that each
+    item sees the balances and holds the earlier items left (Postings changes them in memory)."""
     now = at or timezone.now()
     source, destination = accounts[movement.source_id], accounts[movement.destination_id]
     ensure_open(source)
@@ -114,33 +104,25 @@ def _apply(movement: Movement, *, initiator: User, accounts: dict[int, Account],
     )
     if movement.needs_approval:
         if movement.hold:
-            source.held += movement.amount
-            source.save(update_fields=["held"])
+            postings.hold(source, movement.amount)
             txn.hold_amount = movement.amount
         txn.status = TransactionStatus.PENDING
         txn.expires_at = now + timedelta(days=settings.FLUX_PENDING_TTL_DAYS)
-        txn.save()
-        action = actions.TRANSACTION_PENDING
+        postings.add(txn, None, at=now, actor=initiator, action=actions.TRANSACTION_PENDING)
     else:
         txn.status = TransactionStatus.POSTED
         txn.posted_at = now
-        txn.save()
-        post(txn, legs_for(txn, accounts), at=now)
-        action = actions.TRANSACTION_POSTED
-    audit_record(
-        actor=initiator,
-        action=action,
-        target_type="transaction",
-        target_id=txn.pk,
-        data=transaction_audit_data(txn),
-    )
+        postings.add(txn, legs_for(txn, accounts), at=now, actor=initiator, action=actions.TRANSACTION_POSTED)
     return txn
 
 
 def _create(movement: Movement, *, initiator: User, at: datetime | None) -> Transaction:
     """Lock both accounts, check them, and post or create pending. Runs in the caller's atomic block."""
     accounts = lock_accounts([movement.source_id, movement.destination_id])
-    return _apply(movement, initiator=initiator, accounts=accounts, at=at)
+    postings = Postings()
+    txn = _apply(movement, initiator=initiator, accounts=accounts, at=at, postings=postings)
+    postings.flush()
+    return txn
 
 
 def transfer_movement(

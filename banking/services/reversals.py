@@ -12,13 +12,12 @@ from django.utils import timezone
 
 from audit import actions
 from audit.services import audit_record
-from banking.ledger import Leg, ensure_available, ensure_open
+from banking.ledger import Leg, ensure_available, ensure_open, transaction_audit_data
 from banking.locks import lock_accounts, lock_transaction
 from banking.models import Account, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.policies import reversal_refusal
 from banking.selectors import standing_reversal_of
 from banking.services.common import require_reason, require_staff
-from banking.services.movements import transaction_audit_data
 from core.errors import ApplicationError, NotFound
 from identity.models import User
 
