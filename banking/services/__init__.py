@@ -8,9 +8,15 @@ from banking.services.accounts import (
     account_unfreeze,
 )
 from banking.services.approvals import pending_expire, transaction_approve, transaction_reject
-from banking.services.batches import transfer_batch_create
+from banking.services.batches import movements_apply, transfer_batch_create
 from banking.services.beneficiaries import beneficiary_create, beneficiary_delete, beneficiary_rename
-from banking.services.movements import deposit_create, transfer_create, withdrawal_create
+from banking.services.movements import (
+    cash_movement,
+    deposit_create,
+    transfer_create,
+    transfer_movement,
+    withdrawal_create,
+)
 from banking.services.onboarding import customer_onboard
 from banking.services.reversals import transaction_reverse
 
@@ -23,13 +29,16 @@ __all__ = [
     "beneficiary_create",
     "beneficiary_delete",
     "beneficiary_rename",
+    "cash_movement",
     "customer_onboard",
     "deposit_create",
+    "movements_apply",
     "pending_expire",
     "transaction_approve",
     "transaction_reject",
     "transaction_reverse",
     "transfer_batch_create",
     "transfer_create",
+    "transfer_movement",
     "withdrawal_create",
 ]

@@ -83,6 +83,16 @@ def transfer_batch_create(
             )
         except ApplicationError as error:
             planned.append(error)
+    return movements_apply(initiator=initiator, planned=planned, atomic=atomic, at=at)
+
+
+def movements_apply(
+    *, initiator: User, planned: list[Movement | ApplicationError], atomic: bool = False, at: datetime | None = None
+) -> list[BatchOutcome]:
+    """Apply movements whose pre-lock checks passed (an ApplicationError stands for one refused
+    before), in one database transaction: every account locked once in ascending order, each
+    movement checked and staged in order, all written together (banking.ledger.Postings).
+    The path of transfer_batch_create and of the bulk import (workspace/imports.py)."""
     outcomes: list[BatchOutcome] = []
     with transaction.atomic():
         movements = [movement for movement in planned if isinstance(movement, Movement)]

@@ -216,31 +216,57 @@ def transfer_create(
         return _create(movement, initiator=initiator, at=at)
 
 
-def _cash(
-    *, kind: TransactionKind, initiator: User, account_id: int, amount: int, reference: str, at: datetime | None
-) -> Transaction:
-    """Cash across the counter: the customer account against the cash vault of its currency."""
+def cash_movement(
+    *,
+    kind: TransactionKind,
+    initiator: User,
+    account_id: object,
+    amount: int,
+    reference: str = "",
+    accounts: dict[object, Account] | None = None,
+    vaults: dict[str, Account] | None = None,
+) -> Movement:
+    """The checks of a cash deposit or withdrawal that need no lock (shared by deposit_create,
+    withdrawal_create and the bulk import): cash across the counter, the customer account against
+    the cash vault of its currency. `accounts` caches the accounts already read, `vaults` the cash
+    vault of each currency.
+    Errors: permission_denied, validation_error, not_found, unknown_account."""
     require_staff(initiator)
     amount = _validate_amount(amount)
     reference = _validate_reference(reference)
-    account = account_for_user(initiator, account_id)
+    account = accounts.get(account_id) if accounts is not None else None
+    if account is None:
+        account = account_for_user(initiator, account_id)
+        if accounts is not None:
+            accounts[account_id] = account
     if account.is_internal:
         raise ApplicationError("unknown_account", "Cash goes in and out of customer accounts only.")
-    vault = internal_account(AccountKind.CASH, account.currency)
+    vault = vaults.get(account.currency) if vaults is not None else None
+    if vault is None:
+        vault = internal_account(AccountKind.CASH, account.currency)
+        if vaults is not None:
+            vaults[account.currency] = vault
     paying_in = kind == TransactionKind.DEPOSIT
+    return Movement(
+        kind=kind,
+        source_id=vault.pk if paying_in else account.pk,
+        destination_id=account.pk if paying_in else vault.pk,
+        amount=amount,
+        currency=account.currency,
+        reference=reference,
+        needs_approval=amount >= decimal_to_minor(settings.FLUX_CASH_APPROVAL_THRESHOLD),
+        # A pending withdrawal holds the customer's money; a pending deposit holds nothing
+        # (the cash is not the customer's until approved).
+        hold=not paying_in,
+    )
+
+
+def _cash(
+    *, kind: TransactionKind, initiator: User, account_id: int, amount: int, reference: str, at: datetime | None
+) -> Transaction:
+    movement = cash_movement(kind=kind, initiator=initiator, account_id=account_id, amount=amount,
+                             reference=reference)
     with transaction.atomic():
-        movement = Movement(
-            kind=kind,
-            source_id=vault.pk if paying_in else account.pk,
-            destination_id=account.pk if paying_in else vault.pk,
-            amount=amount,
-            currency=account.currency,
-            reference=reference,
-            needs_approval=amount >= decimal_to_minor(settings.FLUX_CASH_APPROVAL_THRESHOLD),
-            # A pending withdrawal holds the customer's money; a pending deposit holds nothing
-            # (the cash is not the customer's until approved).
-            hold=not paying_in,
-        )
         return _create(movement, initiator=initiator, at=at)
 
 

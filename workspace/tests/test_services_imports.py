@@ -11,8 +11,8 @@ from banking.models import Entry, IdempotencyKey, Transaction, TransactionStatus
 from banking.services import account_freeze
 from banking.tests.factories import assert_balanced, fresh, fund, refused
 from core.testing.spreadsheet import assert_spreadsheet_safe
-from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_csv_lines, line_key
-from workspace.models import ImportBatch, ImportLine, ImportLineStatus
+from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_csv_lines
+from workspace.models import ImportBatch, ImportLine
 
 UNKNOWN_FLUX_IBAN = "NL64FLUX0000000001"  # a valid Flux IBAN that no account has
 HEADER_LINE = ",".join(HEADER)
@@ -119,14 +119,19 @@ def test_chunks_are_applied_in_order_and_repeating_one_changes_nothing(agnes, al
     assert fresh(alice_account).balance == before + 3_00
     assert fresh(batch).started_at is not None and fresh(batch).finished_at is None
 
-    # A chunk that died after applying its lines but before recording them: the lines are still
-    # `valid`; applying them again replays this batch's own outcomes (not "already applied").
-    ImportLine.objects.filter(batch=batch).update(status=ImportLineStatus.VALID, transaction=None)
+    progress = import_apply_next(actor=agnes, batch_id=batch.pk, limit=3)
+    assert (progress.done, progress.finished) == (6, False)
+    assert fresh(alice_account).balance == before + 6_00
+    assert statuses(batch) == {2: "applied", 3: "applied", 4: "applied", 5: "applied", 6: "applied", 7: "applied",
+                               8: "valid"}
     progress = import_apply_next(actor=agnes, batch_id=batch.pk, limit=100)
     assert progress.finished
     assert fresh(alice_account).balance == before + 7_00
     assert set(statuses(batch).values()) == {"applied"}
-    assert IdempotencyKey.objects.filter(user=agnes, key=line_key(batch.sha256, 2)).exists()
+    # Each line's transaction is the one it made, and only the lines made transactions.
+    recorded = set(batch.lines.values_list("transaction_id", flat=True))
+    assert recorded == set(Transaction.objects.filter(reference__startswith="n").values_list("pk", flat=True))
+    assert len(recorded) == 7
     assert AuditEvent.objects.filter(action=actions.IMPORT_STARTED, target_id=str(batch.pk)).count() == 1
 
     # Nothing left: another call applies nothing.
@@ -224,17 +229,21 @@ def test_the_report_csv_neutralises_formulas(agnes, alice_account):
     assert AuditEvent.objects.filter(action=actions.IMPORT_UPLOADED, target_id=str(batch.pk)).exists()
 
 
-def test_a_chunk_stops_when_its_time_is_up_and_the_next_goes_on(agnes, alice_account):
-    batch = import_create(uploader=agnes, file_name="t.csv", content=csv_bytes(
-        *[f"deposit,{alice_account.iban},1,,t{n}" for n in range(3)]))
-    before = fresh(alice_account).balance
-    progress = import_apply_next(actor=agnes, batch_id=batch.pk, seconds=0)
-    assert progress.done == 1 and statuses(batch) == {2: "applied", 3: "valid", 4: "valid"}
-    assert fresh(alice_account).balance == before + 1_00
-    while not import_apply_next(actor=agnes, batch_id=batch.pk, seconds=0).finished:
-        pass
-    assert statuses(batch) == {2: "applied", 3: "applied", 4: "applied"}
-    assert fresh(alice_account).balance == before + 3_00
+def test_a_chunk_refused_line_leaves_the_others_of_its_chunk_applied_in_order(agnes, alice_account, bob_account):
+    """A chunk is one transaction through the batch path: each line sees what the earlier lines
+    of the chunk left, and a refusal is that line's alone."""
+    before = fresh(bob_account).balance
+    batch = import_create(uploader=agnes, file_name="o.csv", content=csv_bytes(
+        f"withdrawal,{bob_account.iban},{before / 100:.2f},,All of it",
+        f"withdrawal,{bob_account.iban},1.00,,Nothing left",
+        f"deposit,{bob_account.iban},2.00,,Cash in",
+        f"withdrawal,{bob_account.iban},1.00,,Now there is",
+    ))
+    import_apply_next(actor=agnes, batch_id=batch.pk)
+    assert statuses(batch) == {2: "applied", 3: "refused", 4: "applied", 5: "applied"}
+    assert "Insufficient funds" in messages_of(batch)[3]
+    assert fresh(bob_account).balance == 1_00
+    assert_balanced(bob_account)
 
 
 def test_the_same_file_uploaded_by_another_member_of_staff_applies_nothing(agnes, sam, alice_account):
