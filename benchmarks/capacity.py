@@ -25,8 +25,9 @@ cost is measured but they refuse nothing.
 The figures depend on the machine and on what else runs on it: take them on a quiet machine.
 Then batches: --batch-clients clients each posting batches of --batch-size 0.01 transfers between
 its own two accounts (POST transfers/batch/, one Idempotency-Key per batch): transfers/s counts
-the items posted, latencies are per batch. The bulk import is a later item of issue 11
-(import_phase, not yet measured here: benchmarks/bulk_import.py).
+the items posted, latencies are per batch. Last, the bulk import: a CSV of --import-lines lines
+uploaded by an agent (POST imports/) and applied chunk by chunk (POST imports/{id}/apply/ until
+finished), as the desk page does; its figure counts the lines applied per second of the whole.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -176,9 +178,10 @@ class Customer:
     destination_iban: str
 
 
-def seed(args, env: dict[str, str], count: int) -> tuple[list[Customer], str]:
+def seed(args, env: dict[str, str], count: int) -> tuple[list[Customer], str, str]:
     """Migrate the benchmark database and open `count` customers with two funded accounts each,
-    plus the hot account; returns the customers and the hot account's IBAN. Runs in this process
+    plus the hot account; returns the customers, the hot account's IBAN and the agent's JWT (who
+    uploads the bulk import). Runs in this process
     with the server's settings (as `flux-bench`, so its connections are not the server's)."""
     os.environ.update(env | {"FLUX_SERVICE": "bench", "FLUX_DB_POOL_MAX": "2"})
     import django
@@ -210,7 +213,7 @@ def seed(args, env: dict[str, str], count: int) -> tuple[list[Customer], str]:
     hot = account_open(actor=supervisor, customer_id=merchant.pk, kind="checking")
     connection.close()
     connection.close_pool()
-    return customers, hot.iban
+    return customers, hot.iban, str(RefreshToken.for_user(agent).access_token)
 
 
 class Server:
@@ -430,12 +433,72 @@ def batch_phase(size: int, clients: int):
     return run
 
 
-def import_phase(lines: int):
-    """Issue 11: the bulk CSV import of `lines` lines (benchmarks/bulk_import.py measures it alone today)."""
+def import_csv(customers: list[Customer], lines: int) -> bytes:
+    """A bulk import of `lines` lines among the customers' accounts: 60% deposits, 20% withdrawals,
+    20% transfers, all of 0.01 to 4.00 (under every approval threshold), a fresh nonce per run."""
+    rng = random.Random(lines)
+    nonce = uuid.uuid4().hex[:8]
+    rows = ["type,account,amount,counterparty,reference"]
+    for number in range(lines):
+        customer = customers[number % len(customers)]
+        roll, amount = rng.random(), f"{rng.randint(0, 3)}.{rng.randint(1, 99):02d}"
+        if roll < 0.6:
+            rows.append(f"deposit,{customer.source_iban},{amount},,capacity {nonce} {number}")
+        elif roll < 0.8:
+            rows.append(f"withdrawal,{customer.source_iban},{amount},,capacity {nonce} {number}")
+        else:
+            rows.append(f"transfer,{customer.source_iban},{amount},{customer.destination_iban},"
+                        f"capacity {nonce} {number}")
+    return ("\r\n".join(rows) + "\r\n").encode()
 
-    async def run(ctx) -> Phase | None:
-        print(f"  (bulk import of {lines} lines: see benchmarks/bulk_import.py; issue 11)")
-        return None
+
+def import_phase(lines: int):
+    """Issue 11: a bulk CSV import of `lines` lines, as the desk page drives it: the upload (every
+    line checked), then POST imports/{id}/apply/ until finished. Transfers/s counts the lines
+    applied; the latencies are per request."""
+
+    async def run(ctx) -> Phase:
+        import aiohttp
+
+        phase = Phase(f"import of {lines} lines", 1)
+        content = import_csv(ctx.customers, lines)
+        headers = {"Authorization": f"Bearer {ctx.agent_token}"}
+        server, watcher = ctx.server, ctx.watcher
+        watcher.peak = 0
+        stop = asyncio.Event()
+        watching = asyncio.create_task(watcher.watch(stop))
+        await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
+        async with aiohttp.ClientSession(ctx.url, timeout=aiohttp.ClientTimeout(total=300)) as session:
+            web_before = cpu_seconds(server.pids())
+            db_before = cpu_seconds(sorted(watcher.backend_pids))
+            started = time.monotonic()
+            begun = time.perf_counter()
+            async with session.post("/api/v1/imports/?file_name=capacity.csv", data=content,
+                                    headers=headers | {"Content-Type": "text/csv"}) as response:
+                phase.statuses[response.status] += 1
+                batch = await response.json()
+            phase.latencies.append(time.perf_counter() - begun)
+            if response.status != 201:
+                sys.exit(f"the import upload answered {response.status}: {batch}")
+            progress: dict = {}
+            while not progress.get("finished"):
+                begun = time.perf_counter()
+                async with session.post(f"/api/v1/imports/{batch['id']}/apply/", headers=headers) as response:
+                    phase.statuses[response.status] += 1
+                    progress = await response.json()
+                phase.latencies.append(time.perf_counter() - begun)
+                if response.status != 200:
+                    sys.exit(f"applying the import answered {response.status}: {progress}")
+            phase.seconds = time.monotonic() - started
+            phase.web_cpu = cpu_seconds(server.pids()) - web_before
+            phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
+        stop.set()
+        await watching
+        phase.peak_connections = watcher.peak
+        phase.posted_items = progress["counts"]["applied"]
+        print(f"  import: {lines} lines in {phase.seconds:.2f} s ({len(phase.latencies) - 1} apply requests): "
+              f"{progress['counts']}", flush=True)
+        return phase
 
     return run
 
@@ -446,6 +509,7 @@ class Context:
     url: str
     customers: list[Customer]
     hot_iban: str
+    agent_token: str
     watcher: ConnectionWatcher
     server: Server
 
@@ -482,13 +546,13 @@ def run_flux(args, pgbench_tps: float | None) -> None:
           f"{'Redis' if redis_url else 'local memory'}", flush=True)
     recreate_database(args.postgres, args.db)
     env = server_environment(args, database_url, redis_url)
-    customers, hot_iban = seed(args, env, customers_needed)
+    customers, hot_iban, agent_token = seed(args, env, customers_needed)
     server = Server(env | {"FLUX_SERVICE": "web"}, Path(args.server_log))
     try:
         server.start(args.port)
         print(f"flux: bin/web up ({args.workers} workers x pool {args.pool_max} = at most "
               f"{args.workers * args.pool_max} connections); {args.duration:.0f} s per phase", flush=True)
-        ctx = Context(args, f"http://127.0.0.1:{args.port}", customers, hot_iban,
+        ctx = Context(args, f"http://127.0.0.1:{args.port}", customers, hot_iban, agent_token,
                       ConnectionWatcher(args.postgres, args.db), server)
         asyncio.run(run_phases(ctx, pgbench_tps))
     finally:

@@ -158,7 +158,7 @@ class ImportLineListView(generics.ListAPIView):
 
 
 class ImportApplyView(APIView):
-    """Apply the next chunk of valid lines (at most 500, or 5 seconds of work) and say how far the
+    """Apply the next chunk of valid lines (at most 1,000, in one database transaction) and say how far the
     batch is; call again until `finished`. Only the uploader applies a batch. Safe to repeat."""
 
     permission_classes = [IsBankStaff]
