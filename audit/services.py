@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent, OutboxMessage
+from core.db.insert import insert_all
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ def audit_record_many(records: Sequence[AuditRecord]) -> list[AuditEvent]:
                 data=record.data or {},
             )
         )
-    AuditEvent.objects.bulk_create(events)  # sets each pk (RETURNING), in order
+    insert_all(events)  # sets each pk (RETURNING), in order
     # No NOTIFY to wake the relay: PostgreSQL serialises the commits of notifying transactions
     # behind one lock (pgbench, 16 clients: 670-850 tps with a pg_notify, 3,260-4,280 without).
     # The relay polls the outbox instead (audit/relay.py).
-    OutboxMessage.objects.bulk_create([OutboxMessage(event=event) for event in events])
+    insert_all([OutboxMessage(event=event) for event in events])
     return events

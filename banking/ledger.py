@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.services import AuditRecord, audit_record_many
 from banking.iban import generate_flux_iban
 from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction
+from core.db.insert import insert_all
 from core.errors import ApplicationError
 from core.money import format_minor
 
@@ -92,7 +93,8 @@ def post(txn: Transaction, legs: list[Leg], *, at: datetime) -> list[Entry]:
     """
     entries = _move(txn, legs, at=at)
     _save_accounts(list({entry.account.pk: entry.account for entry in entries}.values()))
-    return Entry.objects.bulk_create(entries)
+    insert_all(entries)
+    return entries
 
 
 def transaction_audit_data(txn: Transaction) -> dict:
@@ -146,9 +148,8 @@ class Postings:
     def flush(self) -> None:
         if not self._transactions:
             return
-        Transaction.objects.bulk_create(self._transactions)  # sets each pk (RETURNING)
-        if self._entries:
-            Entry.objects.bulk_create(self._entries)
+        insert_all(self._transactions)  # sets each pk (RETURNING)
+        insert_all(self._entries)
         _save_accounts(list(self._accounts.values()))
         audit_record_many(
             [

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from banking.models import Account, Transaction
 
 
@@ -13,6 +15,13 @@ def lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
     """Lock the given accounts, in ascending pk order, and return them fresh from the database."""
     ids = sorted({account_id for account_id in account_ids if account_id is not None})
     locked = Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {account.pk: account for account in locked}
+
+
+def lock_accounts_matching(condition: Q) -> dict[int, Account]:
+    """Lock the accounts matching `condition` (a few: the source by pk and the destination by
+    IBAN of one transfer), in ascending pk order, and return them fresh from the database."""
+    locked = Account.objects.select_for_update().filter(condition).order_by("pk")
     return {account.pk: account for account in locked}
 
 

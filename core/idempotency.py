@@ -107,6 +107,18 @@ def _claim(*, user, key: str, fingerprint: str) -> int | None:
     return row[0] if row else None
 
 
+def _keep(key_id: int, status: int, body: dict) -> None:
+    """Store the outcome under the claimed key. Raw SQL, as _claim: the ORM's update compiled a
+    query for each transfer (0.7 ms of CPU, issue 11)."""
+    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+    body_field = IdempotencyKey._meta.get_field("response_body")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET response_status = %s, response_body = %s WHERE id = %s",
+            [status, body_field.get_db_prep_save(body, connection), key_id],
+        )
+
+
 def run_once(
     *,
     user,
@@ -142,7 +154,7 @@ def run_once(
                         refusal = error
                         # Through JSON once, so a lazy translated message is stored (and replayed) as text.
                         status, body = error.status, json.loads(json.dumps(error.as_body(), default=str))
-                    IdempotencyKey.objects.filter(pk=claimed).update(response_status=status, response_body=body)
+                    _keep(claimed, status, body)
         except OperationalError as exc:
             if not _is_retryable(exc) or attempt == ATTEMPTS - 1:
                 raise

@@ -12,16 +12,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit import actions
-from banking.access import account_for_user
+from banking.access import account_for_user, account_visible_to
 from banking.iban import is_flux_iban, parse_iban
 from banking.ledger import Leg, Postings, ensure_available, ensure_open, internal_account
-from banking.locks import lock_accounts
+from banking.locks import lock_accounts, lock_accounts_matching
 from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
 from banking.services.common import require_staff
-from core.errors import ApplicationError, ValidationFailed
+from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.ids import parse_id
 from core.money import decimal_to_minor
 from identity.models import User
 
@@ -205,15 +207,39 @@ def transfer_create(
     Errors: not_found, invalid_iban, unknown_account, same_account, currency_mismatch,
     account_frozen, account_closed, insufficient_funds, validation_error (reference).
     """
-    movement = transfer_movement(
-        initiator=initiator,
-        source_account_id=source_account_id,
-        destination_iban=destination_iban,
-        amount=amount,
-        reference=reference,
-    )
+    _validate_amount(amount)
+    _validate_reference(reference)
+    try:
+        iban = parse_iban(destination_iban)
+    except ApplicationError:
+        iban = None  # refused by transfer_movement, after the source's checks as always
+    if iban is None or not is_flux_iban(iban):
+        movement = transfer_movement(
+            initiator=initiator, source_account_id=source_account_id, destination_iban=destination_iban,
+            amount=amount, reference=reference,
+        )
+        with transaction.atomic():
+            return _create(movement, initiator=initiator, at=at)
     with transaction.atomic():
-        return _create(movement, initiator=initiator, at=at)
+        # Between Flux accounts, one locked read finds the source and the destination (ascending
+        # pk, as banking.locks always locks), instead of three reads (the source's access check,
+        # the destination by IBAN, then the lock): 2 ms of a transfer's 15 (issue 11). A source
+        # the initiator may not use is not_found, its lock released by the rollback.
+        source_id = parse_id(source_account_id)
+        accounts = lock_accounts_matching(Q(pk=source_id) | Q(iban=str(iban)))
+        source = accounts.get(source_id)
+        if source is None or not account_visible_to(initiator, source):
+            raise NotFound("Account not found.")
+        destination = next((account for account in accounts.values() if account.iban == str(iban)), None)
+        movement = transfer_movement(
+            initiator=initiator, source_account_id=source_account_id, destination_iban=destination_iban,
+            amount=amount, reference=reference, accounts_by_iban={str(iban): destination},
+            sources={source_account_id: source},
+        )
+        postings = Postings()
+        txn = _apply(movement, initiator=initiator, accounts=accounts, at=at, postings=postings)
+        postings.flush()
+        return txn
 
 
 def cash_movement(
