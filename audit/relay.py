@@ -3,7 +3,8 @@
 It publishes a batch (up to FLUX_RELAY_BATCH_SIZE events, oldest first) without waiting for each
 JetStream ack in turn: every message goes out at once on the one connection (so the stream stores
 them in the batch's order), then the relay waits for all their acks together, and removes from the
-outbox only the events JetStream acked. The others stay there and are published again.
+outbox only the events JetStream acked. The others stay there and are published again after a
+reconnection.
 
 It polls the outbox: whenever a batch comes back short it waits FLUX_RELAY_SWEEP_SECONDS (0.1 s
 by default), so under load it publishes without pause and when idle an event waits at most that
@@ -30,7 +31,7 @@ from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
 
 logger = logging.getLogger("flux.audit.relay")
 
-# JetStream acks a healthy batch within milliseconds; past this, the unacked events stay in the outbox.
+# JetStream acks a healthy batch within milliseconds; an event not acked within this stays in the outbox.
 ACK_TIMEOUT_SECONDS = 5.0
 
 
@@ -80,21 +81,25 @@ class Relay:
     async def publish_batch(self, js) -> int:
         """Publish the oldest outbox events, all before awaiting any ack; forget those JetStream
         acked (a duplicate's ack included: it has the event already). Raises PublishFailed when
-        some were not acked in ACK_TIMEOUT_SECONDS, so that the caller reconnects and backs off."""
+        some were refused or not acked within ACK_TIMEOUT_SECONDS, so that the caller reconnects
+        and backs off.
+
+        Each publication is a js.publish of its own, all started at once: the requests go out in
+        order on the one connection and their acks are matched as they come. (Not js.publish_async:
+        in nats-py 2.16 a publication JetStream refuses never settles its future - the reply
+        callback raises the error instead of setting it - so it would cost the whole timeout.)"""
         events = await sync_to_async(pending_events)(self.batch_size)
-        acks: list[asyncio.Future] = []
+        messages = [audit_message(event) for event in events]
+        acks = [asyncio.ensure_future(js.publish(subject, payload, headers=headers, timeout=ACK_TIMEOUT_SECONDS))
+                for subject, payload, headers in messages]
         try:
-            for event in events:
-                subject, payload, headers = audit_message(event)
-                acks.append(await js.publish_async(subject, payload, headers=headers))
             if acks:
-                await asyncio.wait(acks, timeout=ACK_TIMEOUT_SECONDS)
+                await asyncio.wait(acks)
         finally:
-            # acks is shorter than events when a publication raised: the rest were not sent.
-            acked = {event.pk for event, ack in zip(events, acks, strict=False) if _acked(ack)}
+            acked = {event.pk for event, ack in zip(events, acks, strict=True) if _acked(ack)}
             for ack in acks:
-                if not ack.done():
-                    ack.cancel()  # its ack may still come: the event is published again, then dropped
+                if not ack.done():  # stopped meanwhile: the event is published again, then dropped
+                    ack.cancel()
             failures = [event.pk for event in events if event.pk not in acked]
             if acked:
                 await sync_to_async(forget)(sorted(acked))
@@ -102,7 +107,8 @@ class Relay:
             if failures:
                 await sync_to_async(note_failed_attempts)(failures)
         if failures:
-            errors = {repr(ack.exception()) for ack in acks if not ack.cancelled() and ack.exception()}
+            errors = {str(error) or type(error).__name__
+                      for error in (ack.exception() for ack in acks if not ack.cancelled()) if error}
             raise PublishFailed(f"{len(failures)} of {len(events)} events not acked by JetStream "
-                                f"({', '.join(sorted(errors)) or 'timeout'})")
+                                f"({', '.join(sorted(errors))})")
         return len(events)
