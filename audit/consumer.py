@@ -112,13 +112,13 @@ class Consumer:
             for message in delivered:
                 await message.nak(delay=1)
             return
+        self.stored += len(records)
+        self.duplicates += len(skipped)
         # Only now, with the rows committed, does JetStream learn the events are safe. A lost ack
         # means a redelivery, which append_batch counts as a duplicate.
         for message in delivered:
             await message.ack()
         await nc.flush()
-        self.stored += len(records)
-        self.duplicates += len(skipped)
         for record in records:
             try:
                 subject, payload = f"{settings.FLUX_AUDIT_RECORDED_SUBJECT}.{record.action}", record_message(record)

@@ -36,6 +36,13 @@ def postgresql_only(db):
         pytest.skip("these tests stop processes with PostgreSQL triggers (set DATABASE_URL)")
 
 
+@pytest.fixture(autouse=True)
+def batches_of_500(monkeypatch):
+    """The default batch sizes, whatever this environment says: the tests count on them."""
+    monkeypatch.setenv("FLUX_RELAY_BATCH_SIZE", "500")
+    monkeypatch.setenv("FLUX_AUDIT_CONSUMER_BATCH_SIZE", "500")
+
+
 def record_events(transactions: int, per_transaction: int = 1, *, tag: str = "") -> None:
     """Events committed as services commit them: `per_transaction` in each of `transactions`."""
     for number in range(transactions):
