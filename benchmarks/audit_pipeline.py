@@ -1,7 +1,7 @@
 """Benchmark: how fast the audit pipeline drains the outbox into the hash-chained audit log.
 
-    .venv/bin/python benchmarks/audit_pipeline.py                     # about 30 s
-    .venv/bin/python benchmarks/audit_pipeline.py --events 5000 --code /tmp/flux-before
+    .venv/bin/python benchmarks/audit_pipeline.py                     # about 20 s
+    .venv/bin/python benchmarks/audit_pipeline.py --code /tmp/flux-before   # the code before batches
 
 On the PostgreSQL at --postgres (default postgres://postgres@127.0.0.1:5432), on a database of its
 own (--db, created afresh and migrated) and a nats-server of its own (free port, temporary store):
@@ -13,7 +13,7 @@ own (--db, created afresh and migrated) and a nats-server of its own (free port,
 3. consumer alone: `manage.py audit_consume` stores them in the chain; timed from the first row
    stored to the last (the chain head's length, polled every 20 ms).
 4. both: as many events again written with the relay stopped and the consumer idle, then the relay
-   started: timed from the first new message in the stream to the last new row in the log.
+   started: timed from the first new row in the log to the last.
 
 Each phase prints events/s and the CPU its process spent per event (/proc: user + system). Then
 it checks that every event is in the log exactly once and that the chain verifies. --code runs
