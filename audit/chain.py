@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,31 +43,65 @@ def chain_hash(prev_hash: str, record: dict) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(record)).hexdigest()
 
 
-def append(event: dict) -> tuple[AuditLogRecord, bool]:
-    """Store one event from NATS at the end of the chain, exactly once by event id.
-    Returns the row and whether it was new. The chain head is locked, so appends are serial."""
+def _new_record(event: dict, prev_hash: str, recorded_at: datetime) -> AuditLogRecord:
+    return AuditLogRecord(
+        event_id=int(event["event_id"]),
+        occurred_at=parse_datetime(event["occurred_at"]),
+        actor_id=event.get("actor_id"),
+        actor_username=event.get("actor_username") or "",
+        action=event["action"],
+        target_type=event.get("target_type") or "",
+        target_id=str(event.get("target_id") or ""),
+        data=event.get("data") or {},
+        recorded_at=recorded_at,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, event),
+    )
+
+
+def append_batch(events: Sequence[dict]) -> tuple[list[AuditLogRecord], list[int]]:
+    """Store events from NATS at the end of the chain, in the order given, exactly once by event id:
+    one that is already in the log, or earlier in `events`, is skipped. Returns the new rows (with
+    their seq) and the ids skipped.
+
+    One transaction for the whole batch, so a batch costs one lock, one query for the ids already
+    stored, one INSERT and one update of the head instead of that many per event: the chain head is
+    locked once (appends stay serial), the hashes are computed in memory, each linking to the one
+    before. Either every new row commits with the head that names the last of them, or none does.
+    The chain follows the order of arrival, not of event ids (a transaction that took its id first
+    may commit last), so nothing here waits for a missing id."""
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(id=1)
-        existing = AuditLogRecord.objects.filter(event_id=int(event["event_id"])).first()
-        if existing is not None:
-            return existing, False
-        record = AuditLogRecord(
-            event_id=int(event["event_id"]),
-            occurred_at=parse_datetime(event["occurred_at"]),
-            actor_id=event.get("actor_id"),
-            actor_username=event.get("actor_username") or "",
-            action=event["action"],
-            target_type=event.get("target_type") or "",
-            target_id=str(event.get("target_id") or ""),
-            data=event.get("data") or {},
-            recorded_at=timezone.now(),
-            prev_hash=head.last_hash,
-        )
-        record.hash = chain_hash(head.last_hash, event)
-        record.save(force_insert=True)
-        head.last_seq, head.last_hash, head.length = record.seq, record.hash, head.length + 1
-        head.save(update_fields=["last_seq", "last_hash", "length"])
-        return record, True
+        ids = [int(event["event_id"]) for event in events]
+        seen = set(AuditLogRecord.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+        recorded_at, prev_hash = timezone.now(), head.last_hash
+        records: list[AuditLogRecord] = []
+        skipped: list[int] = []
+        for event_id, event in zip(ids, events, strict=True):
+            if event_id in seen:
+                skipped.append(event_id)
+                continue
+            seen.add(event_id)
+            records.append(_new_record(event, prev_hash, recorded_at))
+            prev_hash = records[-1].hash
+        if records:
+            AuditLogRecord.objects.bulk_create(records)
+            seqs = [record.seq for record in records]
+            # verify() walks the chain by seq: the rows must have taken their seqs in list order.
+            if seqs != sorted(seqs) or seqs[0] <= head.last_seq:
+                raise RuntimeError(f"audit log rows got seqs out of order: {seqs[:5]}...")
+            head.last_seq, head.last_hash, head.length = seqs[-1], prev_hash, head.length + len(records)
+            head.save(update_fields=["last_seq", "last_hash", "length"])
+        return records, skipped
+
+
+def append(event: dict) -> tuple[AuditLogRecord, bool]:
+    """Store one event at the end of the chain, exactly once by event id (append_batch of one).
+    Returns the row, new or the one already stored, and whether it was new."""
+    records, _ = append_batch([event])
+    if records:
+        return records[0], True
+    return AuditLogRecord.objects.get(event_id=int(event["event_id"])), False
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,12 @@
-"""The consumer: a durable JetStream pull consumer that stores each audit event in the
-hash-chained audit log, exactly once by event id, and acks only after the row is committed.
-Killed mid-stream, it loses nothing: unacked messages are redelivered and stored at most once.
+"""The consumer: a durable JetStream pull consumer that stores audit events in the hash-chained
+audit log, exactly once by event id, and acks them only after their rows are committed.
+
+It works in batches: each fetch (up to FLUX_AUDIT_CONSUMER_BATCH_SIZE messages) is checked message
+by message, then every authentic event in it is stored in one transaction (audit.chain.append_batch:
+one lock of the chain head, one INSERT), and only after the commit is each message acked. If that
+transaction fails, the whole batch is nak'ed and comes back. Killed mid-batch, it loses nothing: an
+uncommitted batch is rolled back by PostgreSQL and redelivered after ack_wait; a committed but
+unacked one is redelivered too and each event found already stored (a duplicate, not a second row).
 
 Only what the relay signed is stored (audit/signing.py): the signature is checked before anything
 is read from the message, and whatever is unsigned, forged or not the event its Nats-Msg-Id names
@@ -18,16 +24,16 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from audit.chain import append
+from audit.chain import append_batch
 from audit.nats import audit_consumer_config, serve_audit_stream, subject_for
 from audit.signing import Refused, announcement_headers, verify, verify_event_id
 
 logger = logging.getLogger("flux.audit.consumer")
 
 
-def store(event: dict):
+def store(events: list[dict]):
     close_old_connections()
-    return append(event)
+    return append_batch(events)
 
 
 def record_message(record) -> bytes:
@@ -62,8 +68,8 @@ def authentic_event(subject: str, data: bytes, headers: Mapping[str, str] | None
 
 
 class Consumer:
-    def __init__(self, *, batch_size: int = 100) -> None:
-        self.batch_size = batch_size
+    def __init__(self, *, batch_size: int | None = None) -> None:
+        self.batch_size = batch_size or settings.FLUX_AUDIT_CONSUMER_BATCH_SIZE
         self.stored = 0
         self.duplicates = 0
         self.refused = 0
@@ -82,34 +88,43 @@ class Consumer:
                     messages = await subscription.fetch(self.batch_size, timeout=1)
                 except TimeoutError:  # nats' own, or asyncio's leaking from fetch: nothing came
                     continue
-                for message in messages:
-                    await self.handle(nc, message)
+                await self.handle_batch(nc, messages)
 
         await serve_audit_stream(name="flux-audit-consumer", stop=stop, work=work, log=logger, doing="consuming from")
 
-    async def handle(self, nc, message) -> None:
-        try:
-            event = authentic_event(message.subject, message.data, message.headers)
-        except Refused as refusal:
-            await self.refuse(message, str(refusal))
+    async def handle_batch(self, nc, messages: list) -> None:
+        """Refuse what is not authentic, store the rest in one transaction, then ack it all."""
+        events, delivered = [], []
+        for message in messages:
+            try:
+                events.append(authentic_event(message.subject, message.data, message.headers))
+            except Refused as refusal:
+                await self.refuse(message, str(refusal))
+                continue
+            delivered.append(message)
+        if not events:
             return
         try:
-            record, created = await sync_to_async(store)(event)
+            records, skipped = await sync_to_async(store)(events)
         except Exception:
-            logger.exception("could not store audit event %s; it will be redelivered", event.get("event_id"))
-            await message.nak(delay=1)
+            logger.exception("could not store a batch of %d audit events (%s to %s); it will be redelivered",
+                             len(events), events[0].get("event_id"), events[-1].get("event_id"))
+            for message in delivered:
+                await message.nak(delay=1)
             return
-        # Only now, with the row committed, does JetStream learn the event is safe.
-        await message.ack_sync()
-        if created:
-            self.stored += 1
+        self.stored += len(records)
+        self.duplicates += len(skipped)
+        # Only now, with the rows committed, does JetStream learn the events are safe. A lost ack
+        # means a redelivery, which append_batch counts as a duplicate.
+        for message in delivered:
+            await message.ack()
+        await nc.flush()
+        for record in records:
             try:
                 subject, payload = f"{settings.FLUX_AUDIT_RECORDED_SUBJECT}.{record.action}", record_message(record)
                 await nc.publish(subject, payload, headers=announcement_headers(subject, payload))
             except Exception:
                 logger.warning("could not announce audit record %s to the live tail", record.seq)
-        else:
-            self.duplicates += 1
 
     async def refuse(self, message, reason: str) -> None:
         """Not from the relay, or not readable: never stored. Terminated, not nak'ed: it would

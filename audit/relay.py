@@ -1,5 +1,11 @@
 """The relay: publishes committed audit events from the outbox to JetStream, then forgets them.
 
+It publishes a batch (up to FLUX_RELAY_BATCH_SIZE events, oldest first) without waiting for each
+JetStream ack in turn: every message goes out at once on the one connection (so the stream stores
+them in the batch's order), then the relay waits for all their acks together, and removes from the
+outbox only the events JetStream acked. The others stay there and are published again after a
+reconnection.
+
 It polls the outbox: whenever a batch comes back short it waits FLUX_RELAY_SWEEP_SECONDS (0.1 s
 by default), so under load it publishes without pause and when idle an event waits at most that
 long. (It used to be woken by a PostgreSQL NOTIFY sent in each event's transaction, but PostgreSQL
@@ -25,6 +31,9 @@ from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
 
 logger = logging.getLogger("flux.audit.relay")
 
+# JetStream acks a healthy batch within milliseconds; an event not acked within this stays in the outbox.
+ACK_TIMEOUT_SECONDS = 5.0
+
 
 def pending_events(limit: int) -> list[AuditEvent]:
     """The oldest events still in the outbox."""
@@ -37,13 +46,21 @@ def forget(event_ids: list[int]) -> None:
     OutboxMessage.objects.filter(event_id__in=event_ids).delete()
 
 
-def note_failed_attempt(event_id: int) -> None:
-    OutboxMessage.objects.filter(event_id=event_id).update(attempts=F("attempts") + 1)
+def note_failed_attempts(event_ids: list[int]) -> None:
+    OutboxMessage.objects.filter(event_id__in=event_ids).update(attempts=F("attempts") + 1)
+
+
+def _acked(ack: asyncio.Future) -> bool:
+    return ack.done() and not ack.cancelled() and ack.exception() is None
+
+
+class PublishFailed(Exception):
+    """JetStream did not ack every event of a batch (the acked ones are forgotten all the same)."""
 
 
 class Relay:
-    def __init__(self, *, batch_size: int = 200, sweep_seconds: float | None = None) -> None:
-        self.batch_size = batch_size
+    def __init__(self, *, batch_size: int | None = None, sweep_seconds: float | None = None) -> None:
+        self.batch_size = batch_size or settings.FLUX_RELAY_BATCH_SIZE
         self.sweep_seconds = sweep_seconds if sweep_seconds is not None else settings.FLUX_RELAY_SWEEP_SECONDS
         self.published = 0
 
@@ -62,21 +79,36 @@ class Relay:
                 await sleep_or_stop(stop, self.sweep_seconds)
 
     async def publish_batch(self, js) -> int:
-        """Publish the oldest outbox events in order; forget each batch once JetStream acked it."""
-        events = await sync_to_async(pending_events)(self.batch_size)
-        acked: list[int] = []
-        try:
-            for event in events:
-                try:
-                    subject, payload, headers = audit_message(event)
-                    await js.publish(subject, payload, headers=headers, timeout=2)
-                except Exception:
-                    await sync_to_async(note_failed_attempt)(event.pk)
-                    raise
-                acked.append(event.pk)
-        finally:
-            if acked:
-                await sync_to_async(forget)(acked)
-                self.published += len(acked)
-        return len(events)
+        """Publish the oldest outbox events, all before awaiting any ack; forget those JetStream
+        acked (a duplicate's ack included: it has the event already). Raises PublishFailed when
+        some were refused or not acked within ACK_TIMEOUT_SECONDS, so that the caller reconnects
+        and backs off.
 
+        Each publication is a js.publish of its own, all started at once: the requests go out in
+        order on the one connection and their acks are matched as they come. (Not js.publish_async:
+        in nats-py 2.16 a publication JetStream refuses never settles its future - the reply
+        callback raises the error instead of setting it - so it would cost the whole timeout.)"""
+        events = await sync_to_async(pending_events)(self.batch_size)
+        messages = [audit_message(event) for event in events]
+        acks = [asyncio.ensure_future(js.publish(subject, payload, headers=headers, timeout=ACK_TIMEOUT_SECONDS))
+                for subject, payload, headers in messages]
+        try:
+            if acks:
+                await asyncio.wait(acks)
+        finally:
+            acked = {event.pk for event, ack in zip(events, acks, strict=True) if _acked(ack)}
+            for ack in acks:
+                if not ack.done():  # stopped meanwhile: the event is published again, then dropped
+                    ack.cancel()
+            failures = [event.pk for event in events if event.pk not in acked]
+            if acked:
+                await sync_to_async(forget)(sorted(acked))
+                self.published += len(acked)
+            if failures:
+                await sync_to_async(note_failed_attempts)(failures)
+        if failures:
+            errors = {str(error) or type(error).__name__
+                      for error in (ack.exception() for ack in acks if not ack.cancelled()) if error}
+            raise PublishFailed(f"{len(failures)} of {len(events)} events not acked by JetStream "
+                                f"({', '.join(sorted(errors))})")
+        return len(events)

@@ -83,7 +83,9 @@ def test_a_consumer_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
     total = len(event_ids())
     wait_until(lambda: not OutboxMessage.objects.exists(), timeout=30, message="the relay did not drain the outbox")
 
-    first = pipeline("audit_consume")
+    # Batches of 10, so that there are many to be killed among (test_pipeline_batches.py kills
+    # one inside its transaction).
+    first = pipeline("audit_consume", FLUX_AUDIT_CONSUMER_BATCH_SIZE="10")
     wait_until(lambda: AuditLogRecord.objects.count() >= 30, timeout=30, interval=0.005)
     first.kill()
     stored_at_kill = AuditLogRecord.objects.count()

@@ -490,6 +490,11 @@ FLUX_AUDIT_ACK_WAIT_SECONDS = int(os.environ.get("FLUX_AUDIT_ACK_WAIT_SECONDS", 
 # The relay polls the outbox this often when it is idle (under load it never waits): an event
 # reaches NATS at most this long after its commit (no per-transaction NOTIFY: audit/relay.py).
 FLUX_RELAY_SWEEP_SECONDS = float(os.environ.get("FLUX_RELAY_SWEEP_SECONDS", "0.1"))
+# Batches (docs/operations/nats.md): the relay publishes up to this many outbox events at once
+# without waiting for each JetStream ack; the consumer fetches up to this many messages and
+# stores them in one transaction.
+FLUX_RELAY_BATCH_SIZE = int(os.environ.get("FLUX_RELAY_BATCH_SIZE", "500"))
+FLUX_AUDIT_CONSUMER_BATCH_SIZE = int(os.environ.get("FLUX_AUDIT_CONSUMER_BATCH_SIZE", "500"))
 FLUX_LOGS_STREAM = os.environ.get("FLUX_LOGS_STREAM", "LOGS")
 FLUX_LOGS_STREAM_MAX_MSGS = int(os.environ.get("FLUX_LOGS_STREAM_MAX_MSGS", "1000"))
 # Core NATS subject on which the consumer announces each stored record (the live tail feeds on it).
