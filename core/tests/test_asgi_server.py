@@ -2,7 +2,8 @@
 in a subprocess on the PostgreSQL test database, spoken to over HTTP.
 
 - Sequential requests reuse the worker's request thread: 200 of them start no thread at all
-  (Django's handler starts two per request: one for the request, one to join it).
+  (Django's handler starts two per request: one for the request, one to join it). The worker
+  runs uvloop and httptools.
 - Every database connection goes back to the pool, also those of requests whose client left
   before the answer: afterwards the pool still lends its every connection at once.
 - The live tail still streams server-sent events, and a client leaving ends the stream (its
@@ -133,8 +134,13 @@ def test_sequential_requests_start_no_thread(alice, alice_account, bob_account):
         statuses = requests(200)
         after = thread_ids(pid)
         client.close()
+        libraries = Path(f"/proc/{pid}/maps").read_text()
     finally:
         output = server.stop()
+
+    # uvicorn's "auto" picked the C event loop and HTTP parser (requirements/base.txt), not its
+    # silent fallback to asyncio's loop and h11.
+    assert "/uvloop/loop." in libraries and "/httptools/parser/parser." in libraries
 
     assert statuses == {404: 50, 200: 100, 201: 50}, (statuses, output[-3000:])
     assert after <= before, f"threads started: {sorted(after - before)}"
