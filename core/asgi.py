@@ -65,7 +65,7 @@ class SyncChainASGIHandler(ASGIHandler):
         self._idle_executors: list[ThreadPoolExecutor] = []
         # thread_sensitive: the request's own thread (the executor leased in __call__), where its
         # database connection lives and is given back at the end. Built once: building it per
-        # request (inspect's checks, update_wrapper) cost about a tenth of a 404's CPU.
+        # request (inspect's coroutine checks, update_wrapper) cost about 0.07 ms (pyinstrument).
         self._respond_on_request_thread = sync_to_async(self._respond, thread_sensitive=True)
 
     async def __call__(self, scope, receive, send):
