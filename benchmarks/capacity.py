@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -349,6 +350,29 @@ class ConnectionWatcher:
                     pass
 
 
+@contextlib.asynccontextmanager
+async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
+    """Around a phase's work: its seconds, the CPU of the web workers and of their PostgreSQL
+    backends, and the peak number of the server's connections (watched every 50 ms)."""
+    stop = asyncio.Event()
+    watcher.peak = 0
+    watching = asyncio.create_task(watcher.watch(stop))
+    await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
+    web_before = cpu_seconds(server.pids())
+    db_before = cpu_seconds(sorted(watcher.backend_pids))
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        phase.seconds = time.monotonic() - started
+        phase.web_cpu = cpu_seconds(server.pids()) - web_before
+        # A backend the pool opened during the phase counts from zero (all its CPU is the phase's).
+        phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
+        stop.set()
+        await watching
+        phase.peak_connections = watcher.peak
+
+
 async def drive(url: str, customers: list[Customer], destination: str | None, seconds: float,
                 phase: Phase, watcher: ConnectionWatcher, server: Server, batch: int = 0) -> None:
     """Each customer posts 0.01 transfers back to back for `seconds`: to their own second account,
@@ -357,9 +381,6 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
 
     connector = aiohttp.TCPConnector(limit=len(customers) + 1)
     timeout = aiohttp.ClientTimeout(total=60)
-    stop = asyncio.Event()
-    watcher.peak = 0
-    watching = asyncio.create_task(watcher.watch(stop))
     async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
         deadline = time.monotonic() + seconds
 
@@ -385,18 +406,8 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
                     continue
                 phase.latencies.append(time.perf_counter() - started)
 
-        await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
-        web_before = cpu_seconds(server.pids())
-        db_before = cpu_seconds(sorted(watcher.backend_pids))
-        started = time.monotonic()
-        await asyncio.gather(*(client(customer) for customer in customers))
-        phase.seconds = time.monotonic() - started
-        phase.web_cpu = cpu_seconds(server.pids()) - web_before
-        # A backend the pool opened during the phase counts from zero (all its CPU is the phase's).
-        phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
-    stop.set()
-    await watching
-    phase.peak_connections = watcher.peak
+        async with measured(phase, server, watcher):
+            await asyncio.gather(*(client(customer) for customer in customers))
 
 
 # --- Phases --------------------------------------------------------------------------------------
@@ -463,15 +474,8 @@ def import_phase(lines: int):
         phase = Phase(f"import of {lines} lines", 1)
         content = import_csv(ctx.customers, lines)
         headers = {"Authorization": f"Bearer {ctx.agent_token}"}
-        server, watcher = ctx.server, ctx.watcher
-        watcher.peak = 0
-        stop = asyncio.Event()
-        watching = asyncio.create_task(watcher.watch(stop))
-        await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
-        async with aiohttp.ClientSession(ctx.url, timeout=aiohttp.ClientTimeout(total=300)) as session:
-            web_before = cpu_seconds(server.pids())
-            db_before = cpu_seconds(sorted(watcher.backend_pids))
-            started = time.monotonic()
+        async with (aiohttp.ClientSession(ctx.url, timeout=aiohttp.ClientTimeout(total=300)) as session,
+                    measured(phase, ctx.server, ctx.watcher)):
             begun = time.perf_counter()
             async with session.post("/api/v1/imports/?file_name=capacity.csv", data=content,
                                     headers=headers | {"Content-Type": "text/csv"}) as response:
@@ -489,12 +493,6 @@ def import_phase(lines: int):
                 phase.latencies.append(time.perf_counter() - begun)
                 if response.status != 200:
                     sys.exit(f"applying the import answered {response.status}: {progress}")
-            phase.seconds = time.monotonic() - started
-            phase.web_cpu = cpu_seconds(server.pids()) - web_before
-            phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
-        stop.set()
-        await watching
-        phase.peak_connections = watcher.peak
         phase.posted_items = progress["counts"]["applied"]
         print(f"  import: {lines} lines in {phase.seconds:.2f} s ({len(phase.latencies) - 1} apply requests): "
               f"{progress['counts']}", flush=True)

@@ -118,9 +118,13 @@ def _apply(
     return txn
 
 
-def _create(movement: Movement, *, initiator: User, at: datetime | None) -> Transaction:
-    """Lock both accounts, check them, and post or create pending. Runs in the caller's atomic block."""
-    accounts = lock_accounts([movement.source_id, movement.destination_id])
+def _create(
+    movement: Movement, *, initiator: User, at: datetime | None, accounts: dict[int, Account] | None = None
+) -> Transaction:
+    """Lock both accounts (unless the caller has: `accounts`), check them, and post or create
+    pending. Runs in the caller's atomic block."""
+    if accounts is None:
+        accounts = lock_accounts([movement.source_id, movement.destination_id])
     postings = Postings()
     txn = _apply(movement, initiator=initiator, accounts=accounts, at=at, postings=postings)
     postings.flush()
@@ -236,10 +240,7 @@ def transfer_create(
             amount=amount, reference=reference, accounts_by_iban={str(iban): destination},
             sources={source_account_id: source},
         )
-        postings = Postings()
-        txn = _apply(movement, initiator=initiator, accounts=accounts, at=at, postings=postings)
-        postings.flush()
-        return txn
+        return _create(movement, initiator=initiator, at=at, accounts=accounts)
 
 
 def cash_movement(

@@ -57,11 +57,14 @@ def insert_all(objs: Sequence[Model]) -> None:
         obj._prepare_related_fields_for_save(operation_name="insert_all")
         params.extend(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    _run(objs, f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([placeholders] * len(objs))}"
+         f"{returning}", params, generated)
+
+
+def _run(objs: Sequence[Model], sql: str, params: list, generated: bool) -> None:
+    """Run the INSERT, give each object its generated key (RETURNING, in order), mark them saved."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([placeholders] * len(objs))}{returning}",
-            params,
-        )
+        cursor.execute(sql, params)
         if generated:
             for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
                 obj.pk = pk
@@ -85,15 +88,5 @@ def _insert_unnest(objs: Sequence[Model]) -> None:
     quote = connection.ops.quote_name
     arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
     returning = f" RETURNING {quote(meta.pk.column)}" if generated else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-            f"SELECT * FROM UNNEST({arrays}){returning}",
-            columns,
-        )
-        if generated:
-            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-                obj.pk = pk
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+    _run(objs, f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+         f"SELECT * FROM UNNEST({arrays}){returning}", columns, generated)
