@@ -45,6 +45,7 @@ from banking.services.batches import BatchOutcome
 from banking.services.common import require_staff
 from banking.services.movements import Movement
 from core import safe_csv
+from core.db.insert import insert_all
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.ids import parse_id
 from core.money import AmountError, format_minor, parse_amount
@@ -219,7 +220,7 @@ def import_create(*, uploader: User, file_name: str, content: bytes) -> ImportBa
         )
         for line in lines:
             line.batch = batch
-        ImportLine.objects.bulk_create(lines, batch_size=1000)
+        insert_all(lines)  # one array per column: Django's bulk_create was half of the upload's CPU
         invalid = sum(1 for line in lines if line.status == ImportLineStatus.INVALID)
         audit_record(
             actor=uploader,
