@@ -16,7 +16,7 @@ Two steps, so that no web request runs for minutes and a page reload loses nothi
    refused them, rather than applying them after the staff member, told "refused", may have
    settled them another way. To try a refused line again, send it in a new file.
 
-Every upload of one file applies under the lock of its first upload (`key_owner`), so two chunks,
+Every upload of one file applies under the lock of its first upload (`first_upload`), so two chunks,
 or two uploads of the same file by two members of staff, never apply a line twice. Only the
 uploader applies a batch (they are its operations' initiator). 10,000 lines apply in 10 chunks of
 1,000, each about half a second (benchmarks/bulk_import.py).
@@ -276,14 +276,14 @@ def import_progress_many(batches: Iterable[ImportBatch]) -> dict[int, ImportProg
     return {batch.pk: ImportProgress(total=batch.line_count, counts=counts[batch.pk]) for batch in batches}
 
 
-def key_owner(batch: ImportBatch) -> ImportBatch:
+def first_upload(batch: ImportBatch) -> ImportBatch:
     """The first upload of this very file: every upload of one file applies under its lock."""
     return ImportBatch.objects.filter(sha256=batch.sha256).order_by("created_at", "id").first() or batch
 
 
 def _before(batch: ImportBatch, numbers: list[int]) -> dict[int, ImportLine]:
     """Lines of this file that another upload applied, left pending or refused (whichever upload
-    came first: they apply one at a time, key_owner): number -> the earliest such line. The
+    came first: they apply one at a time, first_upload): number -> the earliest such line. The
     import's own records say it (they commit with the money they moved), so a file uploaded
     again, by anyone and however much later, applies nothing twice."""
     rows = ImportLine.objects.exclude(batch=batch).filter(
@@ -362,7 +362,7 @@ def import_apply_next(*, actor: User, batch_id: int, limit: int = CHUNK) -> Impo
     whole or not at all, and its lines say so.
 
     Safe to repeat and to run twice at once, for this upload or another upload of the same file:
-    each chunk first locks the file's first upload (key_owner), then reads which lines are still to
+    each chunk first locks the file's first upload (first_upload), then reads which lines are still to
     apply and which an earlier upload already applied or refused. The first call marks the batch
     started.
 
@@ -375,7 +375,7 @@ def import_apply_next(*, actor: User, batch_id: int, limit: int = CHUNK) -> Impo
     if batch.uploaded_by_id != actor.pk:
         raise ApplicationError("permission_denied", _("Only the person who uploaded a file applies it."))
     with transaction.atomic():
-        list(ImportBatch.objects.select_for_update().filter(pk=key_owner(batch).pk).values_list("pk"))
+        list(ImportBatch.objects.select_for_update().filter(pk=first_upload(batch).pk).values_list("pk"))
         batch = ImportBatch.objects.get(pk=batch.pk)  # as the chunk that held the lock left it
         if batch.started_at is None:
             batch.started_at = timezone.now()
