@@ -110,6 +110,20 @@ def test_the_offline_page_is_the_same_for_everyone(client, alice):
     assert 'href="/login/"' not in html  # no sign-in link that cannot load offline
 
 
+def test_the_offline_page_never_sets_the_csrf_cookie(client, alice):
+    """The service worker fetches the shell in the background, often while the person signs in on
+    the page in front: a CSRF cookie in that answer would arrive after the sign-in's rotated one and
+    overwrite it, and the next form (signing out) would be refused as a forged request."""
+    client.get("/login/")  # a visitor's first page sets the cookie
+    assert "csrftoken" in client.cookies
+
+    response = client.get("/app/offline/")
+
+    assert response.status_code == 200
+    assert "csrftoken" not in response.cookies
+    assert 'name="csrfmiddlewaretoken"' not in response.content.decode()  # nothing to post offline
+
+
 # --- POST /app/token/ -----------------------------------------------------------------------------
 
 
