@@ -23,7 +23,7 @@ import math
 import threading
 import time
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from rest_framework import throttling
 
 logger = logging.getLogger("flux.api.throttling")
@@ -32,6 +32,8 @@ _local_lock = threading.Lock()
 
 
 def _is_redis(backend) -> bool:
+    """Whether `backend` (a cache backend, not django.core.cache.cache: that is a proxy whose type
+    says nothing of the backend behind it) is django-redis."""
     return type(backend).__module__.startswith("django_redis")
 
 
@@ -39,9 +41,10 @@ def count_hit(key: str, period: int) -> tuple[int, float]:
     """Count one request against `key`; return the requests counted in the current window (this
     one included) and the seconds until that window ends. A window opens at the first request
     after the previous one ended and lasts `period` seconds."""
-    if _is_redis(cache):
-        redis_key = cache.make_and_validate_key(key)
-        client = cache.client.get_client(write=True)
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if _is_redis(backend):
+        redis_key = backend.make_and_validate_key(key)
+        client = backend.client.get_client(write=True)
         with client.pipeline(transaction=True) as pipe:
             pipe.incr(redis_key)
             pipe.expire(redis_key, period, nx=True)
@@ -50,11 +53,11 @@ def count_hit(key: str, period: int) -> tuple[int, float]:
         return int(count), max(ttl_ms, 0) / 1000
     with _local_lock:
         now = time.time()
-        window = cache.get(key)
+        window = backend.get(key)
         if window is None or window[1] <= now:
             window = (0, now + period)
         window = (window[0] + 1, window[1])
-        cache.set(key, window, timeout=math.ceil(window[1] - now))
+        backend.set(key, window, timeout=math.ceil(window[1] - now))
     return window[0], window[1] - now
 
 

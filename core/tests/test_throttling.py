@@ -197,6 +197,31 @@ def test_concurrent_requests_are_each_counted_once(counting_cache):
     cache.clear()
 
 
+def _count_in_a_process(key: str) -> list[int]:
+    from core.api.throttling import count_hit
+
+    return [count_hit(key, 60)[0] for _ in range(40)]
+
+
+def test_worker_processes_share_one_count_in_redis(settings, redis_server):
+    """Worker processes share nothing but Redis: four processes counting 40 requests each on one
+    key see every count from 1 to 160 exactly once, and the key holds Redis's own integer (INCR),
+    not a value read and written back (which two processes interleave and lose counts)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    settings.CACHES = redis_cache_settings(redis_server.url)
+    cache.clear()
+    key = "throttle_test_processes"
+    with ProcessPoolExecutor(max_workers=4, mp_context=multiprocessing.get_context("fork")) as pool:
+        counts = [count for counts in pool.map(_count_in_a_process, [key] * 4) for count in counts]
+    assert sorted(counts) == list(range(1, 161))
+    client = cache.client.get_client(write=False)
+    assert client.get(cache.make_and_validate_key(key)) == b"160"
+    assert 0 < client.ttl(cache.make_and_validate_key(key)) <= 60
+    cache.clear()
+
+
 def test_the_window_ends_and_says_when(counting_cache):
     from core.api.throttling import count_hit
 
