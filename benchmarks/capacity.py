@@ -182,10 +182,10 @@ def seed(args, env: dict[str, str], count: int) -> tuple[list[Customer], str, st
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from rest_framework_simplejwt.tokens import RefreshToken
 
     from banking.services import account_open, deposit_create
     from identity.models import Role, User
+    from identity.tokens import token_pair_issue
 
     call_command("migrate", verbosity=0)
     agent = User.objects.create_user(username="bench-agent", role=Role.AGENT)
@@ -200,13 +200,13 @@ def seed(args, env: dict[str, str], count: int) -> tuple[list[Customer], str, st
             account = account_open(actor=supervisor, customer_id=user.pk, kind="checking")
             deposit_create(initiator=agent, account_id=account.pk, amount=funds)
             accounts.append(account)
-        customers.append(Customer(user.username, str(RefreshToken.for_user(user).access_token),
+        customers.append(Customer(user.username, token_pair_issue(user=user)["access"],
                                   accounts[0].pk, accounts[0].iban, accounts[1].iban))
     merchant = User.objects.create_user(username="bench-merchant", role=Role.CUSTOMER)
     hot = account_open(actor=supervisor, customer_id=merchant.pk, kind="checking")
     connection.close()
     connection.close_pool()
-    return customers, hot.iban, str(RefreshToken.for_user(agent).access_token)
+    return customers, hot.iban, token_pair_issue(user=agent)["access"]
 
 
 class Server:

@@ -36,19 +36,20 @@ os.environ.update(
         "FLUX_LOG_SHIPPING": "0",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"),
         "FLUX_SERVICE": "prof",
+        "FLUX_ACCESS_TOKEN_MINUTES": "120",
     }
 )
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 MODE = sys.argv[2] if len(sys.argv) > 2 else "time"
 BATCH = int(os.environ.get("BATCH", "0"))
 from project.asgi import application  # noqa
-from rest_framework_simplejwt.tokens import RefreshToken  # noqa
+from identity.tokens import token_pair_issue  # noqa
 from identity.models import User  # noqa
 from banking.models import Account  # noqa
 
 user = User.objects.get(username="bench-0")
 accounts = list(Account.objects.filter(customer=user).order_by("pk"))
-token = str(RefreshToken.for_user(user).access_token)
+token = token_pair_issue(user=user)["access"]  # as POST auth/token/ issues it (its family checked)
 from django.db import connection  # noqa: E402
 
 connection.close()
@@ -173,7 +174,7 @@ def wsgi_main():
     if MODE.endswith("pyinstrument"):
         from pyinstrument import Profiler
 
-        p = Profiler(interval=0.0002)
+        p = Profiler(interval=float(os.environ.get("INTERVAL", "0.0002")))
         p.start()
     c0, t0 = time.process_time(), time.perf_counter()
     statuses = {}

@@ -3,8 +3,8 @@
 An access token carries its family (identity/tokens.py, the `fam` claim). When the family was
 revoked (a rotated refresh token used again, or the page session that minted it signed out), its
 access tokens are refused at once instead of living out their FLUX_ACCESS_TOKEN_MINUTES. The check
-is an EXISTS on the family's primary key inside the query that already loads the user, so a
-request costs no extra round trip (benchmarks/token_auth.py: figures in the commit that added it).
+is a NOT EXISTS on the family's primary key inside the query that already loads the user, so
+a request costs no extra round trip (benchmarks/token_auth.py: figures in the commit that added it).
 The user model is Flux's own (identity.models.User), which AUTH_USER_MODEL names."""
 
 from __future__ import annotations
@@ -22,29 +22,29 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from core.db.select import select
 from identity.models import TokenFamily, User
 from identity.tokens import FAMILY_CLAIM, family_id_of
 
 
 @functools.cache
-def _user_and_family_sql(using: str) -> str:
-    """One query for the user's row and whether the family is revoked: `EXISTS` on the family's
-    primary key as one more column. Written out rather than built with the ORM: this runs on
-    every API request, and compiling `annotate(Exists(...))` cost more Python than the query
-    itself, while a raw query costs less than even simplejwt's plain `get()`
-    (benchmarks/token_auth.py)."""
+def _family_live_sql(using: str) -> str:
+    """True while the family (the query's first parameter) is not revoked: an EXISTS on its primary key."""
     quote = connections[using].ops.quote_name
-    users, families = User._meta, TokenFamily._meta
+    families = TokenFamily._meta
     return (
-        f"SELECT {quote(users.db_table)}.*, EXISTS (SELECT 1 FROM {quote(families.db_table)}"
-        f" WHERE {quote(families.pk.column)} = %s AND {quote(families.get_field('revoked_at').column)} IS NOT NULL)"
-        f" AS family_revoked FROM {quote(users.db_table)}"
-        f" WHERE {quote(users.db_table)}.{quote(users.get_field(api_settings.USER_ID_FIELD).column)} = %s"
+        f"NOT EXISTS (SELECT 1 FROM {quote(families.db_table)} WHERE {quote(families.pk.column)} = %s"
+        f" AND {quote(families.get_field('revoked_at').column)} IS NOT NULL)"
     )
 
 
 def user_with_family_state(user_id: object, family_id: uuid.UUID) -> User | None:
-    """The user `user_id` with `family_revoked` set, or None when there is no such user."""
+    """The user `user_id` with `family_revoked` set, or None when there is no such user.
+
+    One query on every request: the user's row where the family is live, written in SQL
+    (core/db/select.py) because compiling it through the ORM cost more Python than the query
+    itself (benchmarks/token_auth.py, issue 11). No row (a revoked family, or no such user), and a
+    second query tells which."""
     using = router.db_for_read(User)
     connection = connections[using]
     id_field = User._meta.get_field(api_settings.USER_ID_FIELD)
@@ -53,8 +53,16 @@ def user_with_family_state(user_id: object, family_id: uuid.UUID) -> User | None
     except ValidationError:
         return None
     family_key = TokenFamily._meta.pk.get_db_prep_value(family_id, connection)
-    found = list(User.objects.db_manager(using).raw(_user_and_family_sql(using), [family_key, user_key]))
-    return found[0] if found else None
+    by_id = f"{connection.ops.quote_name(id_field.column)} = %s"
+    found = select(User, f"{_family_live_sql(using)} AND {by_id}", [family_key, user_key], using=using)
+    revoked = not found
+    if revoked:
+        found = select(User, by_id, [user_key], using=using)
+        if not found:
+            return None
+    user = found[0]
+    user.family_revoked = revoked
+    return user
 
 
 class FamilyJWTAuthentication(JWTAuthentication):

@@ -26,6 +26,7 @@ from banking.models import Transaction
 from banking.services.batches import BatchItem, BatchOutcome
 from core.api.idempotency import idempotent_response
 from core.api.schema import errors, idempotent
+from core.api.serializers import validated
 from core.errors import ApplicationError, ValidationFailed
 
 
@@ -69,14 +70,13 @@ class TransferListCreateView(generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         def operation():
-            params = TransferCreateSerializer(data=request.data)
-            params.is_valid(raise_exception=True)
+            params = validated(TransferCreateSerializer, request.data)
             txn = services.transfer_create(
                 initiator=request.user,
-                source_account_id=params.validated_data["source_account"],
-                destination_iban=params.validated_data["destination_iban"],
-                amount=params.validated_data["amount"],
-                reference=params.validated_data["reference"],
+                source_account_id=params["source_account"],
+                destination_iban=params["destination_iban"],
+                amount=params["amount"],
+                reference=params["reference"],
             )
             return status.HTTP_201_CREATED, transaction_body(txn, created=True)
 
@@ -85,17 +85,17 @@ class TransferListCreateView(generics.ListAPIView):
 
 def _batch_items(items: list[object]) -> list[BatchItem | ApplicationError]:
     """Each item of a batch, or its validation refusal (kept in its place in the results). One
-    serializer checks them all: building its fields per item cost more than the transfers did."""
-    checker = TransferCreateSerializer()
+    serializer checks them all (core/api/serializers.py): building its fields per item cost more
+    than the transfers did."""
     checked: list[BatchItem | ApplicationError] = []
     for data in items:
         if not isinstance(data, dict):
             checked.append(ValidationFailed({"non_field_errors": [gettext("Each transfer is an object.")]}))
             continue
         try:
-            params = checker.run_validation(data)
+            params = validated(TransferCreateSerializer, data)
         except serializers.ValidationError as exc:
-            checked.append(ValidationFailed(json.loads(json.dumps(serializers.as_serializer_error(exc), default=str))))
+            checked.append(ValidationFailed(json.loads(json.dumps(exc.detail, default=str))))
             continue
         checked.append(
             BatchItem(
@@ -109,13 +109,7 @@ def _batch_items(items: list[object]) -> list[BatchItem | ApplicationError]:
 
 
 def _results(outcomes: list[BatchOutcome]) -> list[dict]:
-    """The results in order; the transactions serialised together (one serializer for all)."""
-    bodies = iter(
-        TransactionSerializer(
-            [outcome.transaction for outcome in outcomes if outcome.error is None], many=True,
-            context={"created": True},
-        ).data
-    )
+    """The results in order; the transactions serialised by one serializer (core/api/serializers.py)."""
     results = []
     for outcome in outcomes:
         if outcome.error is not None:
@@ -123,7 +117,8 @@ def _results(outcomes: list[BatchOutcome]) -> list[dict]:
             error = json.loads(json.dumps(outcome.error.as_body()["error"], default=str))
             results.append({"status": "refused", "error": error})
         else:
-            results.append({"status": outcome.transaction.status, "transaction": next(bodies)})
+            body = transaction_body(outcome.transaction, created=True)
+            results.append({"status": outcome.transaction.status, "transaction": body})
     return results
 
 

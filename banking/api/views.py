@@ -26,6 +26,7 @@ from core.api.idempotency import idempotent_response
 from core.api.pagination import OldestFirstCursorPagination
 from core.api.permissions import IsBankStaff, IsSupervisor
 from core.api.schema import errors, idempotent
+from core.api.serializers import represented
 from core.ids import parse_id
 
 
@@ -35,7 +36,8 @@ def transaction_body(txn, *, created: bool = False) -> dict:
     been reversed yet) instead of being read again: one query less per money movement."""
     if not created:
         txn = selectors.transaction_detail_queryset().get(pk=txn.pk)
-    return TransactionSerializer(txn, context={"created": created}).data
+        return TransactionSerializer(txn).data
+    return represented(TransactionSerializer, txn, created=True)
 
 
 @extend_schema_view(

@@ -12,14 +12,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit import actions
 from banking.access import account_for_user, account_visible_to
 from banking.iban import is_flux_iban, parse_iban
 from banking.ledger import Leg, Postings, ensure_available, ensure_open, internal_account
-from banking.locks import lock_accounts, lock_accounts_matching
+from banking.locks import lock_account_and_iban, lock_accounts
 from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
 from banking.services.common import require_staff
 from core.errors import ApplicationError, NotFound, ValidationFailed
@@ -230,7 +229,7 @@ def transfer_create(
         # the destination by IBAN, then the lock): 2 ms of a transfer's 15 (issue 11). A source
         # the initiator may not use is not_found, its lock released by the rollback.
         source_id = parse_id(source_account_id)
-        accounts = lock_accounts_matching(Q(pk=source_id) | Q(iban=str(iban)))
+        accounts = lock_account_and_iban(source_id, str(iban))
         source = accounts.get(source_id)
         if source is None or not account_visible_to(initiator, source):
             raise NotFound("Account not found.")
