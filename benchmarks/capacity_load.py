@@ -57,6 +57,7 @@ class Phase:
     peak_connections: int = 0
     web_cpu: float = 0.0
     db_cpu: float = 0.0
+    client_cpu: float = 0.0  # this process: the load's clients and the connection watcher
     posted_items: int = 0  # batches: the items posted (a batch answers 200, one result per item)
 
     @property
@@ -113,12 +114,14 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
     await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
     web_before = cpu_seconds(server.pids())
     db_before = cpu_seconds(sorted(watcher.backend_pids))
+    client_before = time.process_time()
     started = time.monotonic()
     try:
         yield
     finally:
         phase.seconds = time.monotonic() - started
         phase.web_cpu = cpu_seconds(server.pids()) - web_before
+        phase.client_cpu = time.process_time() - client_before
         # A backend the pool opened during the phase counts from zero (all its CPU is the phase's).
         phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
         stop.set()
@@ -273,7 +276,8 @@ def print_phase(phase: Phase, pgbench_tps: float | None) -> None:
     print(f"{phase.name:<26} {phase.rate:9.1f}/s {ratio:>8}  p50 {phase.percentile(50):7.1f} ms  "
           f"p95 {phase.percentile(95):7.1f} ms  p99 {phase.percentile(99):7.1f} ms  "
           f"peak conns {phase.peak_connections:3d}  cpu/transfer web {phase.web_cpu / per * 1000:5.2f} ms "
-          f"db {phase.db_cpu / per * 1000:5.2f} ms  [{statuses}{'; ' + errors if errors else ''}]", flush=True)
+          f"db {phase.db_cpu / per * 1000:5.2f} ms client {phase.client_cpu / per * 1000:5.2f} ms  "
+          f"[{statuses}{'; ' + errors if errors else ''}]", flush=True)
 
 
 async def run_phases(ctx: Context, pgbench_tps: float | None) -> None:

@@ -14,10 +14,13 @@ The first answer is the answer, refusals included: a business refusal (an Applic
 status 403, 404, 409 or 422 raised by the operation, such as insufficient_funds or account_frozen)
 is stored under the key and raised again, as a `ReplayedRefusal`, on every retry with the same key
 and fingerprint. Otherwise a client told "insufficient funds", who then paid some other way, would
-pay twice when a retry of the first request ran after the money arrived. The operation runs in a
-savepoint: on a refusal its own writes are rolled back while the key row, now holding the refusal,
-commits. Only what runs nothing is not kept (a 400 such as validation_error, or any other
-exception): the key stays free and a corrected request may use it.
+pay twice when a retry of the first request ran after the money arrived. On a refusal the whole
+transaction rolls back, the operation's writes with the key row, and a second transaction claims
+the key again to hold the refusal; a request with the same key that claimed it in between (it was
+waiting on the first claim) ran first, and its answer is the one replayed. No savepoint: the
+operation's success, the common case, costs two round trips less (SAVEPOINT, RELEASE; issue 11).
+Only what runs nothing is not kept (a 400 such as validation_error, or any other exception): the
+key stays free and a corrected request may use it.
 """
 
 from __future__ import annotations
@@ -91,6 +94,14 @@ def _is_retryable(exc: OperationalError) -> bool:
     return getattr(getattr(exc, "__cause__", None), "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+class _Refused(Exception):
+    """Carries a business refusal out of the operation's transaction, rolling it back."""
+
+    def __init__(self, error: ApplicationError):
+        super().__init__(error.code)
+        self.error = error
+
+
 def _claim(*, user, key: str, fingerprint: str) -> int | None:
     """Insert the key row, or do nothing if (user, key) exists: its id, or None when taken.
 
@@ -137,24 +148,32 @@ def run_once(
     for attempt in range(ATTEMPTS):
         refusal: ApplicationError | None = None
         try:
-            with transaction.atomic():
-                claimed = _claim(user=user, key=key, fingerprint=fingerprint)
-                if claimed is None:
-                    # Taken, and committed: a concurrent holder of the key was waited for above.
-                    stored = IdempotencyKey.objects.get(user=user, key=key)
-                else:
-                    try:
-                        # A savepoint: a refusal rolls back the operation's own writes (and drops the
-                        # on_commit hooks it registered), not the key row.
-                        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    claimed = _claim(user=user, key=key, fingerprint=fingerprint)
+                    if claimed is None:
+                        # Taken, and committed: a concurrent holder of the key was waited for above.
+                        stored = IdempotencyKey.objects.get(user=user, key=key)
+                    else:
+                        try:
                             status, body = operation()
-                    except ApplicationError as error:
-                        if error.status not in STORED_REFUSAL_STATUSES:
-                            raise  # runs nothing worth keeping: the whole block, key row included, rolls back
-                        refusal = error
-                        # Through JSON once, so a lazy translated message is stored (and replayed) as text.
-                        status, body = error.status, json.loads(json.dumps(error.as_body(), default=str))
-                    _keep(claimed, status, body)
+                        except ApplicationError as error:
+                            if error.status not in STORED_REFUSAL_STATUSES:
+                                raise  # runs nothing worth keeping: the whole block, key row included, rolls back
+                            raise _Refused(error) from error  # rolls back the operation's writes, and the key
+                        _keep(claimed, status, body)
+            except _Refused as refused:
+                # The key is claimed again, in a transaction of its own, to hold the refusal. A
+                # request with the same key that claimed it in between has the answer (replayed).
+                refusal = refused.error
+                # Through JSON once, so a lazy translated message is stored (and replayed) as text.
+                status, body = refusal.status, json.loads(json.dumps(refusal.as_body(), default=str))
+                with transaction.atomic():
+                    claimed = _claim(user=user, key=key, fingerprint=fingerprint)
+                    if claimed is None:
+                        stored = IdempotencyKey.objects.get(user=user, key=key)
+                    else:
+                        _keep(claimed, status, body)
         except OperationalError as exc:
             if not _is_retryable(exc) or attempt == ATTEMPTS - 1:
                 raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.utils import timezone
 
 from banking.models import IdempotencyKey
 from banking.tests.factories import UserFactory
@@ -128,3 +129,29 @@ def test_keys_are_per_user(alice, bob):
 def test_fingerprints_are_stable_and_tell_parameters_apart():
     assert fingerprint("portal.transfer", 1, "NL", 1250, "x") == fingerprint("portal.transfer", 1, "NL", 1250, "x")
     assert fingerprint("portal.transfer", 1, "NL", 1250, "x") != fingerprint("portal.transfer", 1, "NL", 1251, "x")
+
+
+def test_a_request_that_claimed_the_key_while_a_refusal_rolled_back_is_the_answer(alice, monkeypatch):
+    """A refusal rolls back its transaction, key row included, then claims the key again to store
+    itself. A request with the same key waiting on the first claim may run in between: its answer
+    is the stored one, and the refused request answers with it too (replayed), never a second row."""
+    import core.idempotency as idempotency
+
+    real_claim = idempotency._claim
+    claims: list = []
+
+    def claim_with_a_competitor(**kwargs):
+        claims.append(1)
+        if len(claims) == 2:  # between the rollback and the claim that would store the refusal
+            IdempotencyKey.objects.create(user=alice, key="k", fingerprint=fingerprint("a"), response_status=201,
+                                          response_body={"paid": True}, created_at=timezone.now())
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(idempotency, "_claim", claim_with_a_competitor)
+    calls: list = []
+    outcome = run_once(user=alice, key="k", fingerprint=fingerprint("a"),
+                       operation=refusing_operation(calls, ApplicationError("insufficient_funds", "No.")))
+
+    assert (outcome.status, outcome.body, outcome.replayed) == (201, {"paid": True}, True)
+    assert IdempotencyKey.objects.filter(user=alice, key="k").count() == 1
+    assert len(calls) == 1
