@@ -197,24 +197,24 @@ def test_concurrent_requests_are_each_counted_once(counting_cache):
     cache.clear()
 
 
-def _count_in_a_process(key: str) -> list[int]:
-    from core.api.throttling import count_hit
-
-    return [count_hit(key, 60)[0] for _ in range(40)]
-
-
 def test_worker_processes_share_one_count_in_redis(settings, redis_server):
-    """Worker processes share nothing but Redis: four processes counting 40 requests each on one
-    key see every count from 1 to 160 exactly once, and the key holds Redis's own integer (INCR),
-    not a value read and written back (which two processes interleave and lose counts)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """Worker processes share nothing but Redis: four processes (started afresh, as gunicorn's
+    workers are, with the settings of REDIS_URL) counting 40 requests each on one key see every
+    count from 1 to 160 exactly once, and the key holds Redis's own integer (INCR), not a value
+    read and written back (which two processes interleave and lose counts)."""
+    import json
 
+    key = "throttle_test_processes"
     settings.CACHES = redis_cache_settings(redis_server.url)
     cache.clear()
-    key = "throttle_test_processes"
-    with ProcessPoolExecutor(max_workers=4, mp_context=multiprocessing.get_context("fork")) as pool:
-        counts = [count for counts in pool.map(_count_in_a_process, [key] * 4) for count in counts]
+    code = ("import django, json; django.setup(); from core.api.throttling import count_hit; "
+            f"print(json.dumps([count_hit({key!r}, 60)[0] for _ in range(40)]))")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings.dev", "REDIS_URL": redis_server.url,
+           "FLUX_LOG_SHIPPING": "0"}
+    workers = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    counts = [count for worker in workers for count in json.loads(worker.communicate(timeout=60)[0].splitlines()[-1])]
+    assert all(worker.returncode == 0 for worker in workers)
     assert sorted(counts) == list(range(1, 161))
     client = cache.client.get_client(write=False)
     assert client.get(cache.make_and_validate_key(key)) == b"160"
