@@ -136,7 +136,7 @@ SQLITE_OPTIONS = {
 FLUX_SERVICE = os.environ.get("FLUX_SERVICE", "web")
 
 
-def database_from_env(*, pool_max: int = 8, pool_timeout: float = 5.0) -> dict:
+def database_from_env(*, pool_max: int = 4, pool_timeout: float = 5.0) -> dict:
     """The default database from DATABASE_URL; FLUX_DB_POOL_MIN, FLUX_DB_POOL_MAX and
     FLUX_DB_POOL_TIMEOUT (seconds) override the pool's defaults (1, `pool_max`, `pool_timeout`)."""
     url = os.environ.get("DATABASE_URL")
