@@ -1,16 +1,21 @@
-"""Helpers for the audit tests: events shaped as they travel on NATS, a filled log, and a way
-past the append-only triggers for tampering tests."""
+"""Helpers for the audit tests: events shaped as they travel on NATS, a filled log, a way past
+the append-only triggers for tampering tests, and the live tail's event stream opened and read."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import nats
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.test import AsyncClient
+from django.urls import reverse
+from django.utils import timezone
 
 from audit import actions
 from audit.chain import append, verify
@@ -105,3 +110,62 @@ def assert_everything_logged_once(*, timeout: float = 30) -> None:
     verdict = verify()
     assert verdict.ok, verdict
     assert verdict.checked == len(expected)
+
+
+log_event_ids = iter(range(1_000_000, 2_000_000))  # log()'s event ids, clear of any test's own
+
+
+def log(action: str = "transaction.posted", *, actor: str = "alice", target_type: str = "transaction",
+        target_id: str = "7", occurred_at=None) -> AuditLogRecord:
+    """Append a record to the audit log as the consumer would (the staff dashboards' tests)."""
+    record, _ = append({
+        "event_id": next(log_event_ids),
+        "occurred_at": (occurred_at or timezone.now()).isoformat(),
+        "actor_id": None,
+        "actor_username": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "data": {},
+    })
+    return record
+
+
+# --- The live tail's event stream ---
+
+
+async def read_events(response, *, count: int, timeout: float = 5.0) -> list[dict]:
+    """Parse `count` events (data events and status events) from a streaming SSE response."""
+    events: list[dict] = []
+    buffer = ""
+    stream = aiter(response.streaming_content)
+
+    async def collect():
+        nonlocal buffer
+        while len(events) < count:
+            chunk = await anext(stream)
+            buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+            while "\n\n" in buffer:
+                block, buffer = buffer.split("\n\n", 1)
+                fields: dict = {}
+                for line in block.splitlines():
+                    if line.startswith(":"):
+                        fields["comment"] = line[1:].strip()
+                    elif ":" in line:
+                        key, value = line.split(":", 1)
+                        fields[key] = value.strip()
+                if "data" in fields:
+                    fields["data"] = json.loads(fields["data"])
+                if "data" in fields or "comment" in fields:
+                    events.append(fields)
+
+    await asyncio.wait_for(collect(), timeout)
+    return events
+
+
+async def open_stream(user, *, query: str = "", **headers):
+    client = AsyncClient()
+    await sync_to_async(client.force_login)(user)
+    response = await client.get(reverse("staff-audit-stream") + query, headers=headers)
+    assert response.status_code == 200
+    return response

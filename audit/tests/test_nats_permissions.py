@@ -18,8 +18,7 @@ from audit.logshipping import NatsLogHandler
 from audit.models import AuditLogRecord
 from audit.monitoring import jetstream_status
 from audit.nats import audit_stream_config, connect, ensure_stream
-from audit.tests.support import assert_everything_logged_once, consumer_idle
-from audit.tests.test_views import open_stream, read_events
+from audit.tests.support import assert_everything_logged_once, consumer_idle, open_stream, read_events
 from banking.services import deposit_create
 from core.testing.nats import NatsServer, wait_until
 

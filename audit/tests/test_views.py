@@ -1,54 +1,24 @@
-"""The staff dashboards: who may see them, the audit log's filters and paging, the live tail's
-event stream (with a real nats-server) and the NATS dashboard with NATS up and down."""
+"""The staff dashboards: who may see them, the audit log's filters and paging, and the NATS
+dashboard with NATS up and down (the live tail's event stream: test_live_tail.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 
 import nats
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from django.test import AsyncClient, override_settings
+from asgiref.sync import async_to_sync
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.chain import append
-from audit.consumer import record_message
 from audit.models import AuditEvent, AuditLogRecord
-from audit.signing import SIGNATURE_HEADER, announcement_headers
+from audit.tests.support import log, log_event_ids
 from banking.tests.factories import TEST_PASSWORD
-from core.testing.nats import free_port, wait_until
+from core.testing.nats import wait_until
 
 PAGES = ["staff-audit", "staff-nats"]
 ENDPOINTS = ["staff-audit-verify", "staff-nats-status", "staff-audit-stream"]
-
-event_ids = iter(range(1_000_000, 2_000_000))
-
-
-def log(action: str = "transaction.posted", *, actor: str = "alice", target_type: str = "transaction",
-        target_id: str = "7", occurred_at=None) -> AuditLogRecord:
-    """Append a record to the audit log as the consumer would."""
-    record, _ = append({
-        "event_id": next(event_ids),
-        "occurred_at": (occurred_at or timezone.now()).isoformat(),
-        "actor_id": None,
-        "actor_username": actor,
-        "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "data": {},
-    })
-    return record
-
-
-@pytest.fixture
-def nats_down(settings):
-    """Settings pointing at a port where nothing listens."""
-    settings.NATS_URL = f"nats://127.0.0.1:{free_port()}"
-    settings.NATS_MONITOR_URL = f"http://127.0.0.1:{free_port()}"
-
 
 @pytest.fixture
 def as_user(client):
@@ -218,230 +188,13 @@ def test_the_chain_badge_endpoint_names_the_first_bad_row(as_user, sam):
     last = [log() for _ in range(2)][-1]
     # A row slipped in behind the consumer's back: it links to the last row but its hash is forged.
     forged = AuditLogRecord.objects.create(
-        event_id=next(event_ids), occurred_at=timezone.now(), actor_username="mallory", action="account.closed",
+        event_id=next(log_event_ids), occurred_at=timezone.now(), actor_username="mallory", action="account.closed",
         recorded_at=timezone.now(), prev_hash=last.hash, hash="f" * 64,
     )
 
     verdict = as_user(sam).get(reverse("staff-audit-verify")).json()
 
     assert verdict == {"ok": False, "checked": 3, "first_bad": forged.seq, "reason": "content does not match its hash"}
-
-
-# --- The live tail (server-sent events) --------------------------------------------------------
-
-
-async def read_events(response, *, count: int, timeout: float = 5.0) -> list[dict]:
-    """Parse `count` events (data events and status events) from a streaming SSE response."""
-    events: list[dict] = []
-    buffer = ""
-    stream = aiter(response.streaming_content)
-
-    async def collect():
-        nonlocal buffer
-        while len(events) < count:
-            chunk = await anext(stream)
-            buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-            while "\n\n" in buffer:
-                block, buffer = buffer.split("\n\n", 1)
-                fields: dict = {}
-                for line in block.splitlines():
-                    if line.startswith(":"):
-                        fields["comment"] = line[1:].strip()
-                    elif ":" in line:
-                        key, value = line.split(":", 1)
-                        fields[key] = value.strip()
-                if "data" in fields:
-                    fields["data"] = json.loads(fields["data"])
-                if "data" in fields or "comment" in fields:
-                    events.append(fields)
-
-    await asyncio.wait_for(collect(), timeout)
-    return events
-
-
-async def announce(nc, subject: str, payload: bytes) -> None:
-    """Publish an announcement as the consumer does: signed."""
-    await nc.publish(subject, payload, headers=announcement_headers(subject, payload))
-
-
-async def open_stream(user, *, query: str = "", **headers):
-    client = AsyncClient()
-    await sync_to_async(client.force_login)(user)
-    response = await client.get(reverse("staff-audit-stream") + query, headers=headers)
-    assert response.status_code == 200
-    return response
-
-
-def test_the_stream_forwards_announcements_from_nats(sam, nats_server):
-    async def scenario():
-        response = await open_stream(sam)
-        try:
-            [status] = await read_events(response, count=1)
-            assert status["event"] == "status" and status["data"]["state"] == "live"
-            announcer = await nats.connect(nats_server.url)
-            record = {"seq": 41, "id": 9001, "occurred_at": "2026-01-01T10:00:00+00:00", "actor": "alice",
-                      "action": "transaction.posted", "target_type": "transaction", "target_id": "12",
-                      "data": {}, "hash": "0" * 64}
-            await announce(announcer, "auditlog.recorded.x", json.dumps(record).encode())
-            await announcer.flush()
-            [event] = await read_events(response, count=1)
-            await announcer.close()
-            return event
-        finally:
-            response.close()
-
-    event = async_to_sync(scenario)()
-
-    assert event["id"] == "41"
-    assert event["data"]["actor"] == "alice"
-    assert event["data"]["action"] == "transaction.posted"
-    assert event["data"]["target_url"] == "/admin/banking/transaction/12/change/"
-    assert event["data"]["occurred_display"] == "2026-01-01 11:00:00"  # Europe/Paris
-
-
-def test_the_stream_ignores_announcements_the_consumer_did_not_sign(sam, nats_server, caplog):
-    record = {"seq": 50, "id": 9050, "occurred_at": "2026-01-01T10:00:00+00:00", "actor": "mallory",
-              "action": "transaction.posted", "target_type": "transaction", "target_id": "12", "data": {}}
-
-    def payload(**changes) -> bytes:
-        return json.dumps(record | changes).encode()
-
-    with override_settings(FLUX_AUDIT_SIGNING_KEY="another-key-" + "x" * 40):
-        other_key_headers = announcement_headers("auditlog.recorded.x", payload(seq=53))
-    genuine = announcement_headers("auditlog.recorded.x", payload(seq=60, actor="alice"))
-    forgeries = [
-        ("auditlog.recorded.x", payload(seq=51), None),  # unsigned
-        ("auditlog.recorded.x", payload(seq=52), {SIGNATURE_HEADER: "v1=" + "0" * 64}),
-        ("auditlog.recorded.x", payload(seq=53), other_key_headers),  # signed with another key
-        ("auditlog.recorded.x", payload(seq=54, actor="mallory"), genuine),  # another payload
-        ("auditlog.recorded.y", payload(seq=60, actor="alice"), genuine),  # another subject
-    ]
-
-    async def scenario():
-        response = await open_stream(sam)
-        try:
-            [status] = await read_events(response, count=1)
-            assert status["data"]["state"] == "live"
-            announcer = await nats.connect(nats_server.url)
-            for subject, data, headers in forgeries:
-                await announcer.publish(subject, data, headers=headers)
-            await announcer.publish("auditlog.recorded.x", payload(seq=60, actor="alice"), headers=genuine)
-            await announcer.flush()
-            # One connection delivers in order: the genuine one comes after every forgery.
-            [event] = await read_events(response, count=1)
-            await announcer.close()
-            return event
-        finally:
-            response.close()
-
-    event = async_to_sync(scenario)()
-
-    assert event["id"] == "60" and event["data"]["actor"] == "alice"
-    refusals = [r for r in caplog.records if r.name == "flux.audit.live" and r.levelname == "ERROR"]
-    assert len(refusals) == len(forgeries)
-    assert "no Flux-Signature header" in refusals[0].getMessage()
-    assert all("does not match" in r.getMessage() for r in refusals[1:])
-
-
-def test_the_stream_forwards_real_records_as_the_consumer_announces_them(sam, nats_server):
-    existing = log()
-
-    async def scenario():
-        response = await open_stream(sam, query=f"?last_event_id={existing.seq}")
-        try:
-            await read_events(response, count=1)  # live
-            record = await sync_to_async(log)("account.frozen", actor="sam", target_type="account",
-                                              target_id="3")
-            announcer = await nats.connect(nats_server.url)
-            await announce(announcer, f"auditlog.recorded.{record.action}", record_message(record))
-            await announcer.flush()
-            [event] = await read_events(response, count=1)
-            await announcer.close()
-            return record, event
-        finally:
-            response.close()
-
-    record, event = async_to_sync(scenario)()
-
-    assert event["id"] == str(record.seq)
-    assert event["data"]["action"] == "account.frozen"
-    assert event["data"]["target_url"] == "/admin/banking/account/3/change/"
-
-
-def test_a_reconnection_replays_what_it_missed_from_the_database(sam, nats_server):
-    seen, *missed = [log(actor=f"user{i}") for i in range(3)]
-
-    async def scenario():
-        response = await open_stream(sam, **{"Last-Event-ID": str(seen.seq)})
-        try:
-            return await read_events(response, count=3)
-        finally:
-            response.close()
-
-    first, second, status = async_to_sync(scenario)()
-
-    assert [first["id"], second["id"]] == [str(record.seq) for record in missed]
-    assert second["data"]["actor"] == "user2"
-    assert status["event"] == "status" and status["data"]["state"] == "live"
-
-
-def test_the_stream_applies_the_page_filters(sam, nats_server):
-    seen = log()
-    log("account.opened", actor="agnes", target_type="account")
-    wanted = log("transaction.posted", actor="alice")
-
-    async def scenario():
-        response = await open_stream(sam, query=f"?action=transaction&last_event_id={seen.seq}")
-        try:
-            replayed, _status = await read_events(response, count=2)
-            announcer = await nats.connect(nats_server.url)
-            for seq, action in ((wanted.seq + 1, "account.closed"), (wanted.seq + 2, "transaction.reversed")):
-                record = {"seq": seq, "occurred_at": "2026-01-01T10:00:00+00:00", "actor": "sam",
-                          "action": action, "target_type": "", "target_id": ""}
-                await announce(announcer, f"auditlog.recorded.{action}", json.dumps(record).encode())
-            await announcer.flush()
-            [live] = await read_events(response, count=1)
-            await announcer.close()
-            return replayed, live
-        finally:
-            response.close()
-
-    replayed, live = async_to_sync(scenario)()
-
-    assert replayed["id"] == str(wanted.seq)
-    assert live["data"]["action"] == "transaction.reversed"
-
-
-def test_the_stream_sends_heartbeats_when_idle(sam, nats_server, settings):
-    settings.FLUX_LIVE_TAIL_HEARTBEAT_SECONDS = 0.2
-
-    async def scenario():
-        response = await open_stream(sam)
-        try:
-            return await read_events(response, count=2)
-        finally:
-            response.close()
-
-    _status, heartbeat = async_to_sync(scenario)()
-
-    assert heartbeat == {"comment": "heartbeat"}
-
-
-def test_without_nats_the_stream_replays_then_says_the_tail_is_paused(sam, nats_down):
-    record = log()
-
-    async def scenario():
-        response = await open_stream(sam, query="?last_event_id=0")
-        chunks = []
-        async for chunk in response.streaming_content:  # the stream ends: the browser retries
-            chunks.append(chunk.decode() if isinstance(chunk, bytes) else chunk)
-        return "".join(chunks)
-
-    body = async_to_sync(scenario)()
-
-    assert body.startswith("retry: 2000\n\n")
-    assert f"id: {record.seq}\n" in body
-    assert "event: status\n" in body and '"state": "paused"' in body
 
 
 # --- The NATS dashboard -----------------------------------------------------------------------
