@@ -21,7 +21,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 
-from core.testing.nats import database_url_for_subprocess, free_port, stop_process, wait_until
+from core.testing.nats import WebServer, database_url_for_subprocess, free_port, stop_process, wait_until
 
 BASE_DIR = Path(settings.BASE_DIR)
 WEB = str(BASE_DIR / "bin" / "web")
@@ -116,3 +116,29 @@ def test_every_way_of_starting_the_web_server_goes_through_the_launcher():
     assert "bin/web" in procfile["web"].split()
     assert len(cmd) == 1 and json.loads(cmd[0][4:])[0] == "bin/web"
     assert os.access(WEB, os.X_OK)
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on this TCP port (/proc/net/tcp: state 0A is LISTEN)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_worker_listens_on_its_own_socket_and_a_second_server_is_refused_the_port():
+    """On one shared socket, one worker's event loop could accept every connection of a burst
+    (bin/web, --reuse-port). Sockets that reuse the port would let a second server share it
+    silently: bin/web refuses to start on a port someone listens on."""
+    server = WebServer(env={"WEB_CONCURRENCY": "3", "FLUX_LOG_SHIPPING": "0"}).start()
+    try:
+        wait_until(lambda: listening_sockets(server.port) == 3, timeout=30, interval=0.2,
+                   message="three workers, three listening sockets")
+        second = subprocess.run([WEB], env=os.environ | {"PORT": str(server.port), "FLUX_HOST": "127.0.0.1"},
+                                capture_output=True, text=True, timeout=30)
+
+        assert second.returncode != 0
+        assert f"127.0.0.1:{server.port} is in use" in second.stderr
+        assert listening_sockets(server.port) == 3
+        assert urllib.request.urlopen(f"{server.url}/manifest.json", timeout=10).status == 200
+    finally:
+        server.stop()
