@@ -50,6 +50,7 @@ run: seed css
 
 test: install css
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=project.settings.test
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install

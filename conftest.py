@@ -16,7 +16,9 @@ from banking.models import Account, AccountKind, Entry, Transaction
 from banking.tests.factories import AccountFactory, AgentFactory, CustomerFactory, SupervisorFactory, fund
 from core.db.append_only import flush_allowed
 
-pytest_plugins = ["core.testing.nats", "core.testing.redis"]
+# The API tests' fixtures (api_alice, api_client_for...) for every app's tests: requested by name,
+# never imported across the layers.
+pytest_plugins = ["core.testing.nats", "core.testing.redis", "banking.tests.api_support"]
 
 ALICE_OPENING = 1_000_00  # 1000.00 EUR
 BOB_OPENING = 500_00  # 500.00 EUR

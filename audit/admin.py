@@ -5,38 +5,7 @@ their audit), never through an admin form. Who sees which model is the role's vi
 from django.contrib import admin
 
 from audit.models import AuditEvent
-
-
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """View only: no add, no change, no delete, for everyone (superusers included).
-
-    It lives in the audit app because identity and banking already depend on audit; a shared
-    `core/admin.py` would be its natural home.
-    """
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyTabularInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from core.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEvent)

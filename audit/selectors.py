@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import CharField, Count, Min, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from audit.api.filters import AuditLogFilter
@@ -99,27 +98,12 @@ def outbox_state() -> OutboxState:
     return OutboxState(backlog=figures["backlog"], oldest_at=figures["oldest_at"])
 
 
-def events_about_customer(*, customer_id: int, limit: int = 50) -> list[AuditEvent]:
-    """The newest `limit` events of `event_queryset_about_customer`, newest first."""
-    return list(event_queryset_about_customer(customer_id=customer_id).order_by("-occurred_at", "-pk")[:limit])
-
-
-def event_queryset_about_customer(*, customer_id: int) -> QuerySet[AuditEvent]:
-    """The audit events whose target is this customer (as a customer or a user: sign-ins,
-    profile changes), one of their accounts, or a transaction touching one of their accounts.
-    One query; the targets are matched with subqueries, so a long history costs no extra round trip."""
-    from banking.models import Account, Transaction
-
-    accounts = Account.objects.filter(customer_id=customer_id)
-    account_ids = accounts.annotate(target=Cast("pk", CharField())).values("target")
-    transaction_ids = (
-        Transaction.objects.filter(Q(source__in=accounts) | Q(destination__in=accounts))
-        .annotate(target=Cast("pk", CharField()))
-        .values("target")
-    )
-    about = (
-        Q(target_type__in=["customer", "user"], target_id=str(customer_id))
-        | Q(target_type="account", target_id__in=account_ids)
-        | Q(target_type="transaction", target_id__in=transaction_ids)
-    )
+def event_queryset_about(targets: Mapping[str, object]) -> QuerySet[AuditEvent]:
+    """The audit events whose target is one of `targets`: each target type mapped to its ids, as
+    text (a list, or a queryset whose one column is the id cast to text: matched as a subquery, so
+    a long history costs no extra round trip). An app asks this for what it knows are its targets
+    (banking.selectors.customer_event_queryset: a customer, their accounts, their transactions)."""
+    about = Q(pk__in=[])
+    for target_type, ids in targets.items():
+        about |= Q(target_type=target_type, target_id__in=ids)
     return AuditEvent.objects.filter(about).select_related("actor")

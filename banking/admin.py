@@ -1,7 +1,8 @@
 from django.contrib import admin
 
-from audit.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
-from banking.models import Account, Entry, IdempotencyKey, Transaction
+from banking.models import Account, Entry, Transaction
+from core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from core.models import IdempotencyKey
 from core.money import format_minor
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banking.api import beneficiaries, statements, transfers, views
+from banking.api import beneficiaries, customer_events, customers, statements, transfers, views
 
 urlpatterns = [
     path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
@@ -22,4 +22,6 @@ urlpatterns = [
     path("transactions/<str:pk>/reject/", views.TransactionRejectView.as_view(), name="transaction-reject"),
     path("transactions/<str:pk>/reverse/", views.TransactionReverseView.as_view(), name="transaction-reverse"),
     path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
+    path("customers/", customers.CustomerListCreateView.as_view(), name="customer-list"),
+    path("customers/<str:pk>/events/", customer_events.CustomerEventListView.as_view(), name="customer-events"),
 ]

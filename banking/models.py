@@ -176,24 +176,6 @@ class Entry(models.Model):
         return f"{self.account.iban} {format_minor(self.amount)}"
 
 
-class IdempotencyKey(models.Model):
-    """A client's Idempotency-Key and the response it got, so a retry replays instead of
-    moving money again. Unique per user; written in the same transaction as the operation."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
-
-    def __str__(self) -> str:
-        return f"{self.key} ({self.response_status})"
-
-
 class Beneficiary(models.Model):
     """Someone a customer pays often: a name of their choosing and an IBAN (a Flux account or
     another bank's), stored normalised (no spaces, upper case) so one IBAN is saved once."""

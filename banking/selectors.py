@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import CharField, F, FilteredRelation, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.selectors import event_queryset_about
 from banking.access import transactions_visible_to
 from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
 from identity.models import Role, User
@@ -81,3 +84,21 @@ def customer_search(*, query: str = "") -> QuerySet[User]:
             | Q(pk__in=Account.objects.filter(iban__contains=word.upper()).values("customer_id"))
         )
     return customers.filter(words | iban_match)
+
+
+def customer_event_queryset(*, customer_id: int) -> QuerySet[AuditEvent]:
+    """The audit events about this customer (as a customer or a user: sign-ins, profile changes),
+    one of their accounts, or a transaction touching one of their accounts. One query."""
+    accounts = Account.objects.filter(customer_id=customer_id)
+    transactions = Transaction.objects.filter(Q(source__in=accounts) | Q(destination__in=accounts))
+    return event_queryset_about({
+        "customer": [str(customer_id)],
+        "user": [str(customer_id)],
+        "account": accounts.annotate(target=Cast("pk", CharField())).values("target"),
+        "transaction": transactions.annotate(target=Cast("pk", CharField())).values("target"),
+    })
+
+
+def customer_events(*, customer_id: int, limit: int = 50) -> list[AuditEvent]:
+    """The newest `limit` events of `customer_event_queryset`, newest first."""
+    return list(customer_event_queryset(customer_id=customer_id).order_by("-occurred_at", "-pk")[:limit])

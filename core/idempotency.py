@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from banking.models import IdempotencyKey
 from core.errors import ApplicationError
+from core.models import IdempotencyKey
 
 # PostgreSQL deadlock_detected and serialization_failure: safe to retry the whole transaction.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}

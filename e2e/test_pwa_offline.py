@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
 
-from banking.models import Account, Entry, IdempotencyKey, Transaction
+from banking.models import Account, Entry, Transaction
+from core.models import IdempotencyKey
 from core.testing.api import bearer_client as api_for
 from e2e.conftest import ARTIFACTS
 from e2e.steps import open_menu, sign_in

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from audit.admin import ReadOnlyModelAdmin
+from core.admin import ReadOnlyModelAdmin
 from identity.models import Role, User
 
 

@@ -9,7 +9,6 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("me/contact/", profile.MeContactView.as_view(), name="me-contact"),
     path("me/password/", profile.MePasswordView.as_view(), name="me-password"),
-    path("customers/", views.CustomerListCreateView.as_view(), name="customer-list"),
     path("customers/<str:pk>/", views.CustomerDetailView.as_view(), name="customer-detail"),
     # Agent management (supervisors).
     path("staff/", staff.StaffListCreateView.as_view(), name="staff-list"),

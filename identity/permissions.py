@@ -1,6 +1,6 @@
 """What each role may see in the Django admin, and who may open it at all.
 
-The admin is a read-only window (audit.admin.ReadOnlyModelAdmin refuses every add, change and
+The admin is a read-only window (core.admin.ReadOnlyModelAdmin refuses every add, change and
 delete), so the only permissions that matter are the `view_*` ones. They come from the role and
 from nothing else: `identity.backends.RoleBackend` answers Django's `user.has_perm()` from this
 table and ignores groups and per-user grants, so a member of staff created by any path (the staff

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 
 from audit.models import AuditLogRecord
-from banking.api.filters import FromFilter, ToFilter
+from core.filters import FromFilter, ToFilter
 
 
 class AuditLogFilter(django_filters.FilterSet):

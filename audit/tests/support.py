@@ -169,3 +169,15 @@ async def open_stream(user, *, query: str = "", **headers):
     response = await client.get(reverse("staff-audit-stream") + query, headers=headers)
     assert response.status_code == 200
     return response
+
+
+def last_event() -> AuditEvent:
+    return AuditEvent.objects.order_by("-pk").first()
+
+
+def assert_audited(event: AuditEvent, *, actor, action: str, target_type: str, target_id: object) -> None:
+    assert event.action == action
+    assert event.actor_id == (actor.pk if actor else None)
+    assert event.actor_username == (actor.username if actor else "")
+    assert event.target_type == target_type
+    assert event.target_id == str(target_id)

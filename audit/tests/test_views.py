@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, AuditLogRecord
 from audit.tests.support import log, log_event_ids
-from banking.tests.factories import TEST_PASSWORD
 from core.testing.nats import wait_until
+from core.testing.users import TEST_PASSWORD
 
 PAGES = ["staff-audit", "staff-nats"]
 ENDPOINTS = ["staff-audit-verify", "staff-nats-status", "staff-audit-stream"]

@@ -11,7 +11,6 @@ tests request (no fixture in `conftest.py` has either name).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -20,20 +19,28 @@ from django.db.models import Sum
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from banking.models import Account, Entry, IdempotencyKey, Transaction, TransactionStatus
+from banking.models import Account, Entry, Transaction, TransactionStatus
 from banking.services import account_open, deposit_create, transaction_approve
 from core.idempotency import STORED_REFUSAL_STATUSES
+from core.models import IdempotencyKey
+from core.testing.api import (  # noqa: F401 (the API tests import these from here)
+    API,
+    PAGE_FIELDS,
+    assert_error,
+    idempotency_key,
+    obtain_tokens,
+    page,
+    post,
+)
+from core.testing.users import API_PASSWORD
 from identity.models import Role, User
-
-API = "/api/v1/"
-API_PASSWORD = "api-test-password-2026"
+from identity.tests.factories import make_user  # noqa: F401 (the API tests import it from here)
 
 ACCOUNTS = f"{API}accounts/"
 TRANSFERS = f"{API}transfers/"
 DEPOSITS = f"{API}deposits/"
 WITHDRAWALS = f"{API}withdrawals/"
 EXTERNAL_IBAN = "DE89370400440532013000"
-PAGE_FIELDS = {"results", "next", "previous"}
 
 __all__ = [
     "ACCOUNTS",
@@ -81,13 +88,6 @@ __all__ = [
 # --- Plain helpers (usable from threads and transactional tests too) -----------------------------
 
 
-def make_user(username: str, role: str = Role.CUSTOMER, **extra) -> User:
-    extra.setdefault("email", f"{username}@example.test")
-    extra.setdefault("first_name", username.capitalize())
-    extra.setdefault("last_name", "Tester")
-    return User.objects.create_user(username=username, password=API_PASSWORD, role=role, **extra)
-
-
 def fund_account(account: Account, amount: int, *, agent: User, approver: User) -> Transaction:
     """Pay `amount` minor units in at the counter; a deposit above the cash threshold is approved."""
     txn = deposit_create(initiator=agent, account_id=account.pk, amount=amount, reference="Opening deposit")
@@ -112,13 +112,6 @@ def open_account(
     return account
 
 
-def obtain_tokens(user: User, password: str = API_PASSWORD) -> dict:
-    response = APIClient().post(f"{API}auth/token/", {"username": user.username, "password": password},
-                                format="json")
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 def client_for(user: User | None, *, access: str | None = None) -> APIClient:
     """An APIClient signed in as `user` with a real access token (anonymous when `user` is None)."""
     client = APIClient()
@@ -127,10 +120,6 @@ def client_for(user: User | None, *, access: str | None = None) -> APIClient:
     if access:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
-
-
-def idempotency_key() -> str:
-    return str(uuid.uuid4())
 
 
 def balance_of(account: Account) -> int:
@@ -172,35 +161,9 @@ def assert_ledger_consistent() -> None:
         assert sum(txn.entries.values_list("amount", flat=True)) == 0, txn
 
 
-def assert_error(response, status: int, code: str, *, fields: set[str] | None = None) -> dict:
-    """The documented error shape: {"error": {"code", "message", "fields"?}} and nothing else."""
-    assert response.status_code == status, (response.status_code, response.content)
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"], error
-    if code == "batch_refused":
-        # The one code with more: each refused item of an all-or-nothing batch.
-        assert set(error) == {"code", "message", "items"}, error
-        assert error["items"] and all(set(i) == {"index", "code", "message"} for i in error["items"]), error
-    elif fields is None:
-        assert set(error) <= {"code", "message", "fields"}, error
-    else:
-        assert set(error) == {"code", "message", "fields"}, error
-        assert set(error["fields"]) == fields, error["fields"]
-        for messages in error["fields"].values():
-            assert isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages)
-    return error
-
-
 # --- Banking API requests (shared by the test_api_*.py modules) ----------------------------------
 
 
-def post(client: APIClient, url: str, data: dict | None = None, *, key: str | None = None):
-    headers = {"Idempotency-Key": key} if key else {}
-    return client.post(url, data or {}, format="json", headers=headers)
 
 
 def transfer(client: APIClient, source: Account, destination: str | Account, amount: str, *, key: str | None = "",
@@ -218,13 +181,6 @@ def cash(client: APIClient, url: str, account: Account, amount: str, **extra):
 def fresh(account: Account) -> Account:
     account.refresh_from_db()
     return account
-
-
-def page(response) -> list[dict]:
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert set(body) == PAGE_FIELDS, body
-    return body["results"]
 
 
 def lifecycle(client, account: Account, action: str, reason: str | None = "Customer request"):

@@ -7,48 +7,20 @@ At the end, plain helpers (no fixtures) that the service tests (test_services_*.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import factory
-import pytest
 
-from audit.models import AuditEvent
+from audit.tests.support import assert_audited, last_event  # noqa: F401
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
 from banking.services import account_open, deposit_create, transaction_approve, transfer_create
-from core.errors import ApplicationError
-from identity.models import Role, User
-
-TEST_PASSWORD = "flux-test-password-2026"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        django_get_or_create = ("username",)
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
-    email = factory.LazyAttribute(lambda user: f"{user.username}@example.test")
-    role = Role.CUSTOMER
-    password = factory.django.Password(TEST_PASSWORD)
-
-
-class CustomerFactory(UserFactory):
-    username = factory.Sequence(lambda n: f"customer{n}")
-    role = Role.CUSTOMER
-
-
-class AgentFactory(UserFactory):
-    username = factory.Sequence(lambda n: f"agent{n}")
-    role = Role.AGENT
-
-
-class SupervisorFactory(UserFactory):
-    username = factory.Sequence(lambda n: f"supervisor{n}")
-    role = Role.SUPERVISOR
+from core.testing.assertions import refused  # noqa: F401
+from identity.models import User
+from identity.tests.factories import (  # noqa: F401 (the banking tests import the people from here too)
+    TEST_PASSWORD,
+    AgentFactory,
+    CustomerFactory,
+    SupervisorFactory,
+    UserFactory,
+)
 
 
 class AccountFactory(factory.Factory):
@@ -87,13 +59,6 @@ def fund(account: Account, amount: int, *, agent: User, approver: User) -> Trans
 EXTERNAL_IBAN = "DE89370400440532013000"  # a valid German IBAN (another bank)
 
 
-@contextmanager
-def refused(code: str) -> Iterator[pytest.ExceptionInfo[ApplicationError]]:
-    with pytest.raises(ApplicationError) as excinfo:
-        yield excinfo
-    assert excinfo.value.code == code, repr(excinfo.value)
-
-
 def fresh(account: Account) -> Account:
     account.refresh_from_db()
     return account
@@ -101,18 +66,6 @@ def fresh(account: Account) -> Account:
 
 def entries_of(txn: Transaction) -> list[Entry]:
     return list(Entry.objects.filter(transaction=txn).order_by("pk"))
-
-
-def last_event() -> AuditEvent:
-    return AuditEvent.objects.order_by("-pk").first()
-
-
-def assert_audited(event: AuditEvent, *, actor, action: str, target_type: str, target_id: object) -> None:
-    assert event.action == action
-    assert event.actor_id == (actor.pk if actor else None)
-    assert event.actor_username == (actor.username if actor else "")
-    assert event.target_type == target_type
-    assert event.target_id == str(target_id)
 
 
 def assert_balanced(account: Account) -> None:

@@ -22,7 +22,7 @@ from django.test import TransactionTestCase
 from rest_framework.test import APIClient
 
 from banking.ledger import internal_account
-from banking.models import Account, AccountKind, Entry, IdempotencyKey, Transaction, TransactionStatus
+from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
 from banking.tests.api_support import (
     API,
     api_agent,
@@ -37,6 +37,7 @@ from banking.tests.api_support import (
     obtain_tokens,
 )
 from core.errors import STATUS_BY_CODE
+from core.models import IdempotencyKey
 
 pytestmark = [
     pytest.mark.postgres,

@@ -17,7 +17,7 @@ from audit import actions
 from audit.models import AuditEvent
 from banking.iban import generate_flux_iban
 from banking.ledger import internal_account
-from banking.models import Account, AccountKind, Entry, IdempotencyKey, Transaction
+from banking.models import Account, AccountKind, Entry, Transaction
 from banking.tests.api_support import (
     ACCOUNTS,
     DEPOSITS,
@@ -46,6 +46,7 @@ from banking.tests.api_support import (
     rich_account,
     transfer,
 )
+from core.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 

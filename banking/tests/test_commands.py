@@ -25,12 +25,12 @@ from banking.models import (
     Account,
     AccountKind,
     Entry,
-    IdempotencyKey,
     Transaction,
     TransactionKind,
     TransactionStatus,
 )
 from banking.services import account_open, deposit_create, transfer_create
+from core.models import IdempotencyKey
 from core.money import decimal_to_minor
 from identity.models import Role, User
 from identity.services import customer_create

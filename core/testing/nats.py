@@ -258,3 +258,10 @@ def asgi_server(nats_server) -> Iterator[WebServer]:
     yield server
     # Shown by pytest when the test failed: the server's own account of a 500.
     print(f"--- the ASGI server's output ---\n{server.stop()}")
+
+
+@pytest.fixture
+def nats_down(settings):
+    """Settings pointing at a port where nothing listens."""
+    settings.NATS_URL = f"nats://127.0.0.1:{free_port()}"
+    settings.NATS_MONITOR_URL = f"http://127.0.0.1:{free_port()}"

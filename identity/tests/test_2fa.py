@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 from identity.decorators import staff_required
 from identity.staff_services import staff_2fa_reset
 

@@ -19,8 +19,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from audit import actions
 from audit.models import AuditEvent
 from audit.services import audit_record
-from banking.models import IdempotencyKey
-from banking.tests.factories import TEST_PASSWORD
+from core.models import IdempotencyKey
+from core.testing.users import TEST_PASSWORD
 from identity.models import Role, User
 from identity.staff_services import agent_create
 
@@ -35,7 +35,7 @@ AGENT_PAGES = [
 AUDIT_PAGES = ["/admin/audit/auditevent/"]
 # Registered in the admin, for superusers (operators) only.
 OPERATOR_PAGES = [
-    "/admin/banking/idempotencykey/",
+    "/admin/core/idempotencykey/",
     "/admin/token_blacklist/outstandingtoken/",
     "/admin/token_blacklist/blacklistedtoken/",
     "/admin/auth/group/",
@@ -93,7 +93,7 @@ def assert_agent_admin(client: Client, *, audit_event: AuditEvent, idempotency_k
     for page in AGENT_PAGES:
         assert client.get(page).status_code == 200, page
     for page in [*AUDIT_PAGES, f"/admin/audit/auditevent/{audit_event.pk}/change/", *OPERATOR_PAGES,
-                 f"/admin/banking/idempotencykey/{idempotency_key.pk}/change/"]:
+                 f"/admin/core/idempotencykey/{idempotency_key.pk}/change/"]:
         assert client.get(page).status_code == 403, page
     for page in [*UNREGISTERED_PAGES, "/admin/audit/", "/admin/token_blacklist/"]:
         assert client.get(page).status_code == 404, page

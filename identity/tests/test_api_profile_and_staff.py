@@ -16,17 +16,8 @@ from rest_framework.test import APIClient
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.api_support import (
-    API,
-    API_PASSWORD,
-    api_agent,
-    api_alice,
-    api_bob,
-    api_client_for,
-    api_supervisor,
-    assert_error,
-    obtain_tokens,
-)
+from core.testing.api import API, assert_error, obtain_tokens
+from core.testing.users import API_PASSWORD
 from identity.models import Role, User
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from banking.tests.api_support import API, api_alice, assert_error, obtain_tokens  # noqa: F401
+from core.testing.api import API, assert_error, obtain_tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 from identity import lockout
 from identity.staff_services import staff_unlock
 

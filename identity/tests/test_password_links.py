@@ -20,12 +20,12 @@ from django.utils.http import urlsafe_base64_encode
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import AgentFactory, CustomerFactory
 from core.errors import ApplicationError
 from identity import password_links
 from identity.models import Role, User
 from identity.services import customer_create, token_obtain
 from identity.staff_services import agent_create
+from identity.tests.factories import AgentFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +260,7 @@ def test_nothing_to_resend_once_a_password_is_chosen(sam, unchanged):
 
 
 def test_production_sends_through_smtp_from_the_environment():
-    from core.tests.test_security import run_with_prod_settings
+    from core.testing.prod import run_with_prod_settings
 
     result = run_with_prod_settings(
         "shell", "-c", "from django.core import mail; m = mail.mailers.default; "

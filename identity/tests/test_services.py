@@ -10,10 +10,11 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD, CustomerFactory
 from core.errors import ApplicationError
+from core.testing.users import TEST_PASSWORD
 from identity.models import Role, User
 from identity.services import customer_create, token_logout, token_obtain
+from identity.tests.factories import CustomerFactory
 
 STRONG_PASSWORD = "correct-horse-battery-staple-42"
 

@@ -10,9 +10,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD, CustomerFactory, assert_audited, last_event, refused
+from audit.tests.support import assert_audited, last_event
+from core.testing.assertions import refused
+from core.testing.users import TEST_PASSWORD
 from identity.models import User
 from identity.services import customer_update_contact, password_change
+from identity.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 from identity.models import User
 
 LOGIN = "/login/"

@@ -13,8 +13,8 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.api_support import API, assert_error
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.api import API, assert_error
+from core.testing.users import TEST_PASSWORD
 from identity.models import FamilyRefreshToken, TokenChannel, TokenFamily, User
 from identity.tokens import FAMILY_CLAIM
 

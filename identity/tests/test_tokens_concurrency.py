@@ -14,9 +14,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.api_support import API
-from banking.tests.factories import TEST_PASSWORD, CustomerFactory
+from core.testing.api import API
+from core.testing.users import TEST_PASSWORD
 from identity.models import TokenFamily
+from identity.tests.factories import CustomerFactory
 
 pytestmark = [
     pytest.mark.postgres,

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD, CustomerFactory
+from core.testing.users import TEST_PASSWORD
+from identity.tests.factories import CustomerFactory
 
 LOGIN = "/login/"
 LOGOUT = "/logout/"

@@ -13,10 +13,11 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from banking.models import Account, IdempotencyKey, Transaction, TransactionStatus
+from banking.models import Account, Transaction, TransactionStatus
 from banking.services import account_freeze, transfer_create
 from banking.services.beneficiaries import beneficiary_create
 from banking.tests.factories import fund
+from core.models import IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ import pytest
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.models import Entry, IdempotencyKey, Transaction, TransactionStatus
+from banking.models import Entry, Transaction, TransactionStatus
 from banking.services import account_freeze
 from banking.tests.factories import assert_balanced, fresh, fund, refused
+from core.models import IdempotencyKey
 from core.testing.spreadsheet import assert_spreadsheet_safe
 from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_csv_lines
 from workspace.models import ImportBatch, ImportLine

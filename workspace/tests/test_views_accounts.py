@@ -10,9 +10,10 @@ import pytest
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.models import Account, AccountStatus, IdempotencyKey, Transaction, TransactionStatus
+from banking.models import Account, AccountStatus, Transaction, TransactionStatus
 from banking.services import account_freeze, transaction_approve, transaction_reverse
 from banking.tests.factories import fund
+from core.models import IdempotencyKey
 from workspace.tests.desk_support import client_for, form_token
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.selectors import events_about_customer
 from banking import services
 from banking.models import CUSTOMER_KINDS, Transaction
 from banking.policies import may_set_overdraft
-from banking.selectors import with_reversal
+from banking.selectors import customer_events, with_reversal
 from core.errors import ApplicationError, NotFound
 from identity import lockout, password_links
 from identity.decorators import staff_required
@@ -95,7 +94,7 @@ def render_customer(request: HttpRequest, customer: User, *, contact_form: Conta
         "customer": customer,
         "accounts": accounts,
         "transactions": transactions,
-        "events": events_about_customer(customer_id=customer.pk),
+        "events": customer_events(customer_id=customer.pk),
         "locked_out": lockout.is_locked_out(username=customer.username),
         "contact_form": contact_form,
     }, status=status)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from banking.models import IdempotencyKey
+from core.models import IdempotencyKey
 
 MINIMUM_TTL_HOURS = 24
 

@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import secrets
-import string
-import subprocess
-import sys
 import tempfile
 import uuid
 
@@ -26,6 +21,7 @@ from rest_framework.request import Request
 from banking.models import Entry
 from core.middleware import ApiBodySizeLimitMiddleware, BodySizeLimitASGI
 from core.testing.api import bearer_client as api_client
+from core.testing.prod import run_with_prod_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -338,20 +334,6 @@ def test_a_non_json_api_body_keeps_the_error_shape(alice, alice_account, bob_acc
 
 
 # --- Production settings -------------------------------------------------------------------
-
-
-def run_with_prod_settings(*args: str, **env: str) -> subprocess.CompletedProcess:
-    secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(60))
-    environment = {name: value for name, value in os.environ.items() if name != "DEBUG"} | {
-        "DJANGO_SETTINGS_MODULE": "project.settings.prod",
-        "SECRET_KEY": secret,
-        "DATABASE_URL": "postgres://flux@127.0.0.1:5432/flux",
-        "FLUX_LOG_SHIPPING": "0",
-        "FLUX_NUM_PROXIES": "1",
-        **env,
-    }
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=environment,
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_the_production_settings_pass_the_deployment_checks():

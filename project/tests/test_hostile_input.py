@@ -1,6 +1,6 @@
 """Input that PostgreSQL refuses never becomes a 500: a NUL character anywhere in a query string is
 400 (core.middleware.NullCharacterMiddleware), a date filter reaches the database in UTC and one
-without a UTC equivalent is 400 (banking.api.filters.MomentFormField), a sign-in form with a NUL is
+without a UTC equivalent is 400 (core.filters.MomentFormField), a sign-in form with a NUL is
 a form error. Also: every method on an unknown /api/ path is the JSON 404, and an API view that
 crashes under DEBUG answers the API's 500, never Django's technical page.
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 from django.utils import timezone
 
-from banking.models import IdempotencyKey
 from banking.tests.factories import UserFactory
 from core.errors import ApplicationError, ValidationFailed
 from core.idempotency import ReplayedRefusal, fingerprint, run_once
+from core.models import IdempotencyKey
 from identity.models import User
 
 pytestmark = pytest.mark.django_db

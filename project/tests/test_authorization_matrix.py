@@ -24,12 +24,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from banking.models import Account, Beneficiary, IdempotencyKey, Transaction, TransactionStatus
+from banking.models import Account, Beneficiary, Transaction, TransactionStatus
 from banking.services import deposit_create
 from core.idempotency import STORED_REFUSAL_STATUSES
+from core.models import IdempotencyKey
 from core.testing.api import bearer_client as signed_in_client
-from core.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from identity.models import User
+from project.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from workspace.models import ImportBatch, ImportLine
 
 API_PREFIX = "api/v1/"

@@ -8,8 +8,8 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers
 
 from audit.models import AuditEvent
-from audit.selectors import event_queryset_about_customer
 from banking.api.examples import ALICE_IBAN
+from banking.selectors import customer_event_queryset
 from core.api.permissions import IsBankStaff
 from core.api.schema import errors
 from identity.selectors import customer_get
@@ -48,4 +48,4 @@ class CustomerEventListView(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return AuditEvent.objects.none()
         customer = customer_get(customer_id=self.kwargs["pk"])
-        return event_queryset_about_customer(customer_id=customer.pk)
+        return customer_event_queryset(customer_id=customer.pk)
