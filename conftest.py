@@ -7,14 +7,20 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 import pytest
+
+# The shared helpers' asserts are rewritten by pytest (a failure shows its values) although the
+# imports below load them before `pytest_plugins` could register them.
+pytest.register_assert_rewrite("core.testing", "audit.tests", "banking.tests", "identity.tests")
+
 from django.db import connection
 from django.test import TransactionTestCase
 
-from audit.models import AuditEvent
 from banking.ledger import internal_account
-from banking.models import Account, AccountKind, Entry, Transaction
-from banking.tests.factories import AccountFactory, AgentFactory, CustomerFactory, SupervisorFactory, fund
+from banking.models import Account, AccountKind
+from banking.tests.factories import AccountFactory, fund
+from banking.tests.ledger import assert_ledger_unchanged, ledger_snapshot
 from core.db.append_only import flush_allowed
+from identity.tests.factories import AgentFactory, CustomerFactory, SupervisorFactory
 
 # The API tests' fixtures (api_alice, api_client_for...) for every app's tests: requested by name,
 # never imported across the layers.
@@ -37,32 +43,6 @@ def flush_past_append_only_tables():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(TransactionTestCase, "_fixture_teardown", fixture_teardown)
         yield
-
-
-def ledger_snapshot() -> dict:
-    """Everything a money movement may touch: each account's balance, holds and status, every entry,
-    every transaction's state and every audit event."""
-    return {
-        "accounts": {
-            pk: (balance, held, status, closed_at)
-            for pk, balance, held, status, closed_at in Account.objects.values_list(
-                "pk", "balance", "held", "status", "closed_at"
-            )
-        },
-        "entries": list(Entry.objects.order_by("pk").values_list("pk", "account_id", "amount", "balance_after")),
-        "transactions": list(
-            Transaction.objects.order_by("pk").values_list(
-                "pk", "status", "hold_amount", "posted_at", "decided_by_id", "decision_reason"
-            )
-        ),
-        "audit_events": list(AuditEvent.objects.order_by("pk").values_list("pk", "action", "target_id")),
-    }
-
-
-def assert_ledger_unchanged(before: dict) -> None:
-    after = ledger_snapshot()
-    for part in ("accounts", "entries", "transactions", "audit_events"):
-        assert after[part] == before[part], f"{part} changed by a refused operation"
 
 
 @pytest.fixture

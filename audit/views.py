@@ -20,6 +20,7 @@ from audit.chain import verify
 from audit.live import live_tail, parse_last_event_id, record_row
 from audit.monitoring import nats_status
 from audit.selectors import FILTER_NAMES, active_filters, audit_log_page, newest_seq, parse_cursor
+from core.errors import error_response
 
 
 def _refusal(request: HttpRequest, user, *, page: bool) -> HttpResponse | None:
@@ -30,9 +31,8 @@ def _refusal(request: HttpRequest, user, *, page: bool) -> HttpResponse | None:
     if page:
         return render(request, "audit/forbidden.html", status=403)
     if not user.is_authenticated:
-        return JsonResponse({"error": {"code": "not_authenticated", "message": "Sign in first."}}, status=401)
-    return JsonResponse({"error": {"code": "permission_denied", "message": "Only supervisors may do this."}},
-                        status=403)
+        return error_response("not_authenticated", "Sign in first.")
+    return error_response("permission_denied", "Only supervisors may do this.")
 
 
 def supervisor_required(*, page: bool) -> Callable:

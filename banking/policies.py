@@ -5,10 +5,12 @@ service would refuse, nor the other way round."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from banking.models import Transaction, TransactionKind, TransactionStatus
 from core.errors import ApplicationError
+from core.money import decimal_to_minor, format_minor
 
 
 def may_set_overdraft(user, overdraft_limit: int | None = None) -> bool:
@@ -55,3 +57,37 @@ def reversal_refusal(original: Transaction, *, standing_reversal: Transaction | 
             message = f"This transaction has already been reversed by #{standing_reversal.pk}."
         return ApplicationError("already_reversed", message)
     return None
+
+
+def transfer_needs_approval(amount: int) -> bool:
+    """A transfer of `amount` minor units at or above FLUX_APPROVAL_THRESHOLD waits, its amount
+    held, for a member of staff to approve it (four eyes)."""
+    return amount >= decimal_to_minor(settings.FLUX_APPROVAL_THRESHOLD)
+
+
+def cash_needs_approval(amount: int) -> bool:
+    """A cash deposit or withdrawal at or above FLUX_CASH_APPROVAL_THRESHOLD waits for a second
+    member of staff."""
+    return amount >= decimal_to_minor(settings.FLUX_CASH_APPROVAL_THRESHOLD)
+
+
+def agent_approval_limit() -> int:
+    """The largest amount an agent may approve (FLUX_AGENT_APPROVAL_LIMIT), in minor units."""
+    return decimal_to_minor(settings.FLUX_AGENT_APPROVAL_LIMIT)
+
+
+def approval_limit(user) -> int | None:
+    """The largest amount `user` may approve: the agent limit, or None (no limit) for a supervisor."""
+    return None if getattr(user, "is_supervisor", False) else agent_approval_limit()
+
+
+def approval_limit_refusal(user, txn: Transaction) -> ApplicationError | None:
+    """Why `user` may not approve `txn` for its amount, or None when they may."""
+    limit = approval_limit(user)
+    if limit is None or txn.amount <= limit:
+        return None
+    return ApplicationError(
+        "approval_limit_exceeded",
+        f"An agent approves up to {format_minor(limit)} {txn.currency}; this transaction of "
+        f"{format_minor(txn.amount)} {txn.currency} needs a supervisor.",
+    )

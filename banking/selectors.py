@@ -10,6 +10,8 @@ from audit.models import AuditEvent
 from audit.selectors import event_queryset_about
 from banking.access import transactions_visible_to
 from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
+from core.errors import NotFound
+from core.ids import parse_id
 from identity.models import Role, User
 
 
@@ -102,3 +104,40 @@ def customer_event_queryset(*, customer_id: int) -> QuerySet[AuditEvent]:
 def customer_events(*, customer_id: int, limit: int = 50) -> list[AuditEvent]:
     """The newest `limit` events of `customer_event_queryset`, newest first."""
     return list(customer_event_queryset(customer_id=customer_id).order_by("-occurred_at", "-pk")[:limit])
+
+
+def recent_transactions_of_customer(*, customer, limit: int) -> list[Transaction]:
+    """The customer's newest `limit` transactions (from or to any of their accounts), newest
+    first, each with its standing reversal (with_reversal): the desk's customer page."""
+    return list(
+        with_reversal(Transaction.objects.filter(Q(source__customer=customer) | Q(destination__customer=customer)))
+        .select_related("source", "destination", "initiated_by")
+        .order_by("-id")[:limit]
+    )
+
+
+def pending_transactions_of_account(*, account: Account) -> list[Transaction]:
+    """The account's transactions waiting for a decision (from or to it), oldest first."""
+    return list(
+        Transaction.objects.filter(Q(source=account) | Q(destination=account), status=TransactionStatus.PENDING)
+        .select_related("initiated_by")
+        .order_by("id")
+    )
+
+
+def transaction_for_staff_page(*, user, transaction_id: object) -> Transaction:
+    """One transaction `user` may see, with its parties, initiator, decider and original (the desk's
+    transaction page). Errors: not_found (unknown, malformed id, or not visible)."""
+    try:
+        return (
+            transactions_visible_to(user)
+            .select_related("source__customer", "destination__customer", "initiated_by", "decided_by", "reverses")
+            .get(pk=parse_id(transaction_id))
+        )
+    except Transaction.DoesNotExist:
+        raise NotFound("Transaction not found.") from None
+
+
+def entries_of_transaction(txn: Transaction) -> list[Entry]:
+    """A transaction's entries with their accounts, in the order they were written."""
+    return list(txn.entries.select_related("account").order_by("id"))

@@ -1,4 +1,4 @@
-"""Benchmark: a 10,000-line bulk import (workspace/imports.py) on PostgreSQL, in lines per second.
+"""Benchmark: a 10,000-line bulk import (workspace/imports/) on PostgreSQL, in lines per second.
 
     createdb -h 127.0.0.1 -U postgres flux_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/flux_bench .venv/bin/python benchmarks/bulk_import.py
@@ -30,7 +30,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from workspace.imports import import_apply_next, import_create  # noqa: E402
+from workspace.imports.services import import_apply_next, import_create  # noqa: E402
 
 LINES = int(os.environ.get("LINES", "10000"))
 ACCOUNTS = int(os.environ.get("ACCOUNTS", "50"))

@@ -5,8 +5,8 @@ which model is the role's view permission (identity/permissions.py)."""
 from django.contrib import admin
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """View only: no add, no change, no delete, for everyone (superusers included)."""
+class ViewOnly:
+    """No add, no change, no delete, for everyone (superusers included)."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -18,16 +18,13 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyTabularInline(admin.TabularInline):
+class ReadOnlyModelAdmin(ViewOnly, admin.ModelAdmin):
+    """A model's list and detail pages, view only."""
+
+
+class ReadOnlyTabularInline(ViewOnly, admin.TabularInline):
+    """Related rows shown inline, view only, each linking to its own page."""
+
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
 from django.utils.translation import gettext
 
 # Each stable error code and the HTTP status it maps to (DESIGN.md, "The REST API v1").
@@ -29,6 +30,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_posted": 409,
     "already_reversed": 409,
     "not_reversible": 409,
+    # A member of staff enrolling two-factor sign-in a second time (identity/two_factor.py).
+    "already_enrolled": 409,
     # Refused business rules.
     "insufficient_funds": 422,
     "same_account": 422,
@@ -97,3 +100,12 @@ class BatchRefused(ApplicationError):
         body = super().as_body()
         body["error"]["items"] = self.items
         return body
+
+
+def error_response(code: str, message: str, *, status: int | None = None, fields: dict[str, list[str]] | None = None,
+                   headers: dict[str, str] | None = None) -> JsonResponse:
+    """The API's error shape as a JSON answer, for what answers outside DRF's views (middleware,
+    error handlers, the pages' JSON endpoints): {"error": {"code", "message", "fields"?}}, with
+    the status its code implies unless `status` says otherwise."""
+    error = ApplicationError(code, message, fields=fields)
+    return JsonResponse(error.as_body(), status=status or error.status, headers=headers)

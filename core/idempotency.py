@@ -2,7 +2,7 @@
 
 One mechanism for every channel: the API (`Idempotency-Key` header, core/api/idempotency.py) and
 the pages (a hidden token minted when the form renders, portal/views/transfers.py and
-workspace/views/counter.py) and the bulk imports (workspace/imports.py) all call `run_once`, and
+workspace/views/counter.py) and the bulk imports (workspace/imports/) all call `run_once`, and
 all store their keys in `IdempotencyKey`.
 
 The key row is claimed *before* the operation, inside the same database transaction, with one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 
 
 def open_menu(page: Page) -> None:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from banking.models import Transaction
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 from e2e.conftest import ARTIFACTS, VIEWPORTS
 from e2e.steps import sign_in
 

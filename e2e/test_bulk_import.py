@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 from banking.models import Entry
 from banking.tests.factories import fresh
 from e2e.steps import sign_in
-from workspace import imports
-from workspace.imports import HEADER
+from workspace.imports import services as imports
+from workspace.imports.reader import HEADER
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parametrize("viewport", ["desktop", "phone"])]
 

@@ -19,9 +19,9 @@ from playwright.sync_api import Page, expect
 
 from banking.models import Account, Transaction, TransactionStatus
 from banking.services import withdrawal_create
-from banking.tests.factories import TEST_PASSWORD
 from core.money import decimal_to_minor, format_minor, parse_amount
 from core.templatetags.money import format_money
+from core.testing.users import TEST_PASSWORD
 from e2e.steps import sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parametrize("viewport", ["desktop"])]

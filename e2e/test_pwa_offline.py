@@ -45,6 +45,12 @@ def shot(phone: Page, request) -> Callable[[str], Path]:
     return take
 
 
+# The page's outbox module (static/js/offline-outbox.js), the instance its script element loaded:
+# `ready` settles once the first sync and replay are done.
+OUTBOX = "import(document.getElementById('flux-outbox').src).then((module) => module.outbox)"
+OUTBOX_READY = f"{OUTBOX}.then((outbox) => outbox.ready).then(() => true)"
+
+
 def signed_in_and_synced(phone: Page, username: str) -> None:
     """Sign in, let the service worker take control (one reload) and the first sync finish."""
     sign_in(phone, username)
@@ -52,8 +58,7 @@ def signed_in_and_synced(phone: Page, username: str) -> None:
     phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
     phone.reload()
     assert phone.evaluate("navigator.serviceWorker.controller !== null")
-    phone.wait_for_function("window.fluxOffline !== undefined")
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
 
 
 
@@ -115,7 +120,7 @@ def test_offline_balances_and_a_queued_transfer_posted_once(phone: Page, pixel: 
     expect(phone.get_by_test_id("account-balance")).to_contain_text("974.50")
     expect(phone.get_by_test_id("outbox-item").get_by_test_id("outbox-status")).to_have_text("Posted")
     expect(phone.get_by_test_id("offline-banner")).to_be_hidden()
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
     shot("posted")
 
     # Posted exactly once, as the API tells it.
@@ -133,7 +138,7 @@ def test_a_lost_answer_is_replayed_without_moving_money_twice(phone: Page, pixel
                                                               alice_account, bob_account, shot):
     signed_in_and_synced(phone, "alice")
     phone.goto("/app/offline/")  # the page that hosts the outbox form
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
     lost = []
 
     def lose_the_answer(route: Route) -> None:
@@ -147,7 +152,7 @@ def test_a_lost_answer_is_replayed_without_moving_money_twice(phone: Page, pixel
     queue_transfer(phone, bob_account.iban, "10.00", "Lost answer")
     expect(phone.get_by_test_id("outbox-status")).to_contain_text("Queued")
     phone.goto("/app/")
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
     assert len(lost) == 1
     expect(phone.get_by_test_id("outbox-status")).to_contain_text("Queued")
     assert Transaction.objects.filter(reference="Lost answer").count() == 1  # it did move, once
@@ -156,8 +161,8 @@ def test_a_lost_answer_is_replayed_without_moving_money_twice(phone: Page, pixel
     # The replay (what the `online` event or the next start does) gets the first answer back; the
     # accounts page then reloads itself to show the balances.
     with phone.expect_navigation():
-        phone.evaluate("() => { window.fluxOffline.replayOutbox(); }")
-    phone.evaluate("window.fluxOffline.ready")
+        phone.evaluate(f"() => {{ {OUTBOX}.then((outbox) => outbox.replayOutbox()); }}")
+    phone.evaluate(OUTBOX_READY)
     expect(phone.get_by_test_id("account-balance")).to_contain_text("990.00")
     expect(phone.get_by_test_id("outbox-status")).to_have_text("Posted")
     shot("replayed")
@@ -172,7 +177,7 @@ def test_the_transfer_form_queues_while_offline(phone: Page, pixel: BrowserConte
                                                 bob_account, shot):
     signed_in_and_synced(phone, "alice")
     phone.goto("/app/transfer/")
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
     questions = []
     phone.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
 
@@ -199,7 +204,7 @@ def test_the_transfer_form_queues_a_transfer_to_an_own_account_while_offline(
     savings = open_account(alice, kind="savings")
     signed_in_and_synced(phone, "alice")
     phone.goto("/app/transfer/")
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
     phone.on("dialog", lambda dialog: dialog.accept())
 
     pixel.set_offline(True)
@@ -249,7 +254,7 @@ def test_in_french_offline_and_signing_out_forgets_the_data(phone: Page, pixel: 
     open_menu(phone)
     phone.get_by_test_id("language-switcher").get_by_role("button", name="Français").click()
     expect(phone.get_by_role("heading", name="Vos comptes", level=1)).to_be_visible()
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
     # The worker's offline page follows the language.
     assert phone.evaluate(FRENCH_SHELL_CACHED)
 
@@ -262,7 +267,7 @@ def test_in_french_offline_and_signing_out_forgets_the_data(phone: Page, pixel: 
 
     pixel.set_offline(False)
     expect(phone.get_by_test_id("account-balance")).to_be_visible()  # the real page is back
-    phone.evaluate("window.fluxOffline.ready")
+    phone.evaluate(OUTBOX_READY)
     assert phone.evaluate(STORED_ACCOUNTS) == 1
     open_menu(phone)
     phone.get_by_role("button", name="Se déconnecter").click()

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from playwright.sync_api import Page, expect
 from rest_framework.throttling import SimpleRateThrottle
 
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,9 +10,11 @@ from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
+from core.errors import error_response
 
 # /admin/ too: its own sign-in page takes only the password.
 STAFF_PREFIXES = ("/agent/", "/staff/", "/admin/")
@@ -29,10 +31,7 @@ def second_factor_refusal(request: HttpRequest, user) -> HttpResponse | None:
     if two_factor.session_verified(request, user):
         return None
     if not request.accepts("text/html") or request.headers.get("accept", "").startswith("application/json"):
-        return JsonResponse(
-            {"error": {"code": "otp_required", "message": _("Give your two-factor code on the sign-in page first.")}},
-            status=403,
-        )
+        return error_response("otp_required", _("Give your two-factor code on the sign-in page first."), status=403)
     step = "2fa-verify" if two_factor.confirmed_device(user) else "2fa-setup"
     return HttpResponseRedirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
 

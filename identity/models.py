@@ -1,7 +1,8 @@
 import uuid
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
@@ -13,6 +14,8 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR)
+USERNAME_UNIQUE = "user_username_unique_ci"
+EMAIL_UNIQUE = "user_email_unique_ci"
 
 
 class User(AbstractUser):
@@ -28,6 +31,11 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(role__in=[r.value for r in Role]), name="user_role_valid"
             ),
+            # Signing in looks a username up whatever its case, and an email identifies one person:
+            # the services check both first (a clear error), the database makes it true under
+            # concurrent requests too (identity.services.taken).
+            models.UniqueConstraint(Lower("username"), name=USERNAME_UNIQUE),
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name=EMAIL_UNIQUE),
         ]
 
     @property
@@ -41,46 +49,6 @@ class User(AbstractUser):
     @property
     def is_supervisor(self) -> bool:
         return self.role == Role.SUPERVISOR
-
-
-class RoleManager(UserManager):
-    role: str = ""
-
-    def get_queryset(self):
-        return super().get_queryset().filter(role=self.role)
-
-
-class CustomerManager(RoleManager):
-    role = Role.CUSTOMER
-
-
-class AgentManager(RoleManager):
-    role = Role.AGENT
-
-
-class SupervisorManager(RoleManager):
-    role = Role.SUPERVISOR
-
-
-class Customer(User):
-    objects = CustomerManager()
-
-    class Meta:
-        proxy = True
-
-
-class Agent(User):
-    objects = AgentManager()
-
-    class Meta:
-        proxy = True
-
-
-class Supervisor(User):
-    objects = SupervisorManager()
-
-    class Meta:
-        proxy = True
 
 
 class TokenChannel(models.TextChoices):

@@ -1,4 +1,6 @@
-"""What each role may see in the Django admin, and who may open it at all.
+"""Who may do what: the role checks the services make (require_staff, require_supervisor; the
+pages' decorators and the API's permission classes ask the same roles), and what each role may see
+in the Django admin, and who may open it at all.
 
 The admin is a read-only window (core.admin.ReadOnlyModelAdmin refuses every add, change and
 delete), so the only permissions that matter are the `view_*` ones. They come from the role and
@@ -13,6 +15,7 @@ entries. Supervisors also read the audit events (GET audit/events/ is theirs in 
 
 from __future__ import annotations
 
+from core.errors import ApplicationError
 from identity.models import Role, User
 
 AGENT_ADMIN_VIEWS = frozenset(
@@ -49,3 +52,18 @@ def may_open_admin(user) -> bool:
     if not (getattr(user, "is_authenticated", False) and user.is_active):
         return False
     return bool(user.is_superuser or user.is_bank_staff)
+
+
+# --- Who may act: the services' one form of the role checks --------------------------------------
+
+
+def require_staff(user, message: str = "Only bank staff may do this.") -> None:
+    """Refuse (permission_denied) anyone but an agent or a supervisor."""
+    if not getattr(user, "is_bank_staff", False):
+        raise ApplicationError("permission_denied", message)
+
+
+def require_supervisor(user, message: str = "Only supervisors may do this.") -> None:
+    """Refuse (permission_denied) anyone but a supervisor."""
+    if not getattr(user, "is_supervisor", False):
+        raise ApplicationError("permission_denied", message)

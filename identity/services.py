@@ -19,7 +19,17 @@ from audit import actions
 from audit.services import audit_record
 from core.errors import ApplicationError, ValidationFailed
 from identity import lockout, password_links, tokens, two_factor
-from identity.models import Role, TokenChannel, User
+from identity.models import EMAIL_UNIQUE, Role, TokenChannel, User
+from identity.permissions import require_staff
+
+
+def taken(error: IntegrityError) -> ValidationFailed:
+    """The field error for a unique name a concurrent request took between the check and the
+    insert (the database's constraints, identity.models: the email, else the username)."""
+    if EMAIL_UNIQUE in str(error):
+        return ValidationFailed({"email": [_("A user with this email already exists.")]})
+    return ValidationFailed({"username": [_("This username is taken.")]})
+
 
 
 def customer_create(
@@ -44,8 +54,7 @@ def customer_create(
     Errors: permission_denied (not staff), validation_error (username or email taken, weak password,
     malformed email, missing names).
     """
-    if not getattr(actor, "is_bank_staff", False):
-        raise ApplicationError("permission_denied", "Only bank staff may onboard customers.")
+    require_staff(actor, "Only bank staff may onboard customers.")
     username = (username or "").strip()
     email = (email or "").strip().lower()
     errors: dict[str, list[str]] = {}
@@ -93,8 +102,8 @@ def customer_create(
                 target_id=customer.pk,
                 data={"username": customer.username, "email": customer.email, "password_link": send_link},
             )
-    except IntegrityError:  # a concurrent request took the username
-        raise ValidationFailed({"username": ["This username is taken."]}) from None
+    except IntegrityError as error:  # a concurrent request took the username or the email
+        raise taken(error) from None
     return customer
 
 
@@ -157,13 +166,6 @@ def session_login(*, request: HttpRequest, user: User) -> None:
         )
 
 
-def session_login_failed(*, username: str, request: HttpRequest | None = None) -> None:
-    """Audit a refused page sign-in (wrong username or password, or an inactive user), naming the
-    user when the username exists, as the API does (identity.lockout.sign_in_failed, which also
-    records a lockout that this failure started)."""
-    lockout.sign_in_failed(request=request, username=username, channel="web")
-
-
 def session_logout(*, request: HttpRequest) -> None:
     """End the page session and audit it. The JWT pairs the session was handed for the app (POST
     /app/token/) are revoked with it: refresh and access tokens stop working now, not in a day
@@ -223,6 +225,13 @@ def customer_update_contact(
         errors["address"] = [_("Keep the address to %(max)d characters at most.") % {"max": ADDRESS_MAX_LENGTH}]
     if errors:
         raise ValidationFailed(errors)
+    try:
+        return _contact_save(actor=actor, customer=customer, email=email, phone=phone, address=address)
+    except IntegrityError as error:  # a concurrent request took the email
+        raise taken(error) from None
+
+
+def _contact_save(*, actor, customer: User, email: str, phone: str, address: str) -> User:
     with transaction.atomic():
         current = User.objects.select_for_update().get(pk=customer.pk)
         wanted = {"email": email, "phone": phone, "address": address}
@@ -242,6 +251,19 @@ def customer_update_contact(
     for field, value in wanted.items():
         setattr(customer, field, value)
     return customer
+
+
+def password_change_checked(*, user: User, old_password: str, new_password: str, channel: str) -> None:
+    """Change the user's password after checking the current one and then the password rules
+    (AUTH_PASSWORD_VALIDATORS), as Django's PasswordChangeForm does for the page: what the API
+    calls. Errors: validation_error (old_password, else new_password)."""
+    if not user.check_password(old_password):
+        raise ValidationFailed({"old_password": ["This is not your current password."]})
+    try:
+        password_validation.validate_password(new_password, user)
+    except DjangoValidationError as error:
+        raise ValidationFailed({"new_password": list(error.messages)}) from None
+    password_change(request=None, user=user, new_password=new_password, channel=channel)
 
 
 def password_change(*, request: HttpRequest | None, user: User, new_password: str, channel: str = "web") -> None:

@@ -16,16 +16,18 @@ from audit.services import audit_record
 from core.errors import ApplicationError, ValidationFailed
 from identity import lockout, password_links
 from identity.models import Role, User
+from identity.permissions import require_supervisor
+from identity.services import taken
 
 USERNAME_MAX_LENGTH = 150
 
 
 def _require_supervisor(actor) -> None:
-    if not getattr(actor, "is_supervisor", False):
-        raise ApplicationError("permission_denied", _("Only supervisors manage the bank's staff."))
+    require_supervisor(actor, _("Only supervisors manage the bank's staff."))
 
 
-def _require_staff(user: User) -> None:
+def _ensure_staff_member(user: User) -> None:
+    """The member of staff a supervisor acts on: anyone else is not_found, as an unknown id."""
     if not user.is_bank_staff:
         raise ApplicationError("not_found", _("No such member of staff."))
 
@@ -88,8 +90,8 @@ def agent_create(
                 target_id=agent.pk,
                 data={"username": agent.username, "role": agent.role, "email": agent.email, "password_link": True},
             )
-    except IntegrityError:  # a concurrent request took the username
-        raise ValidationFailed({"username": [_("This username is taken.")]}) from None
+    except IntegrityError as error:  # a concurrent request took the username or the email
+        raise taken(error) from None
     return agent
 
 
@@ -99,7 +101,7 @@ def staff_deactivate(*, actor: User, user: User) -> User:
     `staff.deactivated`. Errors: permission_denied (not a supervisor, or themselves), not_found
     (not staff), validation_error (already inactive)."""
     _require_supervisor(actor)
-    _require_staff(user)
+    _ensure_staff_member(user)
     if user.pk == actor.pk:
         raise ApplicationError("permission_denied", _("You cannot deactivate yourself."))
     with transaction.atomic():
@@ -121,7 +123,7 @@ def staff_reactivate(*, actor: User, user: User) -> User:
     """A supervisor lets a deactivated member of staff sign in again. Audited as
     `staff.reactivated`. Errors: permission_denied, not_found, validation_error (already active)."""
     _require_supervisor(actor)
-    _require_staff(user)
+    _ensure_staff_member(user)
     with transaction.atomic():
         current = User.objects.select_for_update().get(pk=user.pk)
         if current.is_active:
@@ -141,7 +143,7 @@ def staff_2fa_reset(*, actor: User, user: User) -> int:
     Returns how many devices went. Audited as `auth.2fa_reset`.
     Errors: permission_denied, not_found, validation_error (nothing to reset)."""
     _require_supervisor(actor)
-    _require_staff(user)
+    _ensure_staff_member(user)
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         removed, _by_model = TOTPDevice.objects.filter(user=user).delete()

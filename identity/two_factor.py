@@ -21,6 +21,7 @@ from audit.services import audit_record
 from core.errors import ApplicationError
 from identity import lockout
 from identity.models import User
+from identity.permissions import require_staff
 
 DEVICE_NAME = "Flux"
 
@@ -72,8 +73,7 @@ def totp_enrolment_start(*, user: User) -> TOTPDevice:
     """The device a staff member is enrolling: their one unconfirmed TOTP device, made on the first
     visit and kept (the same secret) until they confirm a code, so a reload does not change the QR
     code they may have scanned. Errors: permission_denied (not staff), already_enrolled."""
-    if not getattr(user, "is_bank_staff", False):
-        raise ApplicationError("permission_denied", _("Two-factor sign-in is for the bank's staff."))
+    require_staff(user, _("Two-factor sign-in is for the bank's staff."))
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # one enrolment at a time per user
         if TOTPDevice.objects.filter(user=user, confirmed=True).exists():

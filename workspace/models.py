@@ -1,5 +1,5 @@
 """Bulk imports: an uploaded CSV of operations, validated line by line on upload, then applied in
-chunks (workspace/imports.py). Each line keeps its own result, so a 10,000-line file survives a
+chunks (workspace/imports/). Each line keeps its own result, so a 10,000-line file survives a
 page reload half way through and its report can be read or downloaded at any time."""
 
 from __future__ import annotations

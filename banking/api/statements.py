@@ -11,39 +11,8 @@ from rest_framework.views import APIView
 
 from banking.access import account_for_user
 from banking.api.examples import ALICE_IBAN
-from banking.statements import parse_month, statement_csv, statement_filename, statement_for_month, statement_pdf
+from banking.statements.exports import FORMATS, statement_response
 from core.api.schema import errors
-from core.errors import ValidationFailed
-
-FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "pdf": "application/pdf",
-}
-
-
-def statement_response(*, account, month_param: object, format_param: object) -> HttpResponse:
-    """Validate the month and format, then render the statement as a download. Shared by the API
-    and the statements page. Errors: validation_error (month, format)."""
-    errors: dict[str, list[str]] = {}
-    month = None
-    try:
-        month = parse_month(month_param)
-    except ValidationFailed as exc:
-        errors |= exc.fields
-    if format_param not in FORMATS:
-        errors["format"] = ["Choose csv or pdf."]
-    if errors:
-        raise ValidationFailed(errors)
-    statement = statement_for_month(account=account, month=month)
-    if format_param == "csv":
-        # A byte-order mark so that spreadsheets read the UTF-8 (names, references) as UTF-8.
-        body: bytes = ("\ufeff" + statement_csv(statement)).encode("utf-8")
-    else:
-        body = statement_pdf(statement)
-    response = HttpResponse(body, content_type=FORMATS[format_param])
-    response["Content-Disposition"] = f'attachment; filename="{statement_filename(statement, format_param)}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 class AccountStatementView(APIView):

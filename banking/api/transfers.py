@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from banking import selectors, services
 from banking.api import examples
-from banking.api.filters import TransferFilter
 from banking.api.serializers import (
     TransactionSerializer,
     TransferBatchResultSerializer,
@@ -22,6 +21,7 @@ from banking.api.serializers import (
     TransferCreateSerializer,
 )
 from banking.api.views import transaction_body
+from banking.filters import TransferFilter
 from banking.models import Transaction
 from banking.services.batches import BatchItem, BatchOutcome
 from core.api.idempotency import idempotent_response

@@ -11,7 +11,6 @@ from rest_framework.views import APIView
 from banking import selectors, services
 from banking.access import account_for_user, accounts_visible_to, transaction_for_user
 from banking.api import examples
-from banking.api.filters import AccountFilter, EntryFilter
 from banking.api.serializers import (
     AccountOpenSerializer,
     AccountSerializer,
@@ -21,6 +20,7 @@ from banking.api.serializers import (
     ReasonSerializer,
     TransactionSerializer,
 )
+from banking.filters import AccountFilter, EntryFilter
 from banking.models import Account, Entry
 from core.api.idempotency import idempotent_response
 from core.api.pagination import OldestFirstCursorPagination

@@ -12,10 +12,11 @@ from banking.iban import generate_flux_iban
 from banking.locks import lock_accounts
 from banking.models import CUSTOMER_KINDS, Account, AccountStatus
 from banking.policies import check_may_set_overdraft
-from banking.services.common import require_reason, require_staff
+from banking.services.common import require_reason
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.money import format_minor
 from identity.models import Role, User
+from identity.permissions import require_staff
 
 
 def account_open(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,13 +14,13 @@ from audit.services import audit_record
 from banking.ledger import ensure_open, post, transaction_audit_data
 from banking.locks import lock_accounts, lock_transaction
 from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
-from banking.policies import reversal_refusal
-from banking.services.common import require_reason, require_staff
+from banking.policies import approval_limit_refusal, reversal_refusal
+from banking.services.common import require_reason
 from banking.services.movements import legs_for
 from banking.services.reversals import reversal_legs
 from core.errors import ApplicationError, NotFound
-from core.money import decimal_to_minor, format_minor
 from identity.models import User
+from identity.permissions import require_staff
 
 
 def _lock_pending(*, decider: User, transaction_id: int, now: datetime) -> Transaction:
@@ -39,15 +38,9 @@ def _lock_pending(*, decider: User, transaction_id: int, now: datetime) -> Trans
 
 def _ensure_within_approval_limit(*, approver: User, txn: Transaction) -> None:
     """Agents approve up to FLUX_AGENT_APPROVAL_LIMIT; above it, only a supervisor may."""
-    if approver.is_supervisor:
-        return
-    limit = decimal_to_minor(settings.FLUX_AGENT_APPROVAL_LIMIT)
-    if txn.amount > limit:
-        raise ApplicationError(
-            "approval_limit_exceeded",
-            f"An agent approves up to {format_minor(limit)} {txn.currency}; this transaction of "
-            f"{format_minor(txn.amount)} {txn.currency} needs a supervisor.",
-        )
+    refusal = approval_limit_refusal(approver, txn)
+    if refusal is not None:
+        raise refusal
 
 
 def _release_hold(txn: Transaction, source: Account) -> None:

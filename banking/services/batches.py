@@ -92,7 +92,7 @@ def movements_apply(
     """Apply movements whose pre-lock checks passed (an ApplicationError stands for one refused
     before), in one database transaction: every account locked once in ascending order, each
     movement checked and staged in order, all written together (banking.ledger.Postings).
-    The path of transfer_batch_create and of the bulk import (workspace/imports.py)."""
+    The path of transfer_batch_create and of the bulk import (workspace/imports/)."""
     outcomes: list[BatchOutcome] = []
     with transaction.atomic():
         movements = [movement for movement in planned if isinstance(movement, Movement)]

@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-from core.errors import ApplicationError, ValidationFailed
-
-
-def require_staff(user) -> None:
-    if not getattr(user, "is_bank_staff", False):
-        raise ApplicationError("permission_denied", "Only bank staff may do this.")
+from core.errors import ValidationFailed
 
 
 def require_reason(reason: str) -> str:

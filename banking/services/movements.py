@@ -20,11 +20,11 @@ from banking.iban import is_flux_iban, parse_iban
 from banking.ledger import Leg, Postings, ensure_available, ensure_open, internal_account
 from banking.locks import lock_account_and_iban, lock_accounts
 from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
-from banking.services.common import require_staff
+from banking.policies import cash_needs_approval, transfer_needs_approval
 from core.errors import ApplicationError, NotFound, ValidationFailed
 from core.ids import parse_id
-from core.money import decimal_to_minor
 from identity.models import User
+from identity.permissions import require_staff
 
 CASH_COUNTERPARTY = "Cash"
 
@@ -185,7 +185,7 @@ def transfer_movement(
         amount=amount,
         currency=source.currency,
         reference=reference,
-        needs_approval=amount >= decimal_to_minor(settings.FLUX_APPROVAL_THRESHOLD),
+        needs_approval=transfer_needs_approval(amount),
         hold=True,
         external_iban=external_iban,
     )
@@ -280,7 +280,7 @@ def cash_movement(
         amount=amount,
         currency=account.currency,
         reference=reference,
-        needs_approval=amount >= decimal_to_minor(settings.FLUX_CASH_APPROVAL_THRESHOLD),
+        needs_approval=cash_needs_approval(amount),
         # A pending withdrawal holds the customer's money; a pending deposit holds nothing
         # (the cash is not the customer's until approved).
         hold=not paying_in,

@@ -17,9 +17,10 @@ from banking.locks import lock_accounts, lock_transaction
 from banking.models import Account, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.policies import reversal_refusal
 from banking.selectors import standing_reversal_of
-from banking.services.common import require_reason, require_staff
+from banking.services.common import require_reason
 from core.errors import ApplicationError, NotFound
 from identity.models import User
+from identity.permissions import require_staff
 
 
 def reversal_legs(original_entries: list[Entry], accounts: dict[int, Account]) -> list[Leg]:

@@ -1,8 +1,9 @@
 """Fixtures and helpers for the REST API tests (identity and banking).
 
-The shared fixtures are prefixed `api_` so they never clash with the project-wide `conftest.py`; test
-modules import what they use explicitly. People are real users, accounts are opened and funded
-through the services, and every API client signs in with a real JWT from POST /api/v1/auth/token/.
+The shared fixtures are prefixed `api_` so they never clash with the project-wide `conftest.py`,
+which registers this module as a plugin: every app's tests request them by name. People are real
+users, accounts are opened and funded through the services, and every API client signs in with a
+real JWT from POST /api/v1/auth/token/.
 
 The banking API modules (test_api_*.py) also share the request helpers and URLs here, and the two
 scenario fixtures at the end, `rich_account` and `pending_transfer`: those keep the names their
@@ -15,26 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from audit.models import AuditEvent
-from banking.models import Account, Entry, Transaction, TransactionStatus
-from banking.services import account_open, deposit_create, transaction_approve
-from core.idempotency import STORED_REFUSAL_STATUSES
-from core.models import IdempotencyKey
-from core.testing.api import (  # noqa: F401 (the API tests import these from here)
-    API,
-    PAGE_FIELDS,
-    assert_error,
-    idempotency_key,
-    obtain_tokens,
-    page,
-    post,
-)
-from core.testing.users import API_PASSWORD
+from banking.models import Account
+from banking.services import account_open
+from banking.tests.factories import fund
+from banking.tests.ledger import ledger_snapshot
+from core.testing.api import API, idempotency_key, obtain_tokens, post
 from identity.models import Role, User
-from identity.tests.factories import make_user  # noqa: F401 (the API tests import it from here)
+from identity.tests.factories import make_user
 
 ACCOUNTS = f"{API}accounts/"
 TRANSFERS = f"{API}transfers/"
@@ -44,11 +34,8 @@ EXTERNAL_IBAN = "DE89370400440532013000"
 
 __all__ = [
     "ACCOUNTS",
-    "API",
-    "API_PASSWORD",
     "DEPOSITS",
     "EXTERNAL_IBAN",
-    "PAGE_FIELDS",
     "TRANSFERS",
     "WITHDRAWALS",
     "api_agent",
@@ -64,37 +51,19 @@ __all__ = [
     "api_open_account",
     "api_supervisor",
     "api_unchanged",
-    "assert_error",
-    "assert_ledger_consistent",
     "balance_of",
     "cash",
     "client_for",
     "fresh",
-    "fund_account",
-    "idempotency_key",
-    "ledger_snapshot",
     "lifecycle",
-    "obtain_tokens",
-    "make_user",
     "open_account",
-    "page",
     "pending_transfer",
-    "post",
     "rich_account",
     "transfer",
 ]
 
 
 # --- Plain helpers (usable from threads and transactional tests too) -----------------------------
-
-
-def fund_account(account: Account, amount: int, *, agent: User, approver: User) -> Transaction:
-    """Pay `amount` minor units in at the counter; a deposit above the cash threshold is approved."""
-    txn = deposit_create(initiator=agent, account_id=account.pk, amount=amount, reference="Opening deposit")
-    if txn.status == TransactionStatus.PENDING:
-        txn = transaction_approve(approver=approver, transaction_id=txn.pk)
-    account.refresh_from_db()
-    return txn
 
 
 def open_account(
@@ -107,7 +76,7 @@ def open_account(
         overdraft_limit=overdraft_limit,
     )
     if balance:
-        fund_account(account, balance, agent=agent, approver=approver)
+        fund(account, balance, agent=agent, approver=approver)
     account.refresh_from_db()
     return account
 
@@ -125,40 +94,6 @@ def client_for(user: User | None, *, access: str | None = None) -> APIClient:
 def balance_of(account: Account) -> int:
     account.refresh_from_db()
     return account.balance
-
-
-def ledger_snapshot() -> dict:
-    """Everything an API request may touch: balances, holds and status of every account, every
-    entry, every transaction's state, every audit event and every idempotency key that records an
-    operation done. A refused request may leave its key behind holding the refusal (it is the
-    answer a retry gets, core/idempotency.py), never a key of an operation done."""
-    return {
-        "accounts": {
-            pk: rest
-            for pk, *rest in Account.objects.values_list("pk", "balance", "held", "status", "closed_at")
-        },
-        "entries": list(Entry.objects.order_by("pk").values_list("pk", "account_id", "amount", "balance_after")),
-        "transactions": list(
-            Transaction.objects.order_by("pk").values_list(
-                "pk", "status", "hold_amount", "posted_at", "decided_by_id", "decision_reason"
-            )
-        ),
-        "audit_events": list(AuditEvent.objects.order_by("pk").values_list("pk", "action", "target_id")),
-        "idempotency_keys": list(
-            IdempotencyKey.objects.exclude(response_status__in=STORED_REFUSAL_STATUSES)
-            .order_by("pk").values_list("pk", "user_id", "key", "response_status", "response_body")
-        ),
-    }
-
-
-def assert_ledger_consistent() -> None:
-    """Each account's stored balance equals the sum of its entries, and all entries sum to zero."""
-    for account in Account.objects.all():
-        total = Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or 0
-        assert account.balance == total, f"{account.iban}: balance {account.balance} != entries {total}"
-    assert (Entry.objects.aggregate(total=Sum("amount"))["total"] or 0) == 0
-    for txn in Transaction.objects.filter(status=TransactionStatus.POSTED):
-        assert sum(txn.entries.values_list("amount", flat=True)) == 0, txn
 
 
 # --- Banking API requests (shared by the test_api_*.py modules) ----------------------------------

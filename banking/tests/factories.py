@@ -3,24 +3,17 @@
 Users are plain rows; accounts are opened and funded through the services, as the bank would,
 so every balance is backed by entries from the start.
 
-At the end, plain helpers (no fixtures) that the service tests (test_services_*.py) share."""
+The people are identity's (identity/tests/factories.py); the ledger's checks are in
+banking/tests/ledger.py. At the end, plain helpers (no fixtures) the service tests share."""
 
 from __future__ import annotations
 
 import factory
 
-from audit.tests.support import assert_audited, last_event  # noqa: F401
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
 from banking.services import account_open, deposit_create, transaction_approve, transfer_create
-from core.testing.assertions import refused  # noqa: F401
 from identity.models import User
-from identity.tests.factories import (  # noqa: F401 (the banking tests import the people from here too)
-    TEST_PASSWORD,
-    AgentFactory,
-    CustomerFactory,
-    SupervisorFactory,
-    UserFactory,
-)
+from identity.tests.factories import AgentFactory, CustomerFactory
 
 
 class AccountFactory(factory.Factory):
@@ -66,12 +59,6 @@ def fresh(account: Account) -> Account:
 
 def entries_of(txn: Transaction) -> list[Entry]:
     return list(Entry.objects.filter(transaction=txn).order_by("pk"))
-
-
-def assert_balanced(account: Account) -> None:
-    """The stored balance is the sum of the account's entries."""
-    total = sum(Entry.objects.filter(account=account).values_list("amount", flat=True))
-    assert fresh(account).balance == total
 
 
 def pending_transfer(initiator, source: Account, destination: Account, amount: int = 10_000_00, **kwargs):

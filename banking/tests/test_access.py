@@ -9,7 +9,7 @@ import pytest
 from banking.access import account_visible_to, accounts_visible_to
 from banking.models import Account
 from banking.services import transfer_create
-from banking.tests.factories import refused
+from core.testing.assertions import refused
 
 
 def test_account_visible_to_says_what_accounts_visible_to_says(alice, bob, agnes, sam, alice_account, bob_account,

@@ -22,7 +22,6 @@ from banking.ledger import internal_account
 from banking.models import Account, AccountKind, AccountStatus, Entry
 from banking.tests.api_support import (
     ACCOUNTS,
-    API,
     DEPOSITS,
     EXTERNAL_IBAN,
     WITHDRAWALS,
@@ -38,18 +37,16 @@ from banking.tests.api_support import (
     api_open_account,
     api_supervisor,
     api_unchanged,
-    assert_error,
     cash,
     fresh,
     lifecycle,
-    make_user,
-    page,
     pending_transfer,
-    post,
     rich_account,
     transfer,
 )
+from core.testing.api import API, assert_error, page, post
 from identity.models import Role, User
+from identity.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

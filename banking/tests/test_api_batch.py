@@ -20,7 +20,6 @@ from banking.ledger import internal_account
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
 from banking.services import account_freeze
 from banking.tests.api_support import (
-    API,
     EXTERNAL_IBAN,
     api_agent,
     api_alice,
@@ -33,15 +32,12 @@ from banking.tests.api_support import (
     api_open_account,
     api_supervisor,
     api_unchanged,
-    assert_error,
-    assert_ledger_consistent,
     balance_of,
     client_for,
-    idempotency_key,
-    obtain_tokens,
-    post,
 )
+from banking.tests.ledger import assert_ledger_consistent
 from banking.tests.test_api_concurrency import run_threads
+from core.testing.api import API, assert_error, idempotency_key, obtain_tokens, post
 
 pytestmark = [
     pytest.mark.postgres,

@@ -22,7 +22,6 @@ from banking.ledger import internal_account
 from banking.models import AccountKind, Entry, Transaction
 from banking.tests.api_support import (
     ACCOUNTS,
-    API,
     DEPOSITS,
     EXTERNAL_IBAN,
     WITHDRAWALS,
@@ -36,19 +35,16 @@ from banking.tests.api_support import (
     api_open_account,
     api_supervisor,
     api_unchanged,
-    assert_error,
-    assert_ledger_consistent,
     balance_of,
     cash,
     fresh,
-    idempotency_key,
     lifecycle,
-    page,
     pending_transfer,
-    post,
     rich_account,
     transfer,
 )
+from banking.tests.ledger import assert_ledger_consistent
+from core.testing.api import API, assert_error, idempotency_key, page, post
 
 pytestmark = pytest.mark.django_db
 

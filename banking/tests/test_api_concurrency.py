@@ -23,21 +23,12 @@ from rest_framework.test import APIClient
 
 from banking.ledger import internal_account
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
-from banking.tests.api_support import (
-    API,
-    api_agent,
-    api_alice,
-    api_bob,
-    api_open_account,
-    api_supervisor,
-    assert_ledger_consistent,
-    client_for,
-    idempotency_key,
-    make_user,
-    obtain_tokens,
-)
+from banking.tests.api_support import api_agent, api_alice, api_bob, api_open_account, api_supervisor, client_for
+from banking.tests.ledger import assert_ledger_consistent
 from core.errors import STATUS_BY_CODE
 from core.models import IdempotencyKey
+from core.testing.api import API, idempotency_key, obtain_tokens
+from identity.tests.factories import make_user
 
 pytestmark = [
     pytest.mark.postgres,

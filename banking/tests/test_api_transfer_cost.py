@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from banking.tests.api_support import (
-    API,
     DEPOSITS,
     api_agent,
     api_alice,
@@ -25,7 +24,7 @@ from banking.tests.api_support import (
     cash,
     transfer,
 )
-from core.testing.api import bearer_client
+from core.testing.api import API, bearer_client
 
 pytestmark = [
     pytest.mark.postgres,

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 from banking.tests.api_support import (
-    API,
     DEPOSITS,
     EXTERNAL_IBAN,
     TRANSFERS,
@@ -25,11 +24,10 @@ from banking.tests.api_support import (
     api_make_user,
     api_open_account,
     api_supervisor,
-    assert_error,
     cash,
-    page,
     transfer,
 )
+from core.testing.api import API, assert_error, page
 
 pytestmark = pytest.mark.django_db
 

@@ -33,20 +33,16 @@ from banking.tests.api_support import (
     api_open_account,
     api_supervisor,
     api_unchanged,
-    assert_error,
-    assert_ledger_consistent,
     balance_of,
     cash,
-    idempotency_key,
-    ledger_snapshot,
     lifecycle,
-    page,
     pending_transfer,
-    post,
     rich_account,
     transfer,
 )
+from banking.tests.ledger import assert_ledger_consistent, ledger_snapshot
 from core.models import IdempotencyKey
+from core.testing.api import assert_error, idempotency_key, page, post
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,9 @@ from banking.services import (
     transfer_create,
     withdrawal_create,
 )
-from banking.tests.factories import AgentFactory
 from core.errors import ApplicationError
 from identity.models import User
+from identity.tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db
 

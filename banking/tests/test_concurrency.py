@@ -17,8 +17,8 @@ from django.db.models import Sum
 
 from banking.models import Account, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.services import transaction_approve, transaction_reverse, transfer_create
-from banking.tests.factories import SupervisorFactory
 from core.errors import ApplicationError
+from identity.tests.factories import SupervisorFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

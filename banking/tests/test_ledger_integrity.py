@@ -8,14 +8,9 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import AuditEvent
 from banking.models import Entry, TransactionStatus
-from banking.tests.factories import (
-    AccountFactory,
-    AgentFactory,
-    CustomerFactory,
-    assert_balanced,
-    fresh,
-    fund,
-)
+from banking.tests.factories import AccountFactory, fresh, fund
+from banking.tests.ledger import assert_balanced
+from identity.tests.factories import AgentFactory, CustomerFactory
 
 # --- Append-only tables -----------------------------------------------------------------------
 

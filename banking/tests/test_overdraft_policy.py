@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from banking.models import Account
 from banking.policies import check_may_set_overdraft, may_set_overdraft
 from banking.services import account_open, account_set_overdraft_limit, customer_onboard
-from banking.tests.factories import refused
+from core.testing.assertions import refused
 from identity.models import User
 
 pytestmark = pytest.mark.django_db

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit import actions
 from audit.models import AuditEvent
+from audit.tests.support import assert_audited, last_event
 from banking.iban import is_flux_iban, parse_iban
 from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.services import (
@@ -30,17 +31,10 @@ from banking.services import (
     transfer_create,
     withdrawal_create,
 )
-from banking.tests.factories import (
-    EXTERNAL_IBAN,
-    AgentFactory,
-    assert_audited,
-    assert_balanced,
-    entries_of,
-    fresh,
-    last_event,
-    pending_transfer,
-    refused,
-)
+from banking.tests.factories import EXTERNAL_IBAN, entries_of, fresh, pending_transfer
+from banking.tests.ledger import assert_balanced
+from core.testing.assertions import refused
+from identity.tests.factories import AgentFactory
 
 
 @pytest.fixture

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 import pytest
 
 from audit import actions
+from audit.tests.support import assert_audited, last_event
 from banking.models import Beneficiary
 from banking.services import account_close, beneficiary_create, beneficiary_delete, beneficiary_rename
-from banking.tests.factories import EXTERNAL_IBAN, assert_audited, last_event, refused
+from banking.tests.factories import EXTERNAL_IBAN
+from core.testing.assertions import refused
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit import actions
 from audit.models import AuditEvent
+from audit.tests.support import assert_audited, last_event
 from banking.models import Account, Entry, TransactionKind, TransactionStatus
 from banking.services import (
     account_freeze,
@@ -24,15 +25,9 @@ from banking.services import (
     withdrawal_create,
 )
 from banking.services.movements import CASH_COUNTERPARTY
-from banking.tests.factories import (
-    assert_audited,
-    assert_balanced,
-    entries_of,
-    fresh,
-    last_event,
-    pending_transfer,
-    refused,
-)
+from banking.tests.factories import entries_of, fresh, pending_transfer
+from banking.tests.ledger import assert_balanced
+from core.testing.assertions import refused
 
 
 @pytest.fixture

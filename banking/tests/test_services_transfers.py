@@ -14,20 +14,14 @@ from django.db import IntegrityError
 
 from audit import actions
 from audit.models import AuditEvent
+from audit.tests.support import assert_audited, last_event
 from banking.iban import generate_flux_iban
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionKind, TransactionStatus
 from banking.services import account_close, account_freeze, deposit_create, transfer_create, withdrawal_create
-from banking.tests.factories import (
-    EXTERNAL_IBAN,
-    assert_audited,
-    assert_balanced,
-    entries_of,
-    fresh,
-    last_event,
-    pending_transfer,
-    refused,
-)
+from banking.tests.factories import EXTERNAL_IBAN, entries_of, fresh, pending_transfer
+from banking.tests.ledger import assert_balanced
 from core.errors import ApplicationError, NotFound
+from core.testing.assertions import refused
 
 EXTERNAL_NL_IBAN = "NL91ABNA0417164300"  # a valid Dutch IBAN of another bank
 

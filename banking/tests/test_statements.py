@@ -11,15 +11,8 @@ from pypdf import PdfReader
 
 from banking.models import Entry
 from banking.services import transfer_create
-from banking.statements import (
-    money_in_out_by_month,
-    parse_month,
-    statement_csv,
-    statement_filename,
-    statement_for_month,
-    statement_months,
-    statement_pdf,
-)
+from banking.statements.exports import statement_csv, statement_filename, statement_pdf
+from banking.statements.selectors import money_in_out_by_month, parse_month, statement_for_month, statement_months
 from banking.tests.history import (
     BEFORE_LABEL,
     BEFORE_MONTH,

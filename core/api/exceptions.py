@@ -48,11 +48,9 @@ def _message(detail) -> str:
     return " ".join(_flatten(detail))
 
 
-def error_response(code: str, message: str, status_code: int, fields=None, headers=None) -> Response:
-    body: dict = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return Response({"error": body}, status=status_code, headers=headers)
+def _response(code: str, message: str, status_code: int, fields=None, headers=None) -> Response:
+    """DRF's answer with the one error body (core.errors.ApplicationError.as_body)."""
+    return Response(ApplicationError(code, message, fields=fields).as_body(), status=status_code, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -71,7 +69,7 @@ def _error_response(exc: Exception) -> Response | None:
         return Response(exc.as_body(), status=exc.status)
     if is_pool_exhausted(exc):
         # Raised at the request's first query, before any write: nothing to roll back or undo.
-        return error_response(
+        return _response(
             "service_unavailable", service_unavailable_message(), STATUS_BY_CODE["service_unavailable"],
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
@@ -82,7 +80,7 @@ def _error_response(exc: Exception) -> Response | None:
 
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()
-        return error_response(
+        return _response(
             "validation_error", "The request is not valid.", status.HTTP_400_BAD_REQUEST, _fields(exc.detail)
         )
     for exc_type, code, status_code in CODE_BY_EXCEPTION:
@@ -94,8 +92,8 @@ def _error_response(exc: Exception) -> Response | None:
             if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
                 headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
             message = _message(exc.detail) or code
-            return error_response(code, message, status_code, headers=headers)
+            return _response(code, message, status_code, headers=headers)
     if isinstance(exc, exceptions.APIException):
         set_rollback()
-        return error_response("error", " ".join(_flatten(exc.detail)), exc.status_code)
+        return _response("error", " ".join(_flatten(exc.detail)), exc.status_code)
     return None

@@ -2,11 +2,11 @@
 
 import sys
 
-from django.http import JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from core.db.pool import is_pool_exhausted, service_unavailable
+from core.errors import error_response
 
 
 # Exempt from CSRF: an unknown API path answers its JSON 404 to every method; a POST would
@@ -14,7 +14,7 @@ from core.db.pool import is_pool_exhausted, service_unavailable
 @csrf_exempt
 def not_found(request, exception=None):
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+        return error_response("not_found", "Not found.")
     return defaults.page_not_found(request, exception)
 
 
@@ -23,8 +23,8 @@ def server_error(request):
     if is_pool_exhausted(sys.exc_info()[1]):
         return service_unavailable(request)
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": {"code": "server_error", "message": "Something went wrong on our side; nothing was applied."}},
+        return error_response(
+            "server_error", "Something went wrong on our side; nothing was applied.",
             status=500,
         )
     return defaults.server_error(request)

@@ -10,9 +10,11 @@ API's exception handler, the pages' middleware and the last-resort 500 handler."
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+
+from core.errors import error_response
 
 try:
     from psycopg_pool import PoolTimeout
@@ -42,7 +44,6 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
     without touching the database (there is no connection to be had)."""
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     if request.path.startswith("/api/"):
-        body = {"error": {"code": "service_unavailable", "message": service_unavailable_message()}}
-        return JsonResponse(body, status=503, headers=headers)
+        return error_response("service_unavailable", service_unavailable_message(), headers=headers)
     page = render_to_string("503.html", {"message": service_unavailable_message()})
     return HttpResponse(page, status=503, headers=headers)

@@ -3,8 +3,6 @@ desk (staff). The rules and the audit are in identity/services.py, shared with t
 
 from __future__ import annotations
 
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -14,7 +12,6 @@ from rest_framework.views import APIView
 from core.api.permissions import IsCustomer
 from core.api.schema import errors
 from core.api.throttling import ScopedRateThrottle, UserRateThrottle
-from core.errors import ValidationFailed
 from identity import services
 from identity.api import examples
 from identity.services import ADDRESS_MAX_LENGTH
@@ -75,13 +72,6 @@ class MePasswordView(APIView):
     def post(self, request: Request) -> Response:
         params = PasswordChangeSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        user = request.user
-        if not user.check_password(params.validated_data["old_password"]):
-            raise ValidationFailed({"old_password": ["This is not your current password."]})
-        new_password = params.validated_data["new_password"]
-        try:
-            password_validation.validate_password(new_password, user)
-        except DjangoValidationError as error:
-            raise ValidationFailed({"new_password": list(error.messages)}) from None
-        services.password_change(request=None, user=user, new_password=new_password, channel="api")
+        services.password_change_checked(user=request.user, old_password=params.validated_data["old_password"],
+                                         new_password=params.validated_data["new_password"], channel="api")
         return Response(status=status.HTTP_204_NO_CONTENT)

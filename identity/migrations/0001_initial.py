@@ -3,7 +3,6 @@
 import django.contrib.auth.models
 import django.contrib.auth.validators
 import django.utils.timezone
-import identity.models
 from django.db import migrations, models
 
 
@@ -51,7 +50,7 @@ class Migration(migrations.Migration):
             },
             bases=('identity.user',),
             managers=[
-                ('objects', identity.models.AgentManager()),
+                ('objects', django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
@@ -65,7 +64,7 @@ class Migration(migrations.Migration):
             },
             bases=('identity.user',),
             managers=[
-                ('objects', identity.models.CustomerManager()),
+                ('objects', django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
@@ -79,7 +78,7 @@ class Migration(migrations.Migration):
             },
             bases=('identity.user',),
             managers=[
-                ('objects', identity.models.SupervisorManager()),
+                ('objects', django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.AddConstraint(

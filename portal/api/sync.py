@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,18 +18,12 @@ from rest_framework.views import APIView
 from banking.access import accounts_visible_to
 from banking.api.examples import ACCOUNT, ENTRY
 from banking.api.serializers import AccountSerializer, EntrySerializer
+from core.api.permissions import IsCustomer
 from core.api.schema import errors
 from core.ids import MAX_ID
 from portal.selectors import sync_entries
 
 CURSOR_PREFIX = "e:"
-
-
-class IsCustomer(BasePermission):
-    message = "Only customers have a sync feed."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_customer)
 
 
 class SyncEntrySerializer(EntrySerializer):

@@ -11,7 +11,8 @@ from audit import actions
 from audit.models import AuditEvent
 from banking.models import Beneficiary
 from banking.services import beneficiary_create
-from banking.tests.factories import EXTERNAL_IBAN, TEST_PASSWORD
+from banking.tests.factories import EXTERNAL_IBAN
+from core.testing.users import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 from identity.models import User
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from banking.tests.factories import TEST_PASSWORD
 from banking.tests.history import BEFORE_LABEL, INJECTION, LAST_LABEL, LAST_MONTH, THIS_LABEL, book_history
 from core.testing.spreadsheet import assert_spreadsheet_safe
+from core.testing.users import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

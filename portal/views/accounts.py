@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import ValidationError as PaginationError
@@ -14,9 +14,8 @@ from rest_framework.request import Request
 
 from banking import selectors
 from banking.access import account_for_user, accounts_visible_to
-from banking.api.filters import EntryFilter
+from banking.filters import EntryFilter
 from core.api.pagination import IdCursorPagination
-from core.errors import NotFound
 from portal.views.customer import customer_required
 
 # The search form's fields, in the order the API names them; they travel with the cursor.
@@ -51,10 +50,7 @@ def _next_url(request: HttpRequest, next_link: str | None, search: dict[str, str
 @require_GET
 @customer_required
 def account_detail(request: HttpRequest, pk: str) -> HttpResponse:
-    try:
-        account = account_for_user(request.user, pk)
-    except NotFound:
-        raise Http404 from None
+    account = account_for_user(request.user, pk)
     # The API's filterset and selector: the same search, the same query, the same errors.
     search = {name: request.GET[name] for name in SEARCH_PARAMS if request.GET.get(name, "").strip()}
     filterset = EntryFilter(request.GET, queryset=selectors.entry_list_for_account(account=account))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +17,7 @@ from banking import services
 from banking.access import beneficiaries_visible_to, beneficiary_for_user
 from banking.models import Beneficiary
 from core.errors import ApplicationError, NotFound
+from core.forms import add_refusal
 from portal.views.customer import customer_required
 
 NAME_MAX_LENGTH = Beneficiary._meta.get_field("name").max_length
@@ -37,26 +38,9 @@ class RenameForm(forms.Form):
     name = forms.CharField(max_length=NAME_MAX_LENGTH, label=gettext_lazy("New name"), strip=True)
 
 
-def add_refusal(form: forms.Form, error: ApplicationError) -> None:
-    """Put a service refusal next to the field it is about (or on the form as a whole)."""
-    if error.code in REFUSALS:
-        field, message = REFUSALS[error.code]
-        form.add_error(field, str(message))
-        return
-    if error.fields:
-        for field, field_messages in error.fields.items():
-            for message in field_messages:
-                form.add_error(field if field in form.fields else None, message)
-        return
-    form.add_error(None, error.message)
-
-
 def own_beneficiary(user, pk: str) -> Beneficiary:
     """The customer's beneficiary, or the 404 page (another customer's is not found either)."""
-    try:
-        return beneficiary_for_user(user, pk)
-    except NotFound:
-        raise Http404 from None
+    return beneficiary_for_user(user, pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,7 +53,7 @@ def beneficiary_list(request: HttpRequest) -> HttpResponse:
                 customer=request.user, name=form.cleaned_data["name"], iban=form.cleaned_data["iban"]
             )
         except ApplicationError as error:
-            add_refusal(form, error)
+            add_refusal(form, error, REFUSALS)
         else:
             messages.success(request, _("%(name)s is saved as a beneficiary.") % {"name": beneficiary.name})
             return redirect("portal:beneficiaries")
@@ -90,7 +74,7 @@ def beneficiary_rename(request: HttpRequest, pk: str) -> HttpResponse:
                 customer=request.user, beneficiary_id=beneficiary.pk, name=form.cleaned_data["name"]
             )
         except ApplicationError as error:
-            add_refusal(form, error)
+            add_refusal(form, error, REFUSALS)
         else:
             messages.success(request, _("The beneficiary is now called %(name)s.") % {"name": beneficiary.name})
             return redirect("portal:beneficiaries")

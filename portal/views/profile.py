@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
+from core.forms import add_refusal
 from identity import services
 from identity.services import ADDRESS_MAX_LENGTH
 from portal.views.customer import customer_required
@@ -45,11 +46,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         try:
             services.customer_update_contact(customer=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            for field, field_messages in error.fields.items():
-                for message in field_messages:
-                    form.add_error(field if field in form.fields else None, message)
-            if not error.fields:
-                form.add_error(None, error.message)
+            add_refusal(form, error)
         else:
             messages.success(request, _("Your contact details are saved."))
             return redirect("portal:profile")

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from core.errors import error_response
 from identity import tokens
 
 
@@ -21,10 +22,6 @@ def offline(request: HttpRequest) -> HttpResponse:
     one's data (it is rendered as for a signed-out visitor, so the cached copy is the same for
     everyone): offline.js fills it from IndexedDB."""
     return render(request, "portal/offline.html", {"offline_shell": True, "user": AnonymousUser()})
-
-
-def _error(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
 @never_cache
@@ -42,7 +39,7 @@ def token(request: HttpRequest) -> JsonResponse:
     access token alike (identity.tokens)."""
     user = request.user
     if not user.is_authenticated:
-        return _error("not_authenticated", _("Sign in first."), 401)
+        return error_response("not_authenticated", _("Sign in first."), status=401)
     if not user.is_customer:
-        return _error("permission_denied", _("Only customers use the app's offline data."), 403)
+        return error_response("permission_denied", _("Only customers use the app's offline data."), status=403)
     return JsonResponse(tokens.session_token_pair(request=request))

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import formats
 from django.views.decorators.http import require_GET
 
 from banking.access import account_for_user, accounts_visible_to
-from banking.api.statements import statement_response
 from banking.models import CUSTOMER_KINDS
-from banking.statements import money_in_out_by_month, statement_months
-from core.errors import NotFound, ValidationFailed
+from banking.statements.exports import statement_response
+from banking.statements.selectors import money_in_out_by_month, statement_months
+from core.errors import ValidationFailed
 from core.money import format_minor
 from portal.views.customer import customer_required
 
@@ -77,10 +77,7 @@ def statement_page(request: HttpRequest) -> HttpResponse:
 @customer_required
 def statement_download(request: HttpRequest) -> HttpResponse:
     """?account=<id>&month=YYYY-MM&format=csv|pdf: the file, or the page again with what was wrong."""
-    try:
-        account = account_for_user(request.user, request.GET.get("account"))
-    except NotFound:
-        raise Http404 from None
+    account = account_for_user(request.user, request.GET.get("account"))
     try:
         return statement_response(
             account=account, month_param=request.GET.get("month"), format_param=request.GET.get("format")

@@ -18,8 +18,7 @@ import re
 import uuid
 
 from django import forms
-from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,9 +28,10 @@ from banking import services
 from banking.access import account_for_user, accounts_visible_to, beneficiaries_visible_to, transaction_for_user
 from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus, Beneficiary
+from banking.policies import transfer_needs_approval
 from core.errors import ApplicationError, NotFound
-from core.idempotency import fingerprint, run_once
-from core.money import AmountError, decimal_to_minor, parse_amount
+from core.forms import FormOnce
+from core.money import AmountError, parse_amount
 from core.templatetags.money import format_money
 from portal.templatetags.portal_format import account_kind_label, iban_groups
 from portal.views.customer import customer_required
@@ -181,14 +181,18 @@ def transfer(request: HttpRequest) -> HttpResponse:
         form.initial["destination_type"] = form.fields["destination_type"].choices[0][0]
         return _render_form(request, form)
 
-    step = request.POST.get("step")
-    if step == "edit":
-        # Back from the confirmation: the same values (and token), no errors shown yet.
-        return _render_form(request, _form(request, initial=request.POST.dict()))
-    form = _form(request, request.POST)
-    if not form.is_valid():
-        return _render_form(request, form, status=400)
-    if step != "confirm":
+    return _flow(request).post(request)
+
+
+def _flow(request: HttpRequest) -> FormOnce:
+    """The transfer page's steps (core.forms.FormOnce): the form, its confirmation, then
+    transfer_create once for the form's token, and the result page."""
+
+    def render_form(form: TransferForm, status: int, error: ApplicationError | None) -> HttpResponse:
+        context = {"form": form} | ({"refusal_code": error.code} if error else {})
+        return render(request, "portal/transfer_form.html", context, status=status)
+
+    def render_confirm(form: TransferForm) -> HttpResponse:
         return render(request, "portal/transfer_confirm.html", {
             "form": form,
             "fields": _fields_of(form),
@@ -197,55 +201,37 @@ def transfer(request: HttpRequest) -> HttpResponse:
             "destination_label": form.cleaned_data["destination_label"],
             "destination_iban": form.cleaned_data["destination_iban"],
             "reference": form.cleaned_data["reference"],
-            "needs_approval": form.cleaned_data["amount"] >= decimal_to_minor(settings.FLUX_APPROVAL_THRESHOLD),
+            "needs_approval": transfer_needs_approval(form.cleaned_data["amount"]),
         })
-    return _confirm(request, form)
 
-
-def _confirm(request: HttpRequest, form: TransferForm) -> HttpResponse:
-    data = form.cleaned_data
-    destination_iban = normalize_iban(data["destination_iban"])
-
-    def operation() -> tuple[int, dict]:
+    def operation(data: dict) -> tuple[int, dict]:
         txn = services.transfer_create(
             initiator=request.user,
             source_account_id=data["source"],
-            destination_iban=destination_iban,
+            destination_iban=normalize_iban(data["destination_iban"]),
             amount=data["amount"],
             reference=data["reference"],
         )
         return 201, {"transaction": txn.pk, "status": txn.status}
 
-    try:
-        outcome = run_once(
-            user=request.user,
-            key=f"{TOKEN_PREFIX}{data['token'].hex}",
-            fingerprint=fingerprint("portal.transfer", data["source"], destination_iban, data["amount"],
-                                    data["reference"]),
-            operation=operation,
-        )
-    except ApplicationError as exc:
-        field, message = REFUSALS.get(exc.code, (None, exc.message))
-        retry_data = request.POST.copy()
-        # The old token now holds this refusal (or, for idempotency_key_reused, another transfer):
-        # whatever the customer sends from this form is a new transfer.
-        retry_data["token"] = str(uuid.uuid4())
-        form = _form(request, retry_data)
-        form.is_valid()
-        form.add_error(field if field in form.fields else None, str(message))
-        return render(request, "portal/transfer_form.html", {"form": form, "refusal_code": exc.code},
-                      status=exc.status)
-    # Post/redirect/get: reloading the result page reads, it does not send again.
-    return redirect("portal:transfer-result", pk=outcome.body["transaction"])
+    return FormOnce(
+        key_prefix=TOKEN_PREFIX,
+        form=lambda data=None, initial=None: _form(request, data, initial=initial),
+        render_form=render_form,
+        render_confirm=render_confirm,
+        fingerprint_parts=lambda data: ("portal.transfer", data["source"], normalize_iban(data["destination_iban"]),
+                                        data["amount"], data["reference"]),
+        operation=operation,
+        # Post/redirect/get: reloading the result page reads, it does not send again.
+        done=lambda outcome: redirect("portal:transfer-result", pk=outcome.body["transaction"]),
+        refusals=REFUSALS,
+    )
 
 
 @require_http_methods(["GET"])
 @customer_required
 def transfer_result(request: HttpRequest, pk: str) -> HttpResponse:
-    try:
-        txn = transaction_for_user(request.user, pk)
-    except NotFound:
-        raise Http404 from None
+    txn = transaction_for_user(request.user, pk)
     # The account it was sent from, when it is the customer's (it is for transfers made here).
     source = None
     if txn.source_id:

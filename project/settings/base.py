@@ -88,6 +88,8 @@ MIDDLEWARE = [
     # for the page's sake). An exception in an API view: the API's 500, under DEBUG too.
     "core.middleware.NullCharacterMiddleware",
     "core.middleware.ApiServerErrorMiddleware",
+    # A page view's NotFound (from a service or a selector): the 404 page.
+    "core.middleware.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -341,9 +343,9 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
 CORS_PREFLIGHT_MAX_AGE = 3600
 # Request size. An API body (JSON) larger than this is refused with 413 request_too_large from its
 # Content-Length, before a view parses it. Pages keep Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB
-# of form fields); the bulk CSV import page checks its own file limit (workspace/imports.py).
+# of form fields); the bulk CSV import page checks its own file limit (workspace/imports/).
 FLUX_API_MAX_BODY_BYTES = int(os.environ.get("FLUX_API_MAX_BODY_BYTES", str(64 * 1024)))
-# The bulk import takes a CSV body of up to 4 MB (its own limit, workspace/imports.py MAX_BYTES,
+# The bulk import takes a CSV body of up to 4 MB (its own limit, workspace/imports/reader.py MAX_BYTES,
 # answers a larger file with validation_error); this cap only stops bodies far beyond it unread.
 FLUX_API_UPLOAD_PATHS = ("/api/v1/imports/",)
 FLUX_API_MAX_UPLOAD_BYTES = 5 * 1024 * 1024

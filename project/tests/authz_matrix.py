@@ -25,18 +25,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Account, Beneficiary, Transaction, TransactionStatus
 from banking.services import account_freeze, beneficiary_create, transfer_create
-from banking.tests.factories import (
-    EXTERNAL_IBAN,
-    TEST_PASSWORD,
-    AccountFactory,
-    AgentFactory,
-    CustomerFactory,
-    SupervisorFactory,
-    fund,
-)
+from banking.tests.factories import EXTERNAL_IBAN, AccountFactory, fund
+from core.testing.users import TEST_PASSWORD
 from identity.models import User
-from workspace.imports import HEADER as IMPORT_HEADER
-from workspace.imports import import_create
+from identity.tests.factories import AgentFactory, CustomerFactory, SupervisorFactory
+from workspace.imports.reader import HEADER as IMPORT_HEADER
+from workspace.imports.services import import_create
 from workspace.models import ImportBatch
 
 CALLERS = ("anon", "owner", "other", "agent", "supervisor")

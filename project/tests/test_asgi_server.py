@@ -33,7 +33,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from audit.signing import announcement_headers
 from banking.models import Account, Transaction, TransactionKind
-from banking.tests.api_support import assert_ledger_consistent
+from banking.tests.ledger import assert_ledger_consistent
 from core.testing.nats import WebServer, database_url_for_subprocess, wait_until
 
 pytestmark = [

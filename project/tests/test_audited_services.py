@@ -27,8 +27,8 @@ from banking.services import (
     transfer_create,
     withdrawal_create,
 )
-from banking.tests.factories import TEST_PASSWORD
 from core.errors import ApplicationError, ValidationFailed
+from core.testing.users import TEST_PASSWORD
 from identity.services import customer_create, token_logout, token_obtain
 
 PENDING_CASH = 5_000_00  # FLUX_CASH_APPROVAL_THRESHOLD

@@ -28,10 +28,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.models import Account
 from banking.services import account_open, deposit_create
-from banking.tests.api_support import assert_ledger_consistent, ledger_snapshot, make_user
+from banking.tests.ledger import assert_ledger_consistent, ledger_snapshot
 from core.db.pool import RETRY_AFTER_SECONDS
 from core.testing.nats import WebServer, database_url_for_subprocess, wait_until
 from identity.models import Role
+from identity.tests.factories import make_user
 
 pytestmark = [
     pytest.mark.postgres,

@@ -7,11 +7,11 @@ from collections.abc import Callable
 import pytest
 from django.utils import timezone
 
-from banking.tests.factories import UserFactory
 from core.errors import ApplicationError, ValidationFailed
 from core.idempotency import ReplayedRefusal, fingerprint, run_once
 from core.models import IdempotencyKey
 from identity.models import User
+from identity.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -27,12 +27,11 @@ from banking.tests.api_support import (
     api_bob_account,
     api_open_account,
     api_supervisor,
-    assert_error,
-    ledger_snapshot,
     transfer,
 )
+from banking.tests.ledger import ledger_snapshot
 from core.db.pool import RETRY_AFTER_SECONDS, is_pool_exhausted
-from core.testing.api import bearer_client
+from core.testing.api import assert_error, bearer_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -24,8 +24,6 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from banking.tests.api_support import (
-    API,
-    API_PASSWORD,
     api_agent,
     api_alice,
     api_alice_account,
@@ -35,10 +33,11 @@ from banking.tests.api_support import (
     api_open_account,
     api_supervisor,
     api_unchanged,
-    assert_error,
     transfer,
 )
+from core.testing.api import API, assert_error
 from core.testing.redis import redis_cache_settings
+from core.testing.users import API_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,7 @@
 // The staff dashboards (templates/audit/). Components are registered here because the Alpine.js
 // CSP build evaluates no expressions from templates: they only name properties and methods.
-// Loaded with `defer` before alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
+// Every sentence shown comes from the page (data- attributes). A module (deferred) before
+// alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
 document.addEventListener("alpine:init", () => {
   const MAX_LIVE_ROWS = 200;
 
@@ -12,8 +13,10 @@ document.addEventListener("alpine:init", () => {
     state: "connecting",
     statusMessage: "",
     source: null,
+    texts: {},
     init() {
-      const url = this.$el.dataset.streamUrl;
+      this.texts = { ...this.$el.dataset };
+      const url = this.texts.streamUrl;
       if (!url) {
         this.state = "off";
         return;
@@ -29,10 +32,10 @@ document.addEventListener("alpine:init", () => {
         // CLOSED: refused (signed out, no longer a supervisor); otherwise the browser retries.
         if (this.source.readyState === EventSource.CLOSED) {
           this.state = "stopped";
-          this.statusMessage = "The live tail stopped. Reload the page to start it again.";
+          this.statusMessage = this.texts.stoppedMessage;
         } else if (this.state !== "paused") {
           this.state = "paused";
-          this.statusMessage = "Lost the connection to the server: reconnecting.";
+          this.statusMessage = this.texts.pausedMessage;
         }
       });
       window.addEventListener("pagehide", () => this.source.close());
@@ -41,7 +44,7 @@ document.addEventListener("alpine:init", () => {
       const row = JSON.parse(event.data);
       if (this.liveRows.some((shown) => shown.seq === row.seq)) return;
       if (document.querySelector(`tr[data-seq="${row.seq}"]:not([data-live])`)) return;
-      row.actor_label = row.actor || "system";
+      row.actor_label = row.actor || this.texts.systemActor;
       row.actor_class = row.actor ? "" : "italic text-slate-500 dark:text-slate-400";
       row.target_plain = !row.target_url;
       this.liveRows.unshift(row);
@@ -55,38 +58,35 @@ document.addEventListener("alpine:init", () => {
       return this.liveRows.length === 0;
     },
     get statusText() {
-      return {
-        connecting: "Connecting to the live tail…",
-        live: "Live: new events appear at the top",
-        paused: "Live tail paused",
-        stopped: "Live tail stopped",
-        off: "Live tail off on older pages",
-      }[this.state];
+      // data-connecting-text, data-live-text, data-paused-text, data-stopped-text, data-off-text
+      return this.texts[`${this.state}Text`] || "";
     },
   }));
 
   // The hash chain badge: verifying reads the whole log, so it is fetched after the page shows.
   window.Alpine.data("chainBadge", () => ({
     state: "checking",
-    label: "Checking the chain…",
+    label: "",
     detail: "",
     async init() {
+      const texts = { ...this.$el.dataset };
+      this.label = texts.checkingText;
       try {
         const response = await fetch(this.$el.dataset.url, { headers: { Accept: "application/json" } });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const verdict = await response.json();
         if (verdict.ok) {
           this.state = "ok";
-          this.label = `Chain verified · ${verdict.checked} rows`;
-          this.detail = "Every row's hash matches its content and links to the row before it.";
+          this.label = texts.verifiedText.replace("__ROWS__", verdict.checked);
+          this.detail = texts.verifiedDetail;
         } else {
           this.state = "broken";
-          this.label = `Chain broken at #${verdict.first_bad}`;
+          this.label = texts.brokenText.replace("__ROW__", verdict.first_bad);
           this.detail = verdict.reason;
         }
       } catch (error) {
         this.state = "unknown";
-        this.label = "Chain not checked";
+        this.label = texts.uncheckedText;
         this.detail = String(error);
       }
     },
@@ -98,7 +98,9 @@ document.addEventListener("alpine:init", () => {
     status: null,
     fetchFailed: false,
     timer: null,
+    texts: {},
     init() {
+      this.texts = { ...this.$el.dataset };
       this.status = JSON.parse(document.getElementById("nats-status").textContent);
       this.timer = setInterval(() => this.refresh(), 2000);
     },
@@ -143,8 +145,13 @@ document.addEventListener("alpine:init", () => {
       return this.status.clients.map((client) => ({
         ...client,
         state: client.connected === null ? "unknown" : client.connected ? "connected" : "disconnected",
-        text: client.connected === null ? "unknown" : client.connected ? `connected${client.count > 1 ? ` (${client.count})` : ""}` : "not connected",
+        text: this.clientText(client),
       }));
+    },
+    clientText(client) {
+      if (client.connected === null) return this.texts.unknownText;
+      if (!client.connected) return this.texts.disconnectedText;
+      return client.count > 1 ? this.texts.connectedManyText.replace("__COUNT__", client.count) : this.texts.connectedText;
     },
     get connections() {
       return this.status.connections;
@@ -178,7 +185,7 @@ document.addEventListener("alpine:init", () => {
       return this.status.log_drops.length === 0;
     },
     get shipping() {
-      return this.status.log_shipping || { service: "this process", shipped: "—", dropped: "—", waiting: "—" };
+      return this.status.log_shipping || { service: this.texts.thisProcessText, shipped: "—", dropped: "—", waiting: "—" };
     },
     get checkedAt() {
       return new Date(this.status.checked_at).toLocaleTimeString();

@@ -1,11 +1,12 @@
 // Flux offline, part 2 of 3: the outbox. Transfers made offline are stored in IndexedDB first and
 // replayed with their own Idempotency-Key (POST /api/v1/transfers/) when the network is back; and
 // the start of it all on a customer page: sync, replay, the offline shell's language.
-// Loaded (deferred) after offline-store.js, whose window.FluxOfflineStore it uses, and before
-// offline.js; see templates/includes/pwa_head.html.
-(() => {
-  const store = window.FluxOfflineStore;
-  if (!store) return;
+// Imported by offline.js; it imports the store. `outbox.ready` settles once the first sync and
+// replay are done (the end-to-end tests import this module and wait on it).
+import { store } from "./offline-store.js";
+
+function createOutbox() {
+  if (!store) return null;
   const { urls, currentUser, db, changed, setOffline, api, sync } = store;
 
   // --- The outbox -----------------------------------------------------------------------------
@@ -110,6 +111,7 @@
     if (currentUser) replayOutbox().then(sync).catch(() => {});
   });
 
-  // `ready` settles once the first sync and replay are done (the end-to-end tests wait on it).
-  window.fluxOffline = { sync, replayOutbox, queueTransfer, ready: start() };
-})();
+  return { sync, replayOutbox, queueTransfer, ready: start() };
+}
+
+export const outbox = createOutbox();

@@ -8,10 +8,10 @@
 //   1. POST /app/token/ (session cookie + CSRF token) hands this page a JWT pair, kept in memory only;
 //   2. GET /api/v1/sync/?cursor= stores the accounts and new entries (last 100 per account).
 // Offline (navigator.onLine false, or a fetch fails), `isOffline()` says so and CHANGED is fired.
-// The other two scripts use this one through window.FluxOfflineStore (the end of this file).
-(() => {
+// The other two modules import `store` (null where the page has no #flux-offline element).
+function createStore() {
   const script = document.getElementById("flux-offline");
-  if (!script) return;
+  if (!script) return null;
   const urls = {
     token: script.dataset.tokenUrl,
     sync: script.dataset.syncUrl,
@@ -211,7 +211,7 @@
     });
   });
 
-  window.FluxOfflineStore = {
+  return {
     urls,
     currentUser,
     CHANGED,
@@ -222,4 +222,6 @@
     api,
     sync,
   };
-})();
+}
+
+export const store = createStore();

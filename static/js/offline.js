@@ -2,14 +2,16 @@
 // outbox list (every customer page), the offline page's accounts and history (the service
 // worker's fallback), the offline outbox form, and the transfer page's form queued while offline.
 // Templates hold every sentence (data- attributes); this file holds none a page shows.
-// Loaded (deferred, before Alpine, so its components are registered in time) after
-// offline-store.js and offline-outbox.js, through window.FluxOfflineStore and window.fluxOffline;
-// see templates/includes/pwa_head.html.
-(() => {
-  const store = window.FluxOfflineStore;
+// A module (deferred, before Alpine, so its components are registered in time) importing the store
+// and the outbox; see templates/includes/pwa_head.html.
+import { valid as validIban } from "./lib/iban.js";
+import { outbox } from "./offline-outbox.js";
+import { store } from "./offline-store.js";
+
+function startOfflinePages() {
   if (!store) return;
   const { urls, currentUser, CHANGED, db, changed } = store;
-  const { queueTransfer } = window.fluxOffline;
+  const { queueTransfer } = outbox;
 
   // The offline page cannot sign requests: once the server answers again it gives way to the real
   // page (the one it stood in for, or the accounts page), which replays the outbox on start.
@@ -73,7 +75,7 @@
     iban = iban.replace(/\s+/g, "").toUpperCase();
     const amount = String(fields.get("amount") || "").trim().replace(",", ".");
     const source = (await db.accounts()).find((account) => String(account.id) === String(fields.get("source")));
-    if (!source || !window.FluxIban.valid(iban) || !AMOUNT.test(amount) || Number(amount) <= 0) {
+    if (!source || !validIban(iban) || !AMOUNT.test(amount) || Number(amount) <= 0) {
       window.alert(messages.offlineInvalid);
       return;
     }
@@ -254,7 +256,7 @@
         const amount = this.$refs.amount.value.trim().replace(",", ".");
         this.notice = "";
         if (!select.value) return this.fail(messages.errorSource, select);
-        if (!window.FluxIban.valid(iban)) return this.fail(messages.errorIban, this.$refs.iban);
+        if (!validIban(iban)) return this.fail(messages.errorIban, this.$refs.iban);
         if (!AMOUNT.test(amount) || Number(amount) <= 0) return this.fail(messages.errorAmount, this.$refs.amount);
         this.error = "";
         await queueTransfer({
@@ -274,4 +276,6 @@
       },
     }));
   });
-})();
+}
+
+startOfflinePages();

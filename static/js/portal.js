@@ -2,16 +2,19 @@
 // check and the forms that must not be sent twice. Registered here because the Alpine.js CSP build
 // evaluates no expressions from templates; they only name properties and methods. Every sentence
 // shown comes from the page (data- attributes), so it is translated with the page.
-// Loaded with `defer` before alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
+// A module (deferred) before alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
+import { withBusy } from "./lib/busy.js";
+import { fetchFragment } from "./lib/fragment.js";
+import { withIbanField } from "./lib/iban.js";
+import { sendOnceForm, withSendOnce } from "./lib/send-once.js";
 
 document.addEventListener("alpine:init", () => {
   // An account's history: the page renders the first page of entries; the next pages come from
   // the same view as HTML fragments (`?cursor=...&partial=1`, the next URL in X-Next-Page), when
   // the sentinel under the list scrolls into view or when "Load more" is used (a plain link to
   // the next page without JavaScript).
-  window.Alpine.data("entryScroll", () => ({
+  window.Alpine.data("entryScroll", () => withBusy({
     nextUrl: "",
-    busy: false,
     statusText: "",
     observer: null,
     texts: {},
@@ -34,9 +37,6 @@ document.addEventListener("alpine:init", () => {
     get hasMore() {
       return this.nextUrl !== "";
     },
-    get busyAttr() {
-      return this.busy ? "true" : "false";
-    },
     async loadMore() {
       if (this.busy || !this.nextUrl) return;
       this.busy = true;
@@ -44,10 +44,7 @@ document.addEventListener("alpine:init", () => {
       try {
         const url = new URL(this.nextUrl, window.location.href);
         url.searchParams.set("partial", "1");
-        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
-        // A redirect here is the sign-in page (the session ended): not entries.
-        if (!response.ok || response.redirected) throw new Error(`HTTP ${response.status}`);
-        const html = await response.text();
+        const { html, response } = await fetchFragment(url);
         this.$refs.list.insertAdjacentHTML("beforeend", html);
         this.nextUrl = response.headers.get("X-Next-Page") || "";
         if (this.$refs.more && this.nextUrl) this.$refs.more.href = this.nextUrl;
@@ -73,44 +70,12 @@ document.addEventListener("alpine:init", () => {
     },
   }));
 
-  // Shared by the forms that move money: once sent, the button is disabled and says so, so a
-  // double click sends one request (the server's token makes a second one harmless anyway).
-  // A page restored by the back button gets its button back.
-  const sendOnce = {
-    busy: false,
-    setUpSendOnce() {
-      window.addEventListener("pageshow", () => {
-        this.busy = false;
-      });
-    },
-    get busyAttr() {
-      return this.busy ? "true" : "false";
-    },
-    get submitLabel() {
-      const labels = this.$refs.submit.dataset;
-      return this.busy ? labels.busyLabel : labels.idleLabel;
-    },
-  };
-
-  // Copies the getters as getters (a spread would freeze their current values).
-  const withSendOnce = (component) =>
-    Object.defineProperties(component, Object.getOwnPropertyDescriptors(sendOnce));
-
-  // The confirmation step: only the sending state.
-  window.Alpine.data("sendOnceForm", () =>
-    withSendOnce({
-      init() {
-        this.setUpSendOnce();
-      },
-      send() {
-        this.busy = true;
-      },
-    }),
-  );
+  // The confirmation step: only the sending state (static/js/lib/send-once.js).
+  window.Alpine.data("sendOnceForm", sendOnceForm);
 
   // Step 1 of a transfer: where the money goes (own account, beneficiary, typed IBAN) shows only
   // the matching field, and a typed IBAN is checked as it is typed.
-  window.Alpine.data("transferForm", () => withSendOnce(window.FluxIban.withField({
+  window.Alpine.data("transferForm", () => withSendOnce(withIbanField({
     destinationType: "",
     init() {
       this.setUpSendOnce();

@@ -9,9 +9,10 @@
 //   ManifestStaticFilesStorage), otherwise served from the cache and refreshed behind (development).
 // - The API, /app/token/ and anything not GET pass straight through: nothing carrying a token or
 //   a customer's data is ever put in this cache.
-// Bumped when the shell's files change (v2: offline.js split in three): installed apps then put the
-// new shell in a new cache and drop the old one, stale unhashed scripts with it.
-const VERSION = "flux-shell-v2";
+// Bumped when the shell's files change (v2: offline.js split in three; v3: ES modules, with
+// static/js/lib/): installed apps then put the new shell in a new cache and drop the old one, stale
+// unhashed scripts with it.
+const VERSION = "flux-shell-v3";
 const OFFLINE_URL = "/app/offline/";
 const MANIFEST_URL = "/manifest.json";
 const PASS_THROUGH = ["/api/", "/app/token/", "/serviceworker.js"];

@@ -1,6 +1,6 @@
 """Bulk imports over the API (staff), the same as /agent/imports/: send a CSV (text/csv body), read
 its validation report, apply the valid lines chunk by chunk, download the result. The rules are in
-workspace/imports.py; each line is applied at most once, whoever uploads the file again."""
+workspace/imports/; each line is applied at most once, whoever uploads the file again."""
 
 from __future__ import annotations
 
@@ -18,15 +18,10 @@ from core.api.permissions import IsBankStaff
 from core.api.schema import errors
 from core.errors import ValidationFailed
 from core.money import format_minor
-from workspace.imports import (
-    MAX_BYTES,
-    import_apply_next,
-    import_batch_get,
-    import_create,
-    import_progress,
-    import_progress_many,
-    import_report_csv_lines,
-)
+from workspace.imports.reader import MAX_BYTES
+from workspace.imports.report import import_report_csv_lines
+from workspace.imports.selectors import import_batch_get, import_progress, import_progress_many
+from workspace.imports.services import import_apply_next, import_create
 from workspace.models import ImportBatch, ImportLine, ImportLineStatus
 
 

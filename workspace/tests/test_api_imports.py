@@ -11,7 +11,7 @@ from banking.models import Entry
 from banking.tests.factories import fresh
 from core.testing.api import bearer_client as client_for
 from core.testing.spreadsheet import assert_spreadsheet_safe
-from workspace.imports import HEADER
+from workspace.imports.reader import HEADER
 from workspace.models import ImportBatch, ImportLine
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from django.urls import reverse
 from banking.models import Entry
 from banking.tests.factories import fresh
 from core.testing.spreadsheet import assert_spreadsheet_safe
-from workspace.imports import EXAMPLE_CSV, HEADER, import_apply_next
+from workspace.imports.reader import EXAMPLE_CSV, HEADER
+from workspace.imports.services import import_apply_next
 from workspace.models import ImportBatch
 
 HEADER_LINE = ",".join(HEADER)

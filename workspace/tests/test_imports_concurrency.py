@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 
 from banking.models import Entry, Transaction
-from banking.tests.factories import assert_balanced, fresh
-from workspace.imports import import_apply_next, import_create
+from banking.tests.factories import fresh
+from banking.tests.ledger import assert_balanced
+from workspace.imports.services import import_apply_next, import_create
 from workspace.tests.test_services_imports import csv_bytes, statuses
 
 pytestmark = [

@@ -9,10 +9,14 @@ from audit import actions
 from audit.models import AuditEvent
 from banking.models import Entry, Transaction, TransactionStatus
 from banking.services import account_freeze
-from banking.tests.factories import assert_balanced, fresh, fund, refused
+from banking.tests.factories import fresh, fund
+from banking.tests.ledger import assert_balanced
 from core.models import IdempotencyKey
+from core.testing.assertions import refused
 from core.testing.spreadsheet import assert_spreadsheet_safe
-from workspace.imports import HEADER, MAX_LINES, import_apply_next, import_create, import_report_csv_lines
+from workspace.imports.reader import HEADER, MAX_LINES
+from workspace.imports.report import import_report_csv_lines
+from workspace.imports.services import import_apply_next, import_create
 from workspace.models import ImportBatch, ImportLine
 
 UNKNOWN_FLUX_IBAN = "NL64FLUX0000000001"  # a valid Flux IBAN that no account has

@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from banking.models import TransactionStatus
 from banking.services import deposit_create, transaction_reverse, transfer_create, withdrawal_create
-from banking.tests.factories import AgentFactory, fund
+from banking.tests.factories import fund
+from identity.tests.factories import AgentFactory
 from workspace.tests.desk_support import client_for
 
 pytestmark = pytest.mark.django_db

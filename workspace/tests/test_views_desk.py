@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from banking.services import deposit_create
-from banking.tests.factories import AccountFactory, CustomerFactory
+from banking.tests.factories import AccountFactory
+from identity.tests.factories import CustomerFactory
 from workspace.tests.desk_support import client_for
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from audit import actions
 from audit.models import AuditEvent
-from banking.tests.factories import TEST_PASSWORD, AgentFactory
+from core.testing.users import TEST_PASSWORD
 from identity.models import Role, User
+from identity.tests.factories import AgentFactory
 
 STAFF = "/agent/staff/"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
@@ -13,9 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from banking import services
 from banking.access import account_for_user
-from banking.models import Account, Transaction, TransactionStatus
+from banking.models import Account
 from banking.policies import may_set_overdraft
-from banking.selectors import entry_list_for_account, with_reversal
+from banking.selectors import entry_list_for_account, pending_transactions_of_account, with_reversal
 from core.errors import ApplicationError
 from core.money import format_minor
 from identity.decorators import staff_required
@@ -40,10 +39,7 @@ ACTIONS = {
 
 
 def staff_account_or_404(user, pk: str) -> Account:
-    try:
-        account = account_for_user(user, pk)
-    except ApplicationError:
-        raise Http404 from None
+    account = account_for_user(user, pk)
     if account.is_internal:
         raise Http404
     return account
@@ -53,11 +49,7 @@ def render_account(request: HttpRequest, account: Account, *, forms_by_action: d
                    status: int = 200) -> HttpResponse:
     forms_by_action = forms_by_action or {}
     entries = list(with_reversal(entry_list_for_account(account=account), prefix="transaction__")[:RECENT_ENTRIES])
-    pending = list(
-        Transaction.objects.filter(Q(source=account) | Q(destination=account), status=TransactionStatus.PENDING)
-        .select_related("initiated_by")
-        .order_by("id")
-    )
+    pending = pending_transactions_of_account(account=account)
     return render(request, "workspace/account.html", {
         "account": account,
         "customer": account.customer,

@@ -6,7 +6,6 @@ refused and shows the service's refusal when one comes anyway."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from banking import services
+from banking.policies import agent_approval_limit, approval_limit
 from banking.selectors import pending_approvals
 from core.errors import ApplicationError
 from core.ids import parse_id
-from core.money import decimal_to_minor
 from core.templatetags.money import format_money
 from identity.decorators import staff_required
 from workspace.views.common import ReasonForm, refusal_message
@@ -29,7 +28,7 @@ QUEUE_LIMIT = 200
 def render_queue(request: HttpRequest, *, error: str = "", error_for: int | None = None,
                  reject_form: ReasonForm | None = None, status: int = 200) -> HttpResponse:
     user = request.user
-    limit = None if user.is_supervisor else decimal_to_minor(settings.FLUX_AGENT_APPROVAL_LIMIT)
+    limit = approval_limit(user)
     rows = list(
         pending_approvals().select_related("initiated_by", "source__customer", "destination__customer",
                                            "reverses")[:QUEUE_LIMIT]
@@ -86,7 +85,7 @@ def approval_refusal(error: ApplicationError) -> str:
         return _("You started this operation: another member of staff decides it.")
     if error.code == "approval_limit_exceeded":
         return _("This amount is above your approval limit of %(limit)s: a supervisor decides it.") % {
-            "limit": format_money(decimal_to_minor(settings.FLUX_AGENT_APPROVAL_LIMIT))
+            "limit": format_money(agent_approval_limit())
         }
     return refusal_message(error)
 

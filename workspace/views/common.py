@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import forms as core_forms
 from core.errors import ApplicationError
 from core.money import AmountError, parse_amount
 
@@ -32,19 +33,14 @@ REFUSALS: dict[str, str] = {
 
 
 def refusal_message(error: ApplicationError) -> str:
-    """One sentence for the page. The approval rules keep the service's message (it names the
+    """One sentence for the desk. The approval rules keep the service's message (it names the
     initiator rule or the limit and the amount)."""
-    return str(REFUSALS.get(error.code, error.message))
+    return core_forms.refusal_message(error, REFUSALS)
 
 
 def add_refusal(form: forms.Form, error: ApplicationError) -> None:
-    """Put a service refusal on the form: per-field messages next to their fields, else on top."""
-    if error.fields:
-        for field, messages in error.fields.items():
-            for message in messages:
-                form.add_error(field if field in form.fields else None, message)
-    else:
-        form.add_error(None, refusal_message(error))
+    """Put a service refusal on a desk form (core.forms.add_refusal with the desk's sentences)."""
+    core_forms.add_refusal(form, error, REFUSALS)
 
 
 class AmountField(forms.CharField):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 
 from django import forms
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
@@ -22,12 +21,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from banking import services
 from banking.access import transaction_for_user
 from banking.models import TransactionKind
-from core.errors import ApplicationError
-from core.idempotency import fingerprint, run_once
-from core.money import decimal_to_minor
+from banking.policies import cash_needs_approval
+from core.forms import FormOnce
 from identity.decorators import staff_required
 from workspace.views.accounts import staff_account_or_404
-from workspace.views.common import AmountField, add_refusal
+from workspace.views.common import REFUSALS, AmountField
 
 TOKEN_PREFIX = "workspace-cash:"
 DEPOSIT, WITHDRAWAL = TransactionKind.DEPOSIT.value, TransactionKind.WITHDRAWAL.value
@@ -58,14 +56,15 @@ def cash(request: HttpRequest, pk: str) -> HttpResponse:
     if request.method == "GET":
         kind = request.GET.get("kind") if request.GET.get("kind") in SERVICES else DEPOSIT
         return _render_form(request, account, CashForm(initial={"token": uuid.uuid4(), "kind": kind}))
-    step = request.POST.get("step")
-    if step == "edit":
-        return _render_form(request, account, CashForm(initial=request.POST.dict()))
-    form = CashForm(request.POST)
-    if not form.is_valid():
-        return _render_form(request, account, form, status=400)
-    data = form.cleaned_data
-    if step != "confirm":
+    return _flow(request, account).post(request)
+
+
+def _flow(request: HttpRequest, account) -> FormOnce:
+    """The counter's steps (core.forms.FormOnce): the form, its confirmation, then the deposit or
+    withdrawal once for the form's token, and the receipt."""
+
+    def render_confirm(form: CashForm) -> HttpResponse:
+        data = form.cleaned_data
         return render(request, "workspace/cash_confirm.html", {
             "account": account,
             "form": form,
@@ -73,40 +72,31 @@ def cash(request: HttpRequest, pk: str) -> HttpResponse:
             "kind": data["kind"],
             "amount": data["amount"],
             "reference": data["reference"],
-            "needs_approval": data["amount"] >= decimal_to_minor(settings.FLUX_CASH_APPROVAL_THRESHOLD),
+            "needs_approval": cash_needs_approval(data["amount"]),
         })
 
-    def operation() -> tuple[int, dict]:
+    def operation(data: dict) -> tuple[int, dict]:
         txn = SERVICES[data["kind"]](initiator=request.user, account_id=account.pk, amount=data["amount"],
                                      reference=data["reference"])
         return 201, {"transaction": txn.pk, "status": txn.status}
 
-    try:
-        outcome = run_once(
-            user=request.user,
-            key=f"{TOKEN_PREFIX}{data['token'].hex}",
-            fingerprint=fingerprint("workspace.cash", data["kind"], account.pk, data["amount"], data["reference"]),
-            operation=operation,
-        )
-    except ApplicationError as error:
-        retry = request.POST.copy()
-        # The old token holds this refusal (or another operation): what is sent from here is new.
-        retry["token"] = str(uuid.uuid4())
-        form = CashForm(retry)
-        form.is_valid()
-        add_refusal(form, error)
-        return _render_form(request, account, form, status=error.status)
-    # Post/redirect/get: a reload of the receipt reads it, it does not pay again.
-    return redirect("workspace:receipt", pk=outcome.body["transaction"])
+    return FormOnce(
+        key_prefix=TOKEN_PREFIX,
+        form=lambda data=None, initial=None: CashForm(data, initial=initial),
+        render_form=lambda form, status, error: _render_form(request, account, form, status=status),
+        render_confirm=render_confirm,
+        fingerprint_parts=lambda data: ("workspace.cash", data["kind"], account.pk, data["amount"], data["reference"]),
+        operation=operation,
+        # Post/redirect/get: a reload of the receipt reads it, it does not pay again.
+        done=lambda outcome: redirect("workspace:receipt", pk=outcome.body["transaction"]),
+        refusals=REFUSALS,
+    )
 
 
 @require_GET
 @staff_required
 def receipt(request: HttpRequest, pk: str) -> HttpResponse:
-    try:
-        txn = transaction_for_user(request.user, pk)
-    except ApplicationError:
-        raise Http404 from None
+    txn = transaction_for_user(request.user, pk)
     if txn.kind not in SERVICES:
         raise Http404
     account = txn.destination if txn.kind == DEPOSIT else txn.source

@@ -6,8 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,10 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from banking import services
-from banking.models import CUSTOMER_KINDS, Transaction
+from banking.models import CUSTOMER_KINDS
 from banking.policies import may_set_overdraft
-from banking.selectors import customer_events, with_reversal
-from core.errors import ApplicationError, NotFound
+from banking.selectors import customer_events, recent_transactions_of_customer
+from core.errors import ApplicationError
 from identity import lockout, password_links
 from identity.decorators import staff_required
 from identity.models import User
@@ -35,10 +34,7 @@ KIND_CHOICES = [
 
 
 def customer_or_404(pk: str) -> User:
-    try:
-        return customer_get(customer_id=pk)
-    except NotFound:
-        raise Http404 from None
+    return customer_get(customer_id=pk)
 
 
 class ContactForm(forms.Form):
@@ -82,11 +78,7 @@ class OnboardingForm(AccountForm):
 def render_customer(request: HttpRequest, customer: User, *, contact_form: ContactForm | None = None,
                     status: int = 200) -> HttpResponse:
     accounts = list(customer.accounts.order_by("id"))
-    transactions = list(
-        with_reversal(Transaction.objects.filter(Q(source__customer=customer) | Q(destination__customer=customer)))
-        .select_related("source", "destination", "initiated_by")
-        .order_by("-id")[:RECENT_TRANSACTIONS]
-    )
+    transactions = recent_transactions_of_customer(customer=customer, limit=RECENT_TRANSACTIONS)
     contact_form = contact_form or ContactForm(
         initial={"email": customer.email, "phone": customer.phone, "address": customer.address}
     )

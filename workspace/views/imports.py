@@ -3,7 +3,7 @@ chunk by chunk with a progress bar, download the report.
 
 The page drives the work: static/js/imports.js POSTs "apply the next chunk" until the batch is
 done, so no request holds for minutes and a reload resumes where the batch is. Without
-JavaScript the same button applies one chunk per click. The rules are in workspace/imports.py.
+JavaScript the same button applies one chunk per click. The rules are in workspace/imports/.
 """
 
 from __future__ import annotations
@@ -11,28 +11,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from core.errors import ApplicationError, NotFound
+from core.errors import ApplicationError, error_response
 from identity.decorators import staff_required
-from workspace.imports import (
-    CHUNK,
-    EXAMPLE_CSV,
-    HEADER,
-    MAX_BYTES,
-    MAX_LINES,
-    describe_amount,
-    import_apply_next,
-    import_batch_get,
-    import_batches_recent,
-    import_create,
-    import_progress,
-    import_report_csv_lines,
-)
+from workspace.imports.reader import EXAMPLE_CSV, HEADER, MAX_BYTES, MAX_LINES
+from workspace.imports.report import describe_amount, import_report_csv_lines
+from workspace.imports.selectors import import_batch_get, import_batches_recent, import_progress
+from workspace.imports.services import CHUNK, import_apply_next, import_create
 from workspace.models import ImportBatch, ImportLineStatus
 
 LINES_PER_PAGE = 100
@@ -43,10 +33,7 @@ class UploadForm(forms.Form):
 
 
 def _batch_or_404(pk: str) -> ImportBatch:
-    try:
-        return import_batch_get(pk)
-    except NotFound:
-        raise Http404 from None
+    return import_batch_get(pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -120,7 +107,7 @@ def import_apply(request: HttpRequest, pk: str) -> HttpResponse:
         progress = import_apply_next(actor=request.user, batch_id=batch.pk)
     except ApplicationError as error:
         if wants_json:
-            return JsonResponse(error.as_body(), status=error.status)
+            return error_response(error.code, error.message, status=error.status, fields=error.fields)
         messages.error(request, error.message)
         return redirect("workspace:import", pk=batch.pk)
     if wants_json:

@@ -8,17 +8,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ApplicationError
+from core.forms import add_refusal
 from identity import password_links, staff_services
 from identity.decorators import staff_required
-from identity.models import STAFF_ROLES, User
-from identity.selectors import staff_list
+from identity.models import User
+from identity.selectors import staff_list, staff_member_get
 
 
 class AgentForm(forms.Form):
@@ -67,11 +68,7 @@ def staff_page(request: HttpRequest) -> HttpResponse:
                     actor=request.user, base_url=password_links.public_base_url(request), **form.cleaned_data
                 )
             except ApplicationError as error:
-                for field, field_messages in error.fields.items():
-                    for message in field_messages:
-                        form.add_error(field if field in form.fields else None, message)
-                if not error.fields:
-                    form.add_error(None, error.message)
+                add_refusal(form, error)
             else:
                 messages.success(request, _("%(name)s (%(username)s) is an agent. A link to choose their password "
                                             "is on its way to %(email)s: only they will know it.")
@@ -87,7 +84,7 @@ def staff_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One of ACTIONS on one member of staff, then back to the list with what happened."""
     if action not in ACTIONS:
         raise Http404
-    member = get_object_or_404(User, pk=pk, role__in=STAFF_ROLES)
+    member = staff_member_get(member_id=pk)
     service, done = ACTIONS[action]
     try:
         service(request, member)

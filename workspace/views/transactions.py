@@ -5,31 +5,22 @@ instead of the form (banking.policies.reversal_refusal, the service's own rule).
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from banking import services
-from banking.access import transactions_visible_to
 from banking.models import Transaction
 from banking.policies import reversal_refusal
-from banking.selectors import standing_reversal_of
+from banking.selectors import entries_of_transaction, standing_reversal_of, transaction_for_staff_page
 from core.errors import ApplicationError
-from core.ids import parse_id
 from identity.decorators import staff_required
 from workspace.views.common import ReasonForm, add_refusal
 
 
 def transaction_or_404(user, pk: str) -> Transaction:
-    try:
-        return (
-            transactions_visible_to(user)
-            .select_related("source__customer", "destination__customer", "initiated_by", "decided_by", "reverses")
-            .get(pk=parse_id(pk))
-        )
-    except (Transaction.DoesNotExist, ApplicationError):
-        raise Http404 from None
+    return transaction_for_staff_page(user=user, transaction_id=pk)
 
 
 def render_transaction(request: HttpRequest, txn: Transaction, *, form: ReasonForm | None = None,
@@ -40,7 +31,7 @@ def render_transaction(request: HttpRequest, txn: Transaction, *, form: ReasonFo
         "reversal": reversal,
         "reversible": reversal_refusal(txn, standing_reversal=reversal) is None,
         "form": form or ReasonForm(),
-        "entries": list(txn.entries.select_related("account").order_by("id")),
+        "entries": entries_of_transaction(txn),
     }, status=status)
 
 

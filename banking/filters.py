@@ -1,5 +1,5 @@
-"""Query filters of the banking API (its FilterSets, on core.filters' fields); bad values give 400
-validation_error (django-filter)."""
+"""Banking's query filters (django-filter FilterSets on core.filters' fields), used by the API and
+by the pages alike; bad values give 400 validation_error in the API."""
 
 import django_filters
 from django import forms

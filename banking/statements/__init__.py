@@ -1,0 +1,1 @@
+"""Monthly account statements: the figures (selectors) and the files (exports)."""

@@ -1,0 +1,93 @@
+"""Pages and the services: one way to show a refusal on a form, and one flow for a page that
+moves money (FormOnce)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+
+from core.errors import ApplicationError
+from core.idempotency import Outcome, fingerprint, run_once
+
+# What a page says for a refusal code: a sentence (shown on top of the form) or (field, sentence),
+# shown next to that field. Codes a page does not list show the service's own message.
+Refusals = Mapping[str, "str | tuple[str | None, str]"]
+
+
+def add_refusal(form: forms.Form, error: ApplicationError, refusals: Refusals | None = None) -> None:
+    """Put a service's refusal on `form`: the page's own sentence for its code when `refusals`
+    has one (next to its field, or on top), else the service's per-field messages next to their
+    fields (on top for a field the form does not have), else the service's message on top."""
+    said = (refusals or {}).get(error.code)
+    if said is not None:
+        field, message = said if isinstance(said, tuple) else (None, said)
+        form.add_error(field if field in form.fields else None, str(message))
+    elif error.fields:
+        for field, messages in error.fields.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        form.add_error(None, error.message)
+
+
+def refusal_message(error: ApplicationError, refusals: Refusals | None = None) -> str:
+    """The one sentence a page shows for a refusal that concerns no form field."""
+    said = (refusals or {}).get(error.code)
+    if said is None:
+        return error.message
+    return str(said[1] if isinstance(said, tuple) else said)
+
+
+@dataclass(frozen=True)
+class FormOnce:
+    """A page that moves money, in three steps: the form, a confirmation page, then the operation,
+    run once for the form's hidden `token` (core/idempotency.py: a double click, a reload or a
+    second tab replays the first answer), and post/redirect/get to its result. Back from the
+    confirmation (`step=edit`) the form comes again with the same values and token.
+
+    A refusal shows the form again with the refusal on it (add_refusal and `refusals`) and a new
+    token: the old one holds the refusal, so what is sent from there is a new operation.
+    Used by the customer's transfer (portal) and the counter's cash (workspace)."""
+
+    key_prefix: str
+    # The form: bound to `data`, or unbound with `initial`.
+    form: Callable[..., forms.Form]
+    render_form: Callable[[forms.Form, int, ApplicationError | None], HttpResponse]
+    render_confirm: Callable[[forms.Form], HttpResponse]
+    # What the operation is asked to do (its fingerprint's parts), from the valid form's data.
+    fingerprint_parts: Callable[[dict], tuple]
+    # The operation itself: (status, body) as run_once keeps them.
+    operation: Callable[[dict], tuple[int, dict]]
+    # The answer to a done operation, usually a redirect to its result.
+    done: Callable[[Outcome], HttpResponse]
+    refusals: Refusals | None = None
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        step = request.POST.get("step")
+        if step == "edit":
+            return self.render_form(self.form(initial=request.POST.dict()), 200, None)
+        form = self.form(data=request.POST)
+        if not form.is_valid():
+            return self.render_form(form, 400, None)
+        if step != "confirm":
+            return self.render_confirm(form)
+        data = form.cleaned_data
+        try:
+            outcome = run_once(
+                user=request.user,
+                key=f"{self.key_prefix}{data['token'].hex}",
+                fingerprint=fingerprint(*self.fingerprint_parts(data)),
+                operation=lambda: self.operation(data),
+            )
+        except ApplicationError as error:
+            retry = request.POST.copy()
+            retry["token"] = str(uuid.uuid4())
+            form = self.form(data=retry)
+            form.is_valid()
+            add_refusal(form, error, self.refusals)
+            return self.render_form(form, error.status, error)
+        return self.done(outcome)
