@@ -4,16 +4,17 @@ entries sum to zero; an account's stored balance always equals the sum of its en
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.money import format_minor
 
 
 class AccountKind(models.TextChoices):
-    CHECKING = "checking", "Checking"
-    SAVINGS = "savings", "Savings"
+    CHECKING = "checking", _("Checking")
+    SAVINGS = "savings", _("Savings")
     # The bank's own accounts, the other side of cash and of transfers to other banks.
-    CASH = "cash", "Cash vault"
-    CLEARING = "clearing", "External clearing"
+    CASH = "cash", _("Cash vault")
+    CLEARING = "clearing", _("External clearing")
 
 
 CUSTOMER_KINDS = (AccountKind.CHECKING, AccountKind.SAVINGS)
@@ -21,9 +22,9 @@ INTERNAL_KINDS = (AccountKind.CASH, AccountKind.CLEARING)
 
 
 class AccountStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    FROZEN = "frozen", "Frozen"
-    CLOSED = "closed", "Closed"
+    ACTIVE = "active", _("Active")
+    FROZEN = "frozen", _("Frozen")
+    CLOSED = "closed", _("Closed")
 
 
 class Account(models.Model):
@@ -80,18 +81,18 @@ class Account(models.Model):
 
 
 class TransactionKind(models.TextChoices):
-    TRANSFER = "transfer", "Transfer"
-    EXTERNAL_TRANSFER = "external_transfer", "Transfer to another bank"
-    DEPOSIT = "deposit", "Cash deposit"
-    WITHDRAWAL = "withdrawal", "Cash withdrawal"
-    REVERSAL = "reversal", "Reversal"
+    TRANSFER = "transfer", _("Transfer")
+    EXTERNAL_TRANSFER = "external_transfer", _("Transfer to another bank")
+    DEPOSIT = "deposit", _("Cash deposit")
+    WITHDRAWAL = "withdrawal", _("Cash withdrawal")
+    REVERSAL = "reversal", _("Reversal")
 
 
 class TransactionStatus(models.TextChoices):
-    PENDING = "pending", "Pending approval"
-    POSTED = "posted", "Posted"
-    REJECTED = "rejected", "Rejected"
-    EXPIRED = "expired", "Expired"
+    PENDING = "pending", _("Pending approval")
+    POSTED = "posted", _("Posted")
+    REJECTED = "rejected", _("Rejected")
+    EXPIRED = "expired", _("Expired")
 
 
 # A reversal in these states stands: it is posted, or waits for a second member of staff. A rejected

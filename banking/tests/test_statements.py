@@ -7,6 +7,7 @@ import io
 from datetime import date
 
 import pytest
+from django.utils import translation
 from pypdf import PdfReader
 
 from banking.models import Entry
@@ -210,3 +211,14 @@ def test_chart_without_accounts_is_empty(db):
     from banking.tests.factories import CustomerFactory
 
     assert money_in_out_by_month(customer=CustomerFactory()) == {}
+
+
+def test_a_french_statement_names_the_kinds_of_transactions_in_french(history):
+    """The model's choice labels are translated: a French customer's statement said "Cash deposit"
+    and "Transfer" in English before."""
+    with translation.override("fr"):
+        statement = statement_for_month(account=history.checking, month=LAST_MONTH)
+        rows = list(csv.reader(io.StringIO(statement_csv(statement))))
+    descriptions = {line[1] for line in rows[9:]}
+    assert "Virement" in descriptions and "Transfer" not in descriptions
+    assert descriptions <= {"Virement", "Virement vers une autre banque", "Dépôt d’espèces", "Retrait d’espèces"}

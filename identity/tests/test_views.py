@@ -172,3 +172,14 @@ def test_signing_out_when_signed_out_records_nothing(client, db):
 
     assert response.url == reverse("login")
     assert AuditEvent.objects.count() == 0
+
+
+def test_the_role_badge_speaks_the_pages_language(client, sam):
+    """The role's label is translated with the page (it said "Supervisor" on French pages)."""
+    client.force_login(sam)
+    client.cookies["django_language"] = "fr"
+
+    html = client.get("/agent/", follow=True).content.decode()
+
+    assert '<html lang="fr"' in html
+    assert ">Superviseur</span>" in html and ">Supervisor</span>" not in html

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 from django import template
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from banking.models import AccountStatus, TransactionKind, TransactionStatus
 from core.templatetags.money import format_money
 
 register = template.Library()
 
-# The model's choice labels are not translated; the customer pages say these instead.
+# The customer pages name an account's kind at more length than the model's label ("Checking").
 ACCOUNT_KIND_LABELS = {"checking": _("Checking account"), "savings": _("Savings account")}
-ACCOUNT_STATUS_LABELS = {"active": _("Active"), "frozen": _("Frozen"), "closed": _("Closed")}
-TRANSACTION_KIND_LABELS = {
-    "transfer": _("Transfer"),
-    "external_transfer": _("Transfer to another bank"),
-    "deposit": _("Cash deposit"),
-    "withdrawal": _("Cash withdrawal"),
-    "reversal": _("Reversal"),
-}
-TRANSACTION_STATUS_LABELS = {
-    "pending": _("Pending approval"),
-    "posted": _("Posted"),
-    "rejected": _("Rejected"),
-    "expired": _("Expired"),
-}
+
+
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """The translated label of a choice, or the value itself if it is not one."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
 
 
 @register.filter
@@ -56,14 +52,14 @@ def account_kind_label(kind: str) -> str:
 
 @register.filter
 def account_status_label(status: str) -> str:
-    return ACCOUNT_STATUS_LABELS.get(status, status)
+    return choice_label(AccountStatus, status)
 
 
 @register.filter
 def transaction_kind_label(kind: str) -> str:
-    return TRANSACTION_KIND_LABELS.get(kind, kind)
+    return choice_label(TransactionKind, kind)
 
 
 @register.filter
 def transaction_status_label(status: str) -> str:
-    return TRANSACTION_STATUS_LABELS.get(status, status)
+    return choice_label(TransactionStatus, status)

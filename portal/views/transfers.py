@@ -63,12 +63,9 @@ REFUSALS: dict[str, tuple[str | None, str]] = {
 }
 
 
-# Short enough for a select on a 360-pixel phone: kind, the IBAN's last digits, what is available.
-SHORT_KIND_LABELS = {"checking": gettext_lazy("Checking"), "savings": gettext_lazy("Savings")}
-
-
 def account_label(account: Account) -> str:
-    kind = SHORT_KIND_LABELS.get(account.kind, account.kind)
+    """Short enough for a select on a 360-pixel phone: kind, the IBAN's last digits, what is available."""
+    kind = account.get_kind_display()
     return f"{kind} …{account.iban[-4:]} · {format_money(account.available, account.currency)}"
 
 
