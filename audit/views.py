@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from asgiref.sync import async_to_sync, iscoroutinefunction
+from asgiref.sync import async_to_sync
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -20,6 +20,7 @@ from audit.chain import verify
 from audit.live import live_tail, parse_last_event_id, record_row
 from audit.monitoring import nats_status
 from audit.selectors import FILTER_NAMES, active_filters, audit_log_page, newest_seq, parse_cursor
+from core.decorators import refuse_unless
 from core.errors import error_response
 
 
@@ -36,27 +37,8 @@ def _refusal(request: HttpRequest, user, *, page: bool) -> HttpResponse | None:
 
 
 def supervisor_required(*, page: bool) -> Callable:
-    """Let supervisors through; works for sync and async views."""
-
-    def decorate(view: Callable) -> Callable:
-        if iscoroutinefunction(view):
-            @functools.wraps(view)
-            async def async_view(request: HttpRequest, *args, **kwargs):
-                user = await request.auser()
-                request.user = user  # what templates read, without a synchronous query
-                refusal = _refusal(request, user, page=page)
-                return refusal or await view(request, *args, **kwargs)
-
-            return async_view
-
-        @functools.wraps(view)
-        def sync_view(request: HttpRequest, *args, **kwargs):
-            refusal = _refusal(request, request.user, page=page)
-            return refusal or view(request, *args, **kwargs)
-
-        return sync_view
-
-    return decorate
+    """Let supervisors through; works for sync and async views (core.decorators)."""
+    return refuse_unless(functools.partial(_refusal, page=page))
 
 
 @require_GET

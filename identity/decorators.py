@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from core.decorators import refuse_unless
 from identity.middleware import second_factor_refusal
 
 
@@ -28,24 +28,6 @@ def staff_refusal(request: HttpRequest, user, *, supervisor: bool = False) -> Ht
 
 def staff_required(view: Callable | None = None, *, supervisor: bool = False) -> Callable:
     """Bank staff through (only supervisors with `supervisor=True`). Use as `@staff_required` or
-    `@staff_required(supervisor=True)`; works on sync and async views."""
-
-    def decorate(view: Callable) -> Callable:
-        if iscoroutinefunction(view):
-            @functools.wraps(view)
-            async def async_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-                user = await request.auser()
-                request.user = user  # what templates read, without a synchronous query
-                refusal = staff_refusal(request, user, supervisor=supervisor)
-                return refusal or await view(request, *args, **kwargs)
-
-            return async_view
-
-        @functools.wraps(view)
-        def sync_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            refusal = staff_refusal(request, request.user, supervisor=supervisor)
-            return refusal or view(request, *args, **kwargs)
-
-        return sync_view
-
+    `@staff_required(supervisor=True)`; works on sync and async views (core.decorators)."""
+    decorate = refuse_unless(functools.partial(staff_refusal, supervisor=supervisor))
     return decorate(view) if view is not None else decorate
