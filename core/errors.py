@@ -20,6 +20,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "approval_limit_exceeded": 403,
     "not_found": 404,
     "method_not_allowed": 405,
+    # A body over FLUX_API_MAX_BODY_BYTES (core/middleware.py), refused before any view reads it.
+    "request_too_large": 413,
     "unsupported_media_type": 415,
     # State conflicts.
     "account_frozen": 409,

@@ -22,10 +22,10 @@ def add_refusal(form: forms.Form, error: ApplicationError, refusals: Refusals | 
     """Put a service's refusal on `form`: the page's own sentence for its code when `refusals`
     has one (next to its field, or on top), else the service's per-field messages next to their
     fields (on top for a field the form does not have), else the service's message on top."""
-    said = (refusals or {}).get(error.code)
+    said = _page_sentence(error, refusals)
     if said is not None:
-        field, message = said if isinstance(said, tuple) else (None, said)
-        form.add_error(field if field in form.fields else None, str(message))
+        field, message = said
+        form.add_error(field if field in form.fields else None, message)
     elif error.fields:
         for field, messages in error.fields.items():
             for message in messages:
@@ -36,10 +36,17 @@ def add_refusal(form: forms.Form, error: ApplicationError, refusals: Refusals | 
 
 def refusal_message(error: ApplicationError, refusals: Refusals | None = None) -> str:
     """The one sentence a page shows for a refusal that concerns no form field."""
+    said = _page_sentence(error, refusals)
+    return error.message if said is None else said[1]
+
+
+def _page_sentence(error: ApplicationError, refusals: Refusals | None) -> tuple[str | None, str] | None:
+    """The page's own (field, sentence) for the error's code, or None when it has none."""
     said = (refusals or {}).get(error.code)
     if said is None:
-        return error.message
-    return str(said[1] if isinstance(said, tuple) else said)
+        return None
+    field, message = said if isinstance(said, tuple) else (None, said)
+    return field, str(message)
 
 
 @dataclass(frozen=True)

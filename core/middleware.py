@@ -24,7 +24,7 @@ from django.utils.log import log_response
 
 from core.api.views import server_error
 from core.db.pool import is_pool_exhausted, service_unavailable
-from core.errors import NotFound, error_response
+from core.errors import ApplicationError, NotFound, error_response
 
 API_PREFIX = "/api/"
 
@@ -38,17 +38,12 @@ def _declared_length(request: HttpRequest) -> int | None:
         return None
 
 
-def too_large_body(limit: int) -> dict:
-    return {
-        "error": {
-            "code": "request_too_large",
-            "message": f"The request body is larger than {limit} bytes; nothing was applied.",
-        }
-    }
+def too_large_message(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes; nothing was applied."
 
 
 def request_too_large(limit: int) -> JsonResponse:
-    return JsonResponse(too_large_body(limit), status=413)
+    return error_response("request_too_large", too_large_message(limit))
 
 
 def body_limit(path: str) -> int:
@@ -109,7 +104,8 @@ class BodySizeLimitASGI:
     @staticmethod
     async def _refuse(scope, send, limit: int) -> None:
         if scope["path"].startswith(API_PREFIX):
-            body, content_type = json.dumps(too_large_body(limit)).encode(), b"application/json"
+            body = json.dumps(ApplicationError("request_too_large", too_large_message(limit)).as_body()).encode()
+            content_type = b"application/json"
         else:
             body, content_type = b"Request body too large.", b"text/plain; charset=utf-8"
         await send({"type": "http.response.start", "status": 413, "headers": [

@@ -10,6 +10,9 @@ from core.testing.users import TEST_PASSWORD
 def open_menu(page: Page) -> None:
     """On a phone the navigation sits behind the menu button; on a desktop it is always shown."""
     button = page.get_by_role("button", name="Menu")
+    # Alpine has started the menu once it has bound data-open (its scripts are deferred modules):
+    # a click before that would reach a button with no handler yet.
+    page.locator("#main-menu[data-open]").wait_for(state="attached")
     if button.is_visible():
         button.click()
         expect(button).to_have_attribute("aria-expanded", "true")

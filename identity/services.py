@@ -31,7 +31,6 @@ def taken(error: IntegrityError) -> ValidationFailed:
     return ValidationFailed({"username": [_("This username is taken.")]})
 
 
-
 def customer_create(
     *,
     actor: User,

@@ -94,7 +94,6 @@ GENERIC_CODE_BY_STATUS = {
     405: "method_not_allowed", 409: "account_frozen", 413: "request_too_large", 415: "unsupported_media_type",
     422: "insufficient_funds", 429: "throttled", 503: "service_unavailable",
 }
-STATUS_BY_EXAMPLE_CODE = {**STATUS_BY_CODE, "request_too_large": 413}
 
 
 def error_body(code: str) -> dict:
@@ -121,7 +120,7 @@ def errors(*statuses_or_codes: int | str) -> dict[int, OpenApiResponse]:
         code = GENERIC_CODE_BY_STATUS[item] if isinstance(item, int) else item
         if code not in ERROR_EXAMPLES:
             raise ValueError(f"No example for error code {code!r}: add it to core/api/schema.py.")
-        codes = codes_by_status.setdefault(STATUS_BY_EXAMPLE_CODE[code], [])
+        codes = codes_by_status.setdefault(STATUS_BY_CODE[code], [])
         if code not in codes:
             codes.append(code)
     return {

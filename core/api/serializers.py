@@ -6,7 +6,7 @@ than the transfer's SQL (issue 11: 1.5 ms of 12 for the answer's TransactionSeri
 Here one instance per serializer class (and context) is kept, its fields bound once, and only its
 stateless methods are called: `run_validation` (what `is_valid` runs) and `to_representation`
 (what `.data` runs). Neither stores anything on the instance, so threads may share it. The
-answers and the errors are the same as from a fresh instance (core/tests/test_api_serializers.py).
+answers and the errors are the same as from a fresh instance (banking/tests/test_api_serializers.py).
 """
 
 from __future__ import annotations

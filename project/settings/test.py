@@ -18,7 +18,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
 DATABASES = {"default": database_from_env(pool_max=16, pool_timeout=30)}  # noqa: F405
 
 # Counts in each test process's memory, whatever REDIS_URL says: tests clear the cache, which on a
-# shared Redis would empty it for everyone. core/tests/test_throttling.py starts its own Redis.
+# shared Redis would empty it for everyone. project/tests/test_throttling.py starts its own Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "flux-tests"}}
 
 # Pipeline tests run the relay and consumer as real processes against the test database, so on

@@ -3,7 +3,7 @@ crosses to its thread once (Django's own handler crosses about a dozen times wit
 and three times with the sync chain: issue 11), and whatever way a request ends (an answer, a 400
 for an unreadable request, a crash, a client gone, a cancelled request) request_finished is sent
 on the request's thread, which gives its database connection back. Counted, not timed. The real
-server (threads, pool, streaming) is core/tests/test_asgi_server.py."""
+server (threads, pool, streaming) is project/tests/test_asgi_server.py."""
 
 from __future__ import annotations
 

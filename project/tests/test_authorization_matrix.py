@@ -97,7 +97,7 @@ def test_no_route_is_shadowed():
 def test_no_row_outlives_its_route():
     found = {(route, method) for route, methods in ROUTES for method in methods}
     stale = sorted((route, method) for route, rows in MATRIX.items() for method in rows if (route, method) not in found)
-    assert stale == [], f"rows in core/tests/authz_matrix.py MATRIX match no route or method any more: {stale}"
+    assert stale == [], f"rows in project/tests/authz_matrix.py MATRIX match no route or method any more: {stale}"
 
 
 # --- The matrix -------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_authorization(route, method, caller, world, snapshot):
     row = MATRIX.get(route, {}).get(method)
     if row is None:
         pytest.fail(
-            f"{method} /{API_PREFIX}{route} has no row in core/tests/authz_matrix.py MATRIX: add one with "
+            f"{method} /{API_PREFIX}{route} has no row in project/tests/authz_matrix.py MATRIX: add one with "
             f"the request that exercises it and the status each of {', '.join(CALLERS)} gets "
             "(DESIGN.md's API table says who may do what)."
         )
