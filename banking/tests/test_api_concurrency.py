@@ -25,7 +25,7 @@ from banking.ledger import internal_account
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
 from banking.tests.api_support import api_agent, api_alice, api_bob, api_open_account, api_supervisor, client_for
 from banking.tests.ledger import assert_ledger_consistent
-from core.errors import STATUS_BY_CODE
+from core.errors import ErrorCode
 from core.models import IdempotencyKey
 from core.testing.api import API, idempotency_key, obtain_tokens
 from identity.tests.factories import make_user
@@ -164,7 +164,7 @@ def test_random_concurrent_transfers_conserve_money_and_never_fail(api_agent, ap
     tokens = {customer.pk: obtain_tokens(customer)["access"] for customer in customers}
     staff_token = obtain_tokens(api_agent)["access"]
     total_before = sum(a.balance for a in accounts) + clearing.balance
-    documented = {code: status for code, status in STATUS_BY_CODE.items() if 400 <= status < 500}
+    documented = {code.value: code.status for code in ErrorCode if 400 <= code.status < 500}
     per_thread = 40
 
     def race(i: int, barrier: threading.Barrier):
