@@ -10,22 +10,22 @@ from dataclasses import dataclass
 from django import forms
 from django.http import HttpRequest, HttpResponse
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 from core.idempotency import Outcome, fingerprint, run_once
 
-# What a page says for a refusal code: a sentence (shown on top of the form) or (field, sentence),
-# shown next to that field. Codes a page does not list show the service's own message.
-Refusals = Mapping[str, "str | tuple[str | None, str]"]
+# Where a page shows a refusal, per code it says in a person's words (the code's sentence,
+# core.errors.ErrorCode.message): next to that form field, or on top of the form (None). A code the
+# page does not list shows the service's own message, which may carry data (an amount, a limit).
+RefusalFields = Mapping[ErrorCode, str | None]
 
 
-def add_refusal(form: forms.Form, error: ApplicationError, refusals: Refusals | None = None) -> None:
-    """Put a service's refusal on `form`: the page's own sentence for its code when `refusals`
-    has one (next to its field, or on top), else the service's per-field messages next to their
-    fields (on top for a field the form does not have), else the service's message on top."""
-    said = _page_sentence(error, refusals)
-    if said is not None:
-        field, message = said
-        form.add_error(field if field in form.fields else None, message)
+def add_refusal(form: forms.Form, error: ApplicationError, refusal_fields: RefusalFields | None = None) -> None:
+    """Put a service's refusal on `form`: the code's sentence when `refusal_fields` lists its code
+    (next to its field, or on top), else the service's per-field messages next to their fields
+    (on top for a field the form does not have), else the service's message on top."""
+    if refusal_fields is not None and error.code in refusal_fields:
+        field = refusal_fields[error.code]
+        form.add_error(field if field in form.fields else None, str(error.code.message))
     elif error.fields:
         for field, messages in error.fields.items():
             for message in messages:
@@ -34,19 +34,12 @@ def add_refusal(form: forms.Form, error: ApplicationError, refusals: Refusals | 
         form.add_error(None, error.message)
 
 
-def refusal_message(error: ApplicationError, refusals: Refusals | None = None) -> str:
-    """The one sentence a page shows for a refusal that concerns no form field."""
-    said = _page_sentence(error, refusals)
-    return error.message if said is None else said[1]
-
-
-def _page_sentence(error: ApplicationError, refusals: Refusals | None) -> tuple[str | None, str] | None:
-    """The page's own (field, sentence) for the error's code, or None when it has none."""
-    said = (refusals or {}).get(error.code)
-    if said is None:
-        return None
-    field, message = said if isinstance(said, tuple) else (None, said)
-    return field, str(message)
+def refusal_message(error: ApplicationError, refusal_fields: RefusalFields | None = None) -> str:
+    """The one sentence a page shows for a refusal that concerns no form field: the code's sentence
+    when the page lists the code, else the service's message."""
+    if refusal_fields is not None and error.code in refusal_fields:
+        return str(error.code.message)
+    return error.message
 
 
 @dataclass(frozen=True)
@@ -56,7 +49,7 @@ class FormOnce:
     second tab replays the first answer), and post/redirect/get to its result. Back from the
     confirmation (`step=edit`) the form comes again with the same values and token.
 
-    A refusal shows the form again with the refusal on it (add_refusal and `refusals`) and a new
+    A refusal shows the form again with the refusal on it (add_refusal and `refusal_fields`) and a new
     token: the old one holds the refusal, so what is sent from there is a new operation.
     Used by the customer's transfer (portal) and the counter's cash (workspace)."""
 
@@ -71,7 +64,7 @@ class FormOnce:
     operation: Callable[[dict], tuple[int, dict]]
     # The answer to a done operation, usually a redirect to its result.
     done: Callable[[Outcome], HttpResponse]
-    refusals: Refusals | None = None
+    refusal_fields: RefusalFields | None = None
 
     def post(self, request: HttpRequest) -> HttpResponse:
         step = request.POST.get("step")
@@ -95,6 +88,6 @@ class FormOnce:
             retry["token"] = str(uuid.uuid4())
             form = self.form(data=retry)
             form.is_valid()
-            add_refusal(form, error, self.refusals)
+            add_refusal(form, error, self.refusal_fields)
             return self.render_form(form, error.status, error)
         return self.done(outcome)

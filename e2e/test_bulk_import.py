@@ -61,7 +61,8 @@ def test_agnes_imports_a_file_and_the_same_file_again(page: Page, live_server, a
     expect(page.get_by_test_id("import-progress-text")).to_have_text("7 of 7 lines have their result")
     expect(page.get_by_test_id("import-progress-bar")).to_have_attribute("value", "100")
     expect(page.locator("[data-status=applied]")).to_have_count(5)
-    expect(page.locator("[data-line='7'] [data-testid=import-line-message]")).to_contain_text("Insufficient funds")
+    expect(page.locator("[data-line='7'] [data-testid=import-line-message]")).to_contain_text(
+        "There is not enough money available on this account.")
     assert fresh(alice_account).balance == alice_before + 50_00
     screenshot("applied")
 

@@ -5,9 +5,6 @@ Every refused request is checked against the documented error shape and, when it
 money, inside `api_unchanged()`: balances, holds, entries, transactions, audit events and
 idempotency keys are exactly as before."""
 
-# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,30 +17,8 @@ from audit import actions
 from audit.models import AuditEvent
 from banking.ledger import internal_account
 from banking.models import Account, AccountKind, AccountStatus, Entry
-from banking.tests.api_support import (
-    ACCOUNTS,
-    DEPOSITS,
-    EXTERNAL_IBAN,
-    WITHDRAWALS,
-    api_agent,
-    api_agent2,
-    api_alice,
-    api_alice_account,
-    api_bob,
-    api_bob_account,
-    api_carol,
-    api_carol_account,
-    api_client_for,
-    api_open_account,
-    api_supervisor,
-    api_unchanged,
-    cash,
-    fresh,
-    lifecycle,
-    pending_transfer,
-    rich_account,
-    transfer,
-)
+from banking.tests.factories import EXTERNAL_IBAN, fresh
+from banking.tests.support import ACCOUNTS, DEPOSITS, WITHDRAWALS, cash, lifecycle, transfer
 from core.testing.api import API, assert_error, page, post
 from identity.models import Role, User
 from identity.tests.factories import make_user
@@ -58,27 +33,27 @@ ENTRY_FIELDS = {"id", "transaction", "amount", "balance_after", "kind", "counter
 # --- Accounts: list and detail ---------------------------------------------------------------
 
 
-def test_a_customer_lists_only_their_own_accounts(api_client_for, api_alice, api_alice_account, api_bob_account,
+def test_a_customer_lists_only_their_own_accounts(api_client_for, alice, alice_account, bob_account,
                                                  rich_account):
-    results = page(api_client_for(api_alice).get(ACCOUNTS))
-    assert {a["id"] for a in results} == {api_alice_account.pk, rich_account.pk}
-    assert all(set(a) == ACCOUNT_FIELDS and a["customer"] == api_alice.pk for a in results)
+    results = page(api_client_for(alice).get(ACCOUNTS))
+    assert {a["id"] for a in results} == {alice_account.pk, rich_account.pk}
+    assert all(set(a) == ACCOUNT_FIELDS and a["customer"] == alice.pk for a in results)
     # ?customer= cannot widen a customer's view.
-    assert page(api_client_for(api_alice).get(ACCOUNTS, {"customer": api_bob_account.customer_id})) == []
+    assert page(api_client_for(alice).get(ACCOUNTS, {"customer": bob_account.customer_id})) == []
 
 
 @pytest.mark.parametrize("role", ["agent", "supervisor"])
-def test_staff_list_all_accounts_and_filter_by_customer(api_client_for, api_agent, api_supervisor, api_alice,
-                                                        api_alice_account, api_bob, api_bob_account, role):
-    client = api_client_for(api_agent if role == "agent" else api_supervisor)
+def test_staff_list_all_accounts_and_filter_by_customer(api_client_for, agnes, sam, alice,
+                                                        alice_account, bob, bob_account, role):
+    client = api_client_for(agnes if role == "agent" else sam)
     ids = {a["id"] for a in page(client.get(ACCOUNTS))}
-    assert {api_alice_account.pk, api_bob_account.pk} <= ids
-    assert [a["id"] for a in page(client.get(ACCOUNTS, {"customer": api_bob.pk}))] == [api_bob_account.pk]
-    assert [a["id"] for a in page(client.get(ACCOUNTS, {"customer": api_alice.pk}))] == [api_alice_account.pk]
+    assert {alice_account.pk, bob_account.pk} <= ids
+    assert [a["id"] for a in page(client.get(ACCOUNTS, {"customer": bob.pk}))] == [bob_account.pk]
+    assert [a["id"] for a in page(client.get(ACCOUNTS, {"customer": alice.pk}))] == [alice_account.pk]
 
 
-def test_account_list_refuses_a_bad_customer_filter(api_client_for, api_agent, api_alice_account):
-    assert_error(api_client_for(api_agent).get(ACCOUNTS, {"customer": "abc"}), 400, "validation_error",
+def test_account_list_refuses_a_bad_customer_filter(api_client_for, agnes, alice_account):
+    assert_error(api_client_for(agnes).get(ACCOUNTS, {"customer": "abc"}), 400, "validation_error",
                  fields={"customer"})
 
 
@@ -86,9 +61,9 @@ def test_account_list_needs_authentication(db):
     assert_error(APIClient().get(ACCOUNTS), 401, "not_authenticated")
 
 
-def test_account_detail_has_exactly_the_documented_fields(api_client_for, api_alice, api_open_account):
-    account = api_open_account(api_alice, balance=12_50, overdraft_limit=100_00)
-    response = api_client_for(api_alice).get(f"{ACCOUNTS}{account.pk}/")
+def test_account_detail_has_exactly_the_documented_fields(api_client_for, alice, open_account):
+    account = open_account(alice, balance=12_50, overdraft_limit=100_00)
+    response = api_client_for(alice).get(f"{ACCOUNTS}{account.pk}/")
     assert response.status_code == 200
     body = response.json()
     assert set(body) == ACCOUNT_FIELDS
@@ -98,45 +73,45 @@ def test_account_detail_has_exactly_the_documented_fields(api_client_for, api_al
     assert body["balance"] == "12.50"
     assert body["available"] == "112.50"
     assert body["overdraft_limit"] == "100.00"
-    assert body["customer"] == api_alice.pk
+    assert body["customer"] == alice.pk
     assert isinstance(body["opened_at"], str)
 
 
-def test_the_owner_and_staff_see_an_account(api_client_for, api_alice, api_agent, api_supervisor, api_alice_account):
-    for user in (api_alice, api_agent, api_supervisor):
-        response = api_client_for(user).get(f"{ACCOUNTS}{api_alice_account.pk}/")
+def test_the_owner_and_staff_see_an_account(api_client_for, alice, agnes, sam, alice_account):
+    for user in (alice, agnes, sam):
+        response = api_client_for(user).get(f"{ACCOUNTS}{alice_account.pk}/")
         assert response.status_code == 200
         assert response.json()["balance"] == "1000.00"
 
 
-def test_another_customers_account_is_not_found_never_forbidden(api_client_for, api_bob, api_alice_account):
-    client = api_client_for(api_bob)
-    assert_error(client.get(f"{ACCOUNTS}{api_alice_account.pk}/"), 404, "not_found")
-    assert_error(client.get(f"{ACCOUNTS}{api_alice_account.pk}/entries/"), 404, "not_found")
+def test_another_customers_account_is_not_found_never_forbidden(api_client_for, bob, alice_account):
+    client = api_client_for(bob)
+    assert_error(client.get(f"{ACCOUNTS}{alice_account.pk}/"), 404, "not_found")
+    assert_error(client.get(f"{ACCOUNTS}{alice_account.pk}/entries/"), 404, "not_found")
 
 
 @pytest.mark.parametrize("pk", ["999999999", "abc", "0", "-1", str(10**30)])
-def test_unknown_account_is_not_found(api_client_for, api_agent, pk):
-    assert_error(api_client_for(api_agent).get(f"{ACCOUNTS}{pk}/"), 404, "not_found")
+def test_unknown_account_is_not_found(api_client_for, agnes, pk):
+    assert_error(api_client_for(agnes).get(f"{ACCOUNTS}{pk}/"), 404, "not_found")
 
 
-def test_a_customer_cannot_see_the_banks_own_accounts(api_client_for, api_alice, api_alice_account):
+def test_a_customer_cannot_see_the_banks_own_accounts(api_client_for, alice, alice_account):
     vault = internal_account(AccountKind.CASH, "EUR")
-    assert_error(api_client_for(api_alice).get(f"{ACCOUNTS}{vault.pk}/"), 404, "not_found")
+    assert_error(api_client_for(alice).get(f"{ACCOUNTS}{vault.pk}/"), 404, "not_found")
 
 
-def test_account_detail_needs_authentication(api_alice_account):
-    assert_error(APIClient().get(f"{ACCOUNTS}{api_alice_account.pk}/"), 401, "not_authenticated")
+def test_account_detail_needs_authentication(alice_account):
+    assert_error(APIClient().get(f"{ACCOUNTS}{alice_account.pk}/"), 401, "not_authenticated")
 
 
 # --- Entries ---------------------------------------------------------------------------------
 
 
-def test_entries_have_the_documented_fields_newest_first(api_client_for, api_alice, api_alice_account,
-                                                         api_bob_account):
-    response = transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "12.5", reference="Rent")
+def test_entries_have_the_documented_fields_newest_first(api_client_for, alice, alice_account,
+                                                         bob_account):
+    response = transfer(api_client_for(alice), alice_account, bob_account, "12.5", reference="Rent")
     assert response.status_code == 201
-    results = page(api_client_for(api_alice).get(f"{ACCOUNTS}{api_alice_account.pk}/entries/"))
+    results = page(api_client_for(alice).get(f"{ACCOUNTS}{alice_account.pk}/entries/"))
     assert [set(e) for e in results] == [ENTRY_FIELDS] * 2
     newest, opening = results
     assert newest["id"] > opening["id"]
@@ -144,26 +119,26 @@ def test_entries_have_the_documented_fields_newest_first(api_client_for, api_ali
     assert newest["amount"] == "-12.50"
     assert newest["balance_after"] == "987.50"
     assert newest["kind"] == "transfer"
-    assert newest["counterparty"] == api_bob_account.iban
+    assert newest["counterparty"] == bob_account.iban
     assert newest["reference"] == "Rent"
     assert opening["amount"] == "1000.00" and opening["kind"] == "deposit" and opening["counterparty"] == "Cash"
-    bob_side = page(api_client_for(api_bob_account.customer).get(f"{ACCOUNTS}{api_bob_account.pk}/entries/"))[0]
-    assert bob_side["amount"] == "12.50" and bob_side["counterparty"] == api_alice_account.iban
+    bob_side = page(api_client_for(bob_account.customer).get(f"{ACCOUNTS}{bob_account.pk}/entries/"))[0]
+    assert bob_side["amount"] == "12.50" and bob_side["counterparty"] == alice_account.iban
 
 
-def test_staff_see_any_accounts_entries(api_client_for, api_agent, api_alice_account):
-    assert len(page(api_client_for(api_agent).get(f"{ACCOUNTS}{api_alice_account.pk}/entries/"))) == 1
+def test_staff_see_any_accounts_entries(api_client_for, agnes, alice_account):
+    assert len(page(api_client_for(agnes).get(f"{ACCOUNTS}{alice_account.pk}/entries/"))) == 1
 
 
-def test_following_next_yields_every_entry_exactly_once(api_client_for, api_alice, api_agent, api_alice_account,
-                                                        api_bob_account):
-    alice = api_client_for(api_alice)
+def test_following_next_yields_every_entry_exactly_once(api_client_for, alice, agnes, alice_account,
+                                                        bob_account):
+    as_alice = api_client_for(alice)
     for n in range(11):
-        assert transfer(alice, api_alice_account, api_bob_account, f"{n + 1}.00").status_code == 201
-    expected = list(Entry.objects.filter(account=api_alice_account).order_by("-id").values_list("id", flat=True))
+        assert transfer(as_alice, alice_account, bob_account, f"{n + 1}.00").status_code == 201
+    expected = list(Entry.objects.filter(account=alice_account).order_by("-id").values_list("id", flat=True))
     assert len(expected) == 12
     seen: list[int] = []
-    response = alice.get(f"{ACCOUNTS}{api_alice_account.pk}/entries/", {"page_size": 5})
+    response = as_alice.get(f"{ACCOUNTS}{alice_account.pk}/entries/", {"page_size": 5})
     pages = 0
     while True:
         results = page(response)
@@ -172,27 +147,27 @@ def test_following_next_yields_every_entry_exactly_once(api_client_for, api_alic
         next_url = response.json()["next"]
         if not next_url:
             break
-        response = alice.get(next_url)
+        response = as_alice.get(next_url)
     assert seen == expected
     assert pages == 3
     # And back again.
     previous = response.json()["previous"]
     assert previous
-    assert [e["id"] for e in page(alice.get(previous))] == expected[5:10]
+    assert [e["id"] for e in page(as_alice.get(previous))] == expected[5:10]
 
 
-def test_entry_filters(api_client_for, api_alice, api_alice_account, api_bob_account, api_carol_account):
-    alice = api_client_for(api_alice)
-    transfer(alice, api_alice_account, api_bob_account, "10.00", reference="Groceries")
-    transfer(alice, api_alice_account, api_carol_account, "250.00", reference="Bike")
-    url = f"{ACCOUNTS}{api_alice_account.pk}/entries/"
+def test_entry_filters(api_client_for, alice, alice_account, bob_account, carol_account):
+    as_alice = api_client_for(alice)
+    transfer(as_alice, alice_account, bob_account, "10.00", reference="Groceries")
+    transfer(as_alice, alice_account, carol_account, "250.00", reference="Bike")
+    url = f"{ACCOUNTS}{alice_account.pk}/entries/"
 
     def amounts(**params) -> list[str]:
-        return [e["amount"] for e in page(alice.get(url, params))]
+        return [e["amount"] for e in page(as_alice.get(url, params))]
 
     assert amounts() == ["-250.00", "-10.00", "1000.00"]
     assert amounts(q="groceries") == ["-10.00"]
-    assert amounts(q=api_carol_account.iban[-8:]) == ["-250.00"]
+    assert amounts(q=carol_account.iban[-8:]) == ["-250.00"]
     assert amounts(min="100") == ["-250.00", "1000.00"]
     assert amounts(max="250.00") == ["-250.00", "-10.00"]
     assert amounts(min="10", max="10.00") == ["-10.00"]
@@ -217,8 +192,8 @@ def test_entry_filters(api_client_for, api_alice, api_alice_account, api_bob_acc
         ("q", "x" * 101),
     ],
 )
-def test_entry_filters_refuse_bad_values(api_client_for, api_alice, api_alice_account, param, value):
-    response = api_client_for(api_alice).get(f"{ACCOUNTS}{api_alice_account.pk}/entries/", {param: value})
+def test_entry_filters_refuse_bad_values(api_client_for, alice, alice_account, param, value):
+    response = api_client_for(alice).get(f"{ACCOUNTS}{alice_account.pk}/entries/", {param: value})
     assert_error(response, 400, "validation_error", fields={param})
 
 
@@ -226,24 +201,24 @@ def test_entry_filters_refuse_bad_values(api_client_for, api_alice, api_alice_ac
 
 
 @pytest.mark.parametrize("role", ["agent", "supervisor"])
-def test_staff_open_an_account(api_client_for, api_agent, api_supervisor, api_alice, role):
-    actor = api_agent if role == "agent" else api_supervisor
-    response = post(api_client_for(actor), ACCOUNTS, {"customer": api_alice.pk, "kind": "savings"})
+def test_staff_open_an_account(api_client_for, agnes, sam, alice, role):
+    actor = agnes if role == "agent" else sam
+    response = post(api_client_for(actor), ACCOUNTS, {"customer": alice.pk, "kind": "savings"})
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == ACCOUNT_FIELDS
     assert body["kind"] == "savings" and body["currency"] == "EUR" and body["balance"] == "0.00"
     assert body["available"] == "0.00" and body["overdraft_limit"] == "0.00" and body["status"] == "active"
-    assert body["customer"] == api_alice.pk
+    assert body["customer"] == alice.pk
     account = Account.objects.get(pk=body["id"])
     assert account.iban == body["iban"] and account.iban.startswith("NL") and "FLUX" in account.iban
     event = AuditEvent.objects.get(action=actions.ACCOUNT_OPENED, target_id=str(account.pk))
     assert event.actor_id == actor.pk
 
 
-def test_a_supervisor_opens_an_account_with_currency_and_overdraft(api_client_for, api_supervisor, api_alice):
-    response = post(api_client_for(api_supervisor), ACCOUNTS,
-                    {"customer": api_alice.pk, "kind": "checking", "currency": "usd", "overdraft_limit": "250.5"})
+def test_a_supervisor_opens_an_account_with_currency_and_overdraft(api_client_for, sam, alice):
+    response = post(api_client_for(sam), ACCOUNTS,
+                    {"customer": alice.pk, "kind": "checking", "currency": "usd", "overdraft_limit": "250.5"})
     assert response.status_code == 201, response.content
     assert response.json()["currency"] == "USD"
     assert response.json()["overdraft_limit"] == "250.50"
@@ -251,32 +226,32 @@ def test_a_supervisor_opens_an_account_with_currency_and_overdraft(api_client_fo
     account = Account.objects.get(pk=response.json()["id"])
     assert account.overdraft_limit == 250_50
     event = AuditEvent.objects.get(action=actions.ACCOUNT_OPENED, target_id=str(account.pk))
-    assert (event.actor_id, event.data["overdraft_limit"]) == (api_supervisor.pk, "250.50")
+    assert (event.actor_id, event.data["overdraft_limit"]) == (sam.pk, "250.50")
 
 
 @pytest.mark.parametrize("overdraft_limit", ["1000000.00", "0.01", "250.5"])
 def test_an_agent_cannot_open_an_account_with_an_overdraft(
-    api_client_for, api_agent, api_alice, api_unchanged, overdraft_limit
+    api_client_for, agnes, alice, api_unchanged, overdraft_limit
 ):
     """Issue 10, finding 1: the page hid the field, the API took it. Now the service refuses it:
     403, and no account, no audit event, no change to the customer."""
-    client = api_client_for(api_agent)
+    client = api_client_for(agnes)
     with api_unchanged():  # signs every user in first: their sign-in events come before the counts
         accounts, events = Account.objects.count(), AuditEvent.objects.count()
-        customer_before = User.objects.filter(pk=api_alice.pk).values().get()
-        response = post(client, ACCOUNTS, {"customer": api_alice.pk, "kind": "checking",
+        customer_before = User.objects.filter(pk=alice.pk).values().get()
+        response = post(client, ACCOUNTS, {"customer": alice.pk, "kind": "checking",
                                            "overdraft_limit": overdraft_limit})
     error = assert_error(response, 403, "permission_denied")
     assert "supervisor" in error["message"]
     assert (Account.objects.count(), AuditEvent.objects.count()) == (accounts, events)
-    assert not Account.objects.filter(customer=api_alice).exists()
-    assert User.objects.filter(pk=api_alice.pk).values().get() == customer_before
+    assert not Account.objects.filter(customer=alice).exists()
+    assert User.objects.filter(pk=alice.pk).values().get() == customer_before
 
 
-def test_an_agent_may_say_no_overdraft(api_client_for, api_agent, api_alice):
+def test_an_agent_may_say_no_overdraft(api_client_for, agnes, alice):
     """A zero limit is no overdraft: what every account opens with, so an agent may send it."""
-    response = post(api_client_for(api_agent), ACCOUNTS,
-                    {"customer": api_alice.pk, "kind": "checking", "overdraft_limit": "0.00"})
+    response = post(api_client_for(agnes), ACCOUNTS,
+                    {"customer": alice.pk, "kind": "checking", "overdraft_limit": "0.00"})
     assert response.status_code == 201, response.content
     assert response.json()["overdraft_limit"] == "0.00"
 
@@ -296,128 +271,128 @@ def test_an_agent_may_say_no_overdraft(api_client_for, api_agent, api_alice):
         ({"customer": 999999999}, "customer"),
     ],
 )
-def test_opening_an_account_validates(api_client_for, api_agent, api_alice, api_unchanged, changes, field):
-    body = {"customer": api_alice.pk, "kind": "checking"} | changes
-    client = api_client_for(api_agent)
+def test_opening_an_account_validates(api_client_for, agnes, alice, api_unchanged, changes, field):
+    body = {"customer": alice.pk, "kind": "checking"} | changes
+    client = api_client_for(agnes)
     with api_unchanged():
         assert_error(post(client, ACCOUNTS, body), 400, "validation_error", fields={field})
 
 
-def test_accounts_are_only_for_customers(api_client_for, api_agent, api_agent2, api_unchanged):
-    client = api_client_for(api_agent)
+def test_accounts_are_only_for_customers(api_client_for, agnes, arthur, api_unchanged):
+    client = api_client_for(agnes)
     with api_unchanged():
-        assert_error(post(client, ACCOUNTS, {"customer": api_agent2.pk, "kind": "checking"}), 400,
+        assert_error(post(client, ACCOUNTS, {"customer": arthur.pk, "kind": "checking"}), 400,
                      "validation_error", fields={"customer"})
 
 
-def test_customers_cannot_open_accounts(api_client_for, api_alice, api_unchanged):
-    client = api_client_for(api_alice)
+def test_customers_cannot_open_accounts(api_client_for, alice, api_unchanged):
+    client = api_client_for(alice)
     with api_unchanged():
-        assert_error(post(client, ACCOUNTS, {"customer": api_alice.pk, "kind": "checking"}), 403, "permission_denied")
-        assert_error(post(APIClient(), ACCOUNTS, {"customer": api_alice.pk, "kind": "checking"}), 401,
+        assert_error(post(client, ACCOUNTS, {"customer": alice.pk, "kind": "checking"}), 403, "permission_denied")
+        assert_error(post(APIClient(), ACCOUNTS, {"customer": alice.pk, "kind": "checking"}), 401,
                      "not_authenticated")
 
 
 # --- Account lifecycle -----------------------------------------------------------------------
 
 
-def test_freeze_and_unfreeze(api_client_for, api_agent, api_alice_account):
-    client = api_client_for(api_agent)
-    response = lifecycle(client, api_alice_account, "freeze")
+def test_freeze_and_unfreeze(api_client_for, agnes, alice_account):
+    client = api_client_for(agnes)
+    response = lifecycle(client, alice_account, "freeze")
     assert response.status_code == 200
     assert set(response.json()) == ACCOUNT_FIELDS and response.json()["status"] == "frozen"
-    assert fresh(api_alice_account).status == AccountStatus.FROZEN
+    assert fresh(alice_account).status == AccountStatus.FROZEN
     event = AuditEvent.objects.get(action=actions.ACCOUNT_FROZEN)
-    assert event.data["reason"] == "Customer request" and event.actor_id == api_agent.pk
-    assert_error(lifecycle(client, api_alice_account, "freeze"), 409, "account_frozen")
+    assert event.data["reason"] == "Customer request" and event.actor_id == agnes.pk
+    assert_error(lifecycle(client, alice_account, "freeze"), 409, "account_frozen")
 
-    response = lifecycle(client, api_alice_account, "unfreeze")
+    response = lifecycle(client, alice_account, "unfreeze")
     assert response.status_code == 200 and response.json()["status"] == "active"
     assert AuditEvent.objects.filter(action=actions.ACCOUNT_UNFROZEN).count() == 1
-    assert_error(lifecycle(client, api_alice_account, "unfreeze"), 409, "account_not_frozen")
+    assert_error(lifecycle(client, alice_account, "unfreeze"), 409, "account_not_frozen")
 
 
 @pytest.mark.parametrize("action", ["freeze", "unfreeze", "close"])
 @pytest.mark.parametrize("reason", [None, "", "   ", "x" * 501])
-def test_lifecycle_needs_a_reason(api_client_for, api_agent, api_alice_account, api_unchanged, action, reason):
-    client = api_client_for(api_agent)
+def test_lifecycle_needs_a_reason(api_client_for, agnes, alice_account, api_unchanged, action, reason):
+    client = api_client_for(agnes)
     with api_unchanged():
-        assert_error(lifecycle(client, api_alice_account, action, reason), 400, "validation_error",
+        assert_error(lifecycle(client, alice_account, action, reason), 400, "validation_error",
                      fields={"reason"})
 
 
 @pytest.mark.parametrize("action", ["freeze", "unfreeze", "close"])
-def test_lifecycle_is_staff_only(api_client_for, api_alice, api_carol_account, api_unchanged, action):
-    client = api_client_for(api_alice)
+def test_lifecycle_is_staff_only(api_client_for, alice, carol_account, api_unchanged, action):
+    client = api_client_for(alice)
     with api_unchanged():
-        assert_error(lifecycle(client, api_carol_account, action), 403, "permission_denied")
-        assert_error(lifecycle(api_client_for(api_carol_account.customer), api_carol_account, action), 403,
+        assert_error(lifecycle(client, carol_account, action), 403, "permission_denied")
+        assert_error(lifecycle(api_client_for(carol_account.customer), carol_account, action), 403,
                      "permission_denied")
-        assert_error(lifecycle(APIClient(), api_carol_account, action), 401, "not_authenticated")
+        assert_error(lifecycle(APIClient(), carol_account, action), 401, "not_authenticated")
 
 
 @pytest.mark.parametrize("action", ["freeze", "unfreeze", "close"])
-def test_lifecycle_of_an_unknown_or_internal_account_is_not_found(api_client_for, api_agent, api_alice_account,
+def test_lifecycle_of_an_unknown_or_internal_account_is_not_found(api_client_for, agnes, alice_account,
                                                                   api_unchanged, action):
     vault = internal_account(AccountKind.CASH, "EUR")
-    client = api_client_for(api_agent)
+    client = api_client_for(agnes)
     with api_unchanged():
         for pk in (999999999, "abc", vault.pk):
             response = post(client, f"{ACCOUNTS}{pk}/{action}/", {"reason": "Because"})
             assert_error(response, 404, "not_found")
 
 
-def test_closing_an_account_with_money_is_refused(api_client_for, api_agent, api_alice_account, api_unchanged):
-    client = api_client_for(api_agent)
+def test_closing_an_account_with_money_is_refused(api_client_for, agnes, alice_account, api_unchanged):
+    client = api_client_for(agnes)
     with api_unchanged():
-        assert_error(lifecycle(client, api_alice_account, "close"), 409, "account_not_empty")
+        assert_error(lifecycle(client, alice_account, "close"), 409, "account_not_empty")
 
 
-def test_closing_an_account_with_a_pending_hold_is_refused(api_client_for, api_agent, rich_account, pending_transfer):
+def test_closing_an_account_with_a_pending_hold_is_refused(api_client_for, agnes, rich_account, pending_transfer):
     # Spend all but the held amount, so the balance alone would not stop the close.
-    client = api_client_for(api_agent)
+    client = api_client_for(agnes)
     assert fresh(rich_account).held == 12_000_00
     assert_error(lifecycle(client, rich_account, "close"), 409, "account_not_empty")
 
 
-def test_closing_an_empty_account(api_client_for, api_agent, api_alice, api_carol_account, api_alice_account):
-    client = api_client_for(api_agent)
-    response = lifecycle(client, api_carol_account, "close")
+def test_closing_an_empty_account(api_client_for, agnes, alice, carol_account, alice_account):
+    client = api_client_for(agnes)
+    response = lifecycle(client, carol_account, "close")
     assert response.status_code == 200
     assert response.json()["status"] == "closed" and response.json()["balance"] == "0.00"
-    assert fresh(api_carol_account).closed_at is not None
-    assert AuditEvent.objects.filter(action=actions.ACCOUNT_CLOSED, target_id=str(api_carol_account.pk)).exists()
+    assert fresh(carol_account).closed_at is not None
+    assert AuditEvent.objects.filter(action=actions.ACCOUNT_CLOSED, target_id=str(carol_account.pk)).exists()
     # Closed is final.
-    assert_error(lifecycle(client, api_carol_account, "close"), 409, "account_closed")
-    assert_error(lifecycle(client, api_carol_account, "freeze"), 409, "account_closed")
-    assert_error(lifecycle(client, api_carol_account, "unfreeze"), 409, "account_closed")
+    assert_error(lifecycle(client, carol_account, "close"), 409, "account_closed")
+    assert_error(lifecycle(client, carol_account, "freeze"), 409, "account_closed")
+    assert_error(lifecycle(client, carol_account, "unfreeze"), 409, "account_closed")
 
 
-def test_a_closed_account_refuses_money_both_ways(api_client_for, api_agent, api_alice, api_carol,
-                                                  api_alice_account, api_carol_account, api_unchanged):
-    assert lifecycle(api_client_for(api_agent), api_carol_account, "close").status_code == 200
+def test_a_closed_account_refuses_money_both_ways(api_client_for, agnes, alice, carol,
+                                                  alice_account, carol_account, api_unchanged):
+    assert lifecycle(api_client_for(agnes), carol_account, "close").status_code == 200
     with api_unchanged():
-        assert_error(transfer(api_client_for(api_alice), api_alice_account, api_carol_account, "5.00"), 409,
+        assert_error(transfer(api_client_for(alice), alice_account, carol_account, "5.00"), 409,
                      "account_closed")
-        assert_error(transfer(api_client_for(api_carol), api_carol_account, api_alice_account, "5.00"), 409,
+        assert_error(transfer(api_client_for(carol), carol_account, alice_account, "5.00"), 409,
                      "account_closed")
-        assert_error(cash(api_client_for(api_agent), DEPOSITS, api_carol_account, "5.00"), 409, "account_closed")
+        assert_error(cash(api_client_for(agnes), DEPOSITS, carol_account, "5.00"), 409, "account_closed")
 
 
-def test_a_frozen_account_refuses_transfers_both_ways(api_client_for, api_agent, api_alice, api_bob,
-                                                      api_alice_account, api_bob_account, api_unchanged):
-    assert lifecycle(api_client_for(api_agent), api_bob_account, "freeze").status_code == 200
+def test_a_frozen_account_refuses_transfers_both_ways(api_client_for, agnes, alice, bob,
+                                                      alice_account, bob_account, api_unchanged):
+    assert lifecycle(api_client_for(agnes), bob_account, "freeze").status_code == 200
     with api_unchanged():
-        assert_error(transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "5.00"), 409,
+        assert_error(transfer(api_client_for(alice), alice_account, bob_account, "5.00"), 409,
                      "account_frozen")
-        assert_error(transfer(api_client_for(api_bob), api_bob_account, api_alice_account, "5.00"), 409,
+        assert_error(transfer(api_client_for(bob), bob_account, alice_account, "5.00"), 409,
                      "account_frozen")
-        assert_error(transfer(api_client_for(api_bob), api_bob_account, EXTERNAL_IBAN, "5.00"), 409,
+        assert_error(transfer(api_client_for(bob), bob_account, EXTERNAL_IBAN, "5.00"), 409,
                      "account_frozen")
-        assert_error(cash(api_client_for(api_agent), DEPOSITS, api_bob_account, "5.00"), 409, "account_frozen")
-        assert_error(cash(api_client_for(api_agent), WITHDRAWALS, api_bob_account, "5.00"), 409, "account_frozen")
-    assert lifecycle(api_client_for(api_agent), api_bob_account, "unfreeze").status_code == 200
-    assert transfer(api_client_for(api_alice), api_alice_account, api_bob_account, "5.00").status_code == 201
+        assert_error(cash(api_client_for(agnes), DEPOSITS, bob_account, "5.00"), 409, "account_frozen")
+        assert_error(cash(api_client_for(agnes), WITHDRAWALS, bob_account, "5.00"), 409, "account_frozen")
+    assert lifecycle(api_client_for(agnes), bob_account, "unfreeze").status_code == 200
+    assert transfer(api_client_for(alice), alice_account, bob_account, "5.00").status_code == 201
 
 
 # --- Schema, docs, unknown paths, methods ----------------------------------------------------
@@ -442,8 +417,8 @@ def test_unknown_api_paths_are_json_404(db, path):
     assert_error(response, 404, "not_found")
 
 
-def test_unknown_api_path_is_404_for_a_signed_in_user(api_client_for, api_alice):
-    assert_error(api_client_for(api_alice).get("/api/v1/nothing-here/"), 404, "not_found")
+def test_unknown_api_path_is_404_for_a_signed_in_user(api_client_for, alice):
+    assert_error(api_client_for(alice).get("/api/v1/nothing-here/"), 404, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -451,10 +426,10 @@ def test_unknown_api_path_is_404_for_a_signed_in_user(api_client_for, api_alice)
     [("delete", "accounts/{pk}/"), ("put", "accounts/{pk}/"), ("put", "transfers/"), ("get", "deposits/"),
      ("patch", "accounts/{pk}/")],
 )
-def test_unsupported_methods_are_405(api_client_for, api_agent, api_alice_account, api_unchanged, method, path):
-    client = api_client_for(api_agent)
+def test_unsupported_methods_are_405(api_client_for, agnes, alice_account, api_unchanged, method, path):
+    client = api_client_for(agnes)
     with api_unchanged():
-        response = getattr(client, method)(f"{API}{path.format(pk=api_alice_account.pk)}", {}, format="json")
+        response = getattr(client, method)(f"{API}{path.format(pk=alice_account.pk)}", {}, format="json")
         assert_error(response, 405, "method_not_allowed")
 
 

@@ -2,9 +2,6 @@
 refused), running balances within a batch, all or nothing with `atomic`, idempotency of the
 whole batch, the item limit and body limit, and concurrent batches over overlapping accounts."""
 
-# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 import json
@@ -19,25 +16,11 @@ from audit.models import AuditEvent
 from banking.ledger import internal_account
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
 from banking.services import account_freeze
-from banking.tests.api_support import (
-    EXTERNAL_IBAN,
-    api_agent,
-    api_alice,
-    api_alice_account,
-    api_bob,
-    api_bob_account,
-    api_carol,
-    api_carol_account,
-    api_client_for,
-    api_open_account,
-    api_supervisor,
-    api_unchanged,
-    balance_of,
-    client_for,
-)
+from banking.tests.factories import EXTERNAL_IBAN
 from banking.tests.ledger import assert_ledger_consistent
+from banking.tests.support import balance_of
 from banking.tests.test_api_concurrency import run_threads
-from core.testing.api import API, assert_error, idempotency_key, obtain_tokens, post
+from core.testing.api import API, assert_error, client_for, idempotency_key, obtain_tokens, post
 
 pytestmark = [
     pytest.mark.postgres,
@@ -63,25 +46,25 @@ def unknown_flux_iban() -> str:
 
 @pytest.mark.django_db
 def test_each_item_has_its_outcome_in_order(
-    api_client_for, api_alice, api_bob, api_agent, api_open_account, api_bob_account, api_carol_account
+    api_client_for, alice, bob, agnes, open_account, bob_account, carol_account
 ):
-    alice = api_open_account(api_alice, balance=30_000_00)
-    frozen = api_open_account(api_alice, balance=100_00)
-    account_freeze(actor=api_agent, account_id=frozen.pk, reason="Lost card")
+    source = open_account(alice, balance=30_000_00)
+    frozen = open_account(alice, balance=100_00)
+    account_freeze(actor=agnes, account_id=frozen.pk, reason="Lost card")
     clearing_before = balance_of(internal_account(AccountKind.CLEARING, "EUR"))
-    bob_before, carol_before = balance_of(api_bob_account), balance_of(api_carol_account)
-    client = api_client_for(api_alice)  # signed in before counting: the sign-in is audited too
+    bob_before, carol_before = balance_of(bob_account), balance_of(carol_account)
+    client = api_client_for(alice)  # signed in before counting: the sign-in is audited too
     events_before = AuditEvent.objects.count()
     body = {"transfers": [
-        item(alice, api_bob_account, "100.00", reference="Rent"),            # 0 posted
-        item(alice, api_carol_account, "50000.00"),                          # 1 insufficient_funds
-        item(frozen, api_bob_account, "10.00"),                              # 2 account_frozen
-        item(alice, unknown_flux_iban(), "10.00"),                           # 3 unknown_account
-        item(api_bob_account, api_carol_account, "10.00"),                   # 4 another's source: not_found
-        item(alice, EXTERNAL_IBAN, "12000.00", reference="Car"),             # 5 pending, held
-        item(alice, api_carol_account, "25.00"),                             # 6 posted
-        item(alice, "not an iban", "1.00"),                                  # 7 invalid_iban
-        item(alice, api_carol_account, "-1"),                                # 8 validation_error
+        item(source, bob_account, "100.00", reference="Rent"),          # 0 posted
+        item(source, carol_account, "50000.00"),                        # 1 insufficient_funds
+        item(frozen, bob_account, "10.00"),                             # 2 account_frozen
+        item(source, unknown_flux_iban(), "10.00"),                     # 3 unknown_account
+        item(bob_account, carol_account, "10.00"),                      # 4 another's source: not_found
+        item(source, EXTERNAL_IBAN, "12000.00", reference="Car"),       # 5 pending, held
+        item(source, carol_account, "25.00"),                           # 6 posted
+        item(source, "not an iban", "1.00"),                            # 7 invalid_iban
+        item(source, carol_account, "-1"),                              # 8 validation_error
     ]}
     response = post(client, BATCH, body, key=idempotency_key())
     assert response.status_code == 200, response.content
@@ -92,18 +75,18 @@ def test_each_item_has_its_outcome_in_order(
         "insufficient_funds", "account_frozen", "unknown_account", "not_found", "invalid_iban", "validation_error"]
     assert "amount" in results[8]["error"]["fields"]
     assert results[0]["transaction"]["amount"] == "100.00"
-    assert results[0]["transaction"]["destination_iban"] == api_bob_account.iban
+    assert results[0]["transaction"]["destination_iban"] == bob_account.iban
     assert results[5]["transaction"]["status"] == "pending"
     # Exactly three transactions exist for the batch, two posted with their entries, one held.
-    txns = Transaction.objects.filter(source=alice).order_by("pk")
+    txns = Transaction.objects.filter(source=source).order_by("pk")
     assert [(t.status, t.amount, t.hold_amount) for t in txns] == [
         (TransactionStatus.POSTED, 100_00, 0), (TransactionStatus.PENDING, 12_000_00, 12_000_00),
         (TransactionStatus.POSTED, 25_00, 0)]
     assert [t["transaction"]["id"] for t in (results[0], results[5], results[6])] == [t.pk for t in txns]
-    alice.refresh_from_db()
-    assert alice.balance == 30_000_00 - 125_00 and alice.held == 12_000_00
-    assert balance_of(api_bob_account) == bob_before + 100_00
-    assert balance_of(api_carol_account) == carol_before + 25_00
+    source.refresh_from_db()
+    assert source.balance == 30_000_00 - 125_00 and source.held == 12_000_00
+    assert balance_of(bob_account) == bob_before + 100_00
+    assert balance_of(carol_account) == carol_before + 25_00
     assert balance_of(frozen) == 100_00
     assert balance_of(internal_account(AccountKind.CLEARING, "EUR")) == clearing_before  # pending: not posted
     assert Entry.objects.filter(transaction__in=txns).count() == 4
@@ -117,31 +100,31 @@ def test_each_item_has_its_outcome_in_order(
 
 @pytest.mark.django_db
 def test_a_later_item_is_refused_once_earlier_items_spent_the_money(
-    api_client_for, api_alice, api_alice_account, api_bob_account
+    api_client_for, alice, alice_account, bob_account
 ):
     # Alice has 1000.00: 600 posts, the next 600 would overdraw, the last 400 fits exactly.
     amounts = ("600.00", "600.00", "400.00")
-    body = {"transfers": [item(api_alice_account, api_bob_account, amount) for amount in amounts]}
-    response = post(api_client_for(api_alice), BATCH, body, key=idempotency_key())
+    body = {"transfers": [item(alice_account, bob_account, amount) for amount in amounts]}
+    response = post(api_client_for(alice), BATCH, body, key=idempotency_key())
     assert response.status_code == 200, response.content
     results = response.json()["results"]
     assert [r["status"] for r in results] == ["posted", "refused", "posted"]
     assert results[1]["error"]["code"] == "insufficient_funds"
-    assert balance_of(api_alice_account) == 0
+    assert balance_of(alice_account) == 0
     assert_ledger_consistent()
 
 
 @pytest.mark.django_db
 def test_atomic_batch_with_a_refused_item_applies_nothing(
-    api_client_for, api_alice, api_alice_account, api_bob_account, api_carol_account, api_unchanged
+    api_client_for, alice, alice_account, bob_account, carol_account, api_unchanged
 ):
     body = {"atomic": True, "transfers": [
-        item(api_alice_account, api_bob_account, "600.00"),
-        item(api_alice_account, api_carol_account, "600.00"),
-        item(api_alice_account, EXTERNAL_IBAN, "12000.00"),
-        item(api_alice_account, api_carol_account, "1.00"),
+        item(alice_account, bob_account, "600.00"),
+        item(alice_account, carol_account, "600.00"),
+        item(alice_account, EXTERNAL_IBAN, "12000.00"),
+        item(alice_account, carol_account, "1.00"),
     ]}
-    client = api_client_for(api_alice)
+    client = api_client_for(alice)
     with api_unchanged():
         response = post(client, BATCH, body, key=idempotency_key())
     error = assert_error(response, 422, "batch_refused")
@@ -154,35 +137,35 @@ def test_atomic_batch_with_a_refused_item_applies_nothing(
     response = post(client, BATCH, body, key=idempotency_key())
     assert response.status_code == 200, response.content
     assert [r["status"] for r in response.json()["results"]] == ["posted", "posted"]
-    assert balance_of(api_alice_account) == 1_000_00 - 601_00
+    assert balance_of(alice_account) == 1_000_00 - 601_00
 
 
 @pytest.mark.django_db
 def test_replay_with_the_same_key_moves_nothing_again(
-    api_client_for, api_alice, api_alice_account, api_bob_account, api_unchanged
+    api_client_for, alice, alice_account, bob_account, api_unchanged
 ):
-    client = api_client_for(api_alice)
+    client = api_client_for(alice)
     key = idempotency_key()
-    body = {"transfers": [item(api_alice_account, api_bob_account, "10.00"),
-                          item(api_alice_account, api_bob_account, "5000.00")]}
+    body = {"transfers": [item(alice_account, bob_account, "10.00"),
+                          item(alice_account, bob_account, "5000.00")]}
     first = post(client, BATCH, body, key=key)
     assert first.status_code == 200
     with api_unchanged():
         again = post(client, BATCH, body, key=key)
     assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
-    assert balance_of(api_alice_account) == 990_00
+    assert balance_of(alice_account) == 990_00
     # Another body under the same key is refused, and changes nothing.
     with api_unchanged():
-        other = post(client, BATCH, {"transfers": [item(api_alice_account, api_bob_account, "11.00")]}, key=key)
+        other = post(client, BATCH, {"transfers": [item(alice_account, bob_account, "11.00")]}, key=key)
     assert_error(other, 422, "idempotency_key_reused")
 
 
 @pytest.mark.django_db
-def test_a_refused_atomic_batch_replays_with_its_items(api_client_for, api_alice, api_alice_account, api_bob_account):
-    client = api_client_for(api_alice)
+def test_a_refused_atomic_batch_replays_with_its_items(api_client_for, alice, alice_account, bob_account):
+    client = api_client_for(alice)
     key = idempotency_key()
-    body = {"atomic": True, "transfers": [item(api_alice_account, api_bob_account, "5000.00")]}
+    body = {"atomic": True, "transfers": [item(alice_account, bob_account, "5000.00")]}
     first = post(client, BATCH, body, key=key)
     assert_error(first, 422, "batch_refused")
     again = post(client, BATCH, body, key=key)
@@ -192,10 +175,10 @@ def test_a_refused_atomic_batch_replays_with_its_items(api_client_for, api_alice
 
 @pytest.mark.django_db
 def test_batch_needs_a_key_and_between_one_and_a_thousand_items(
-    api_client_for, api_alice, api_alice_account, api_bob_account, api_unchanged
+    api_client_for, alice, alice_account, bob_account, api_unchanged
 ):
-    client = api_client_for(api_alice)
-    one = item(api_alice_account, api_bob_account, "0.01")
+    client = api_client_for(alice)
+    one = item(alice_account, bob_account, "0.01")
     with api_unchanged():
         assert_error(post(client, BATCH, {"transfers": [one]}), 400, "idempotency_key_missing")
         too_many = post(client, BATCH, {"transfers": [one] * 1001}, key=idempotency_key())
@@ -205,12 +188,12 @@ def test_batch_needs_a_key_and_between_one_and_a_thousand_items(
 
 @pytest.mark.django_db
 def test_a_full_batch_of_a_thousand_passes_the_body_limit(
-    api_client_for, api_alice, api_open_account, api_bob_account, settings
+    api_client_for, alice, open_account, bob_account, settings
 ):
-    source = api_open_account(api_alice, balance=10_000_00)
-    body = {"transfers": [item(source, api_bob_account, "0.01", reference="x" * 140)] * 1000}
+    source = open_account(alice, balance=10_000_00)
+    body = {"transfers": [item(source, bob_account, "0.01", reference="x" * 140)] * 1000}
     assert len(json.dumps(body)) > settings.FLUX_API_MAX_BODY_BYTES  # the ordinary API limit would refuse it
-    response = post(api_client_for(api_alice), BATCH, body, key=idempotency_key())
+    response = post(api_client_for(alice), BATCH, body, key=idempotency_key())
     assert response.status_code == 200, response.content[:500]
     assert [r["status"] for r in response.json()["results"]] == ["posted"] * 1000
     assert balance_of(source) == 10_000_00 - 10_00
@@ -219,21 +202,21 @@ def test_a_full_batch_of_a_thousand_passes_the_body_limit(
 
 @pytest.mark.django_db
 def test_staff_may_batch_from_any_customer_account(
-    api_client_for, api_agent, api_alice_account, api_bob_account, api_carol_account
+    api_client_for, agnes, alice_account, bob_account, carol_account
 ):
-    body = {"transfers": [item(api_alice_account, api_carol_account, "1.00"),
-                          item(api_bob_account, api_carol_account, "2.00")]}
-    response = post(api_client_for(api_agent), BATCH, body, key=idempotency_key())
+    body = {"transfers": [item(alice_account, carol_account, "1.00"),
+                          item(bob_account, carol_account, "2.00")]}
+    response = post(api_client_for(agnes), BATCH, body, key=idempotency_key())
     assert response.status_code == 200, response.content
     assert [r["status"] for r in response.json()["results"]] == ["posted", "posted"]
-    assert balance_of(api_carol_account) == 3_00
+    assert balance_of(carol_account) == 3_00
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_batches_in_opposite_orders_conserve_money_without_deadlock(api_alice, api_open_account):
-    accounts = [api_open_account(api_alice, balance=1_000_00) for _ in range(6)]
+def test_concurrent_batches_in_opposite_orders_conserve_money_without_deadlock(alice, open_account):
+    accounts = [open_account(alice, balance=1_000_00) for _ in range(6)]
     total_before = Account.objects.aggregate(total=Sum("balance"))["total"]
-    access = obtain_tokens(api_alice)["access"]
+    access = obtain_tokens(alice)["access"]
     rounds = 4
 
     def work(i, barrier):
@@ -259,28 +242,28 @@ def test_concurrent_batches_in_opposite_orders_conserve_money_without_deadlock(a
 
 @pytest.mark.django_db
 def test_a_batch_over_its_own_body_limit_is_refused_unapplied(
-    api_client_for, api_alice, api_alice_account, api_bob_account, api_unchanged, settings
+    api_client_for, alice, alice_account, bob_account, api_unchanged, settings
 ):
     settings.FLUX_API_MAX_BATCH_BYTES = 1000
-    body = {"transfers": [item(api_alice_account, api_bob_account, "0.01", reference="y" * 100)] * 10}
+    body = {"transfers": [item(alice_account, bob_account, "0.01", reference="y" * 100)] * 10}
     assert len(json.dumps(body)) > 1000
-    client = api_client_for(api_alice)
+    client = api_client_for(alice)
     with api_unchanged():
         response = post(client, BATCH, body, key=idempotency_key())
     assert_error(response, 413, "request_too_large")
 
 
 @pytest.mark.django_db
-def test_each_more_item_costs_six_statements(api_client_for, api_alice, api_open_account, api_bob_account):
+def test_each_more_item_costs_six_statements(api_client_for, alice, open_account, bob_account):
     """Per item: the transaction, the two balances, the entries, the audit event and its outbox row.
     The source's access check and the destination's lookup are read once per batch, not per item."""
     from django.test.utils import CaptureQueriesContext
 
-    source = api_open_account(api_alice, balance=1_000_00)
-    client = api_client_for(api_alice)
+    source = open_account(alice, balance=1_000_00)
+    client = api_client_for(alice)
     counts = {}
     for size in (1, 100):
-        body = {"transfers": [item(source, api_bob_account, "0.01")] * size}
+        body = {"transfers": [item(source, bob_account, "0.01")] * size}
         with CaptureQueriesContext(connection) as queries:
             assert post(client, BATCH, body, key=idempotency_key()).status_code == 200
         counts[size] = len(queries.captured_queries)

@@ -14,9 +14,9 @@ from audit import actions
 from audit.models import AuditEvent
 from banking.models import Beneficiary
 from banking.services import beneficiary_create
-from banking.tests.api_support import EXTERNAL_IBAN, client_for
+from banking.tests.factories import EXTERNAL_IBAN
 from banking.tests.history import BEFORE_LABEL, INJECTION, LAST_LABEL, book_history
-from core.testing.api import API, assert_error, obtain_tokens
+from core.testing.api import API, assert_error, client_for, obtain_tokens
 from core.testing.spreadsheet import assert_spreadsheet_safe
 from core.testing.users import TEST_PASSWORD
 

@@ -4,9 +4,6 @@ random concurrent transfers that must neither lose money nor answer 5xx.
 Each thread has its own APIClient (a real JWT obtained beforehand) and its own database connection,
 which it closes at the end."""
 
-# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 import random
@@ -18,16 +15,16 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.db.models import Sum
-from django.test import TransactionTestCase
 from rest_framework.test import APIClient
 
 from banking.ledger import internal_account
 from banking.models import Account, AccountKind, Entry, Transaction, TransactionStatus
-from banking.tests.api_support import api_agent, api_alice, api_bob, api_open_account, api_supervisor, client_for
+from banking.tests.factories import EXTERNAL_IBAN
 from banking.tests.ledger import assert_ledger_consistent
-from core.errors import STATUS_BY_CODE
+from banking.tests.support import TRANSFERS
+from core.errors import ErrorCode
 from core.models import IdempotencyKey
-from core.testing.api import API, idempotency_key, obtain_tokens
+from core.testing.api import API, client_for, idempotency_key, obtain_tokens
 from identity.tests.factories import make_user
 
 pytestmark = [
@@ -36,8 +33,6 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (row locks, real concurrency)"),
 ]
 
-TRANSFERS = f"{API}transfers/"
-EXTERNAL_IBAN = "DE89370400440532013000"
 THREADS = 10
 
 
@@ -65,10 +60,10 @@ def run_threads(count: int, work: Callable[[int, threading.Barrier], object]) ->
     return results
 
 
-def test_the_same_transfer_sent_at_once_with_one_key_moves_money_once(api_alice, api_bob, api_open_account):
-    source = api_open_account(api_alice, balance=1_000_00)
-    destination = api_open_account(api_bob, balance=0)
-    access = obtain_tokens(api_alice)["access"]
+def test_the_same_transfer_sent_at_once_with_one_key_moves_money_once(alice, bob, open_account):
+    source = open_account(alice, balance=1_000_00)
+    destination = open_account(bob, balance=0)
+    access = obtain_tokens(alice)["access"]
     key = idempotency_key()
     body = {"source_account": source.pk, "destination_iban": destination.iban, "amount": "123.45",
             "reference": "Once"}
@@ -85,7 +80,7 @@ def test_the_same_transfer_sent_at_once_with_one_key_moves_money_once(api_alice,
     assert len({body["id"] for _, body, _ in results}) == 1
     assert len({repr(sorted(body.items())) for _, body, _ in results}) == 1  # the very same body
     assert sum(1 for _, _, replayed in results if replayed is None) == 1  # one ran, the others replayed
-    assert IdempotencyKey.objects.filter(user=api_alice, key=key).count() == 1
+    assert IdempotencyKey.objects.filter(user=alice, key=key).count() == 1
     assert Transaction.objects.filter(kind="transfer").count() == 1
     source.refresh_from_db()
     destination.refresh_from_db()
@@ -94,12 +89,12 @@ def test_the_same_transfer_sent_at_once_with_one_key_moves_money_once(api_alice,
     assert_ledger_consistent()
 
 
-def test_a_refusal_sent_at_once_with_one_key_is_one_stored_answer(api_alice, api_bob, api_open_account, api_agent):
+def test_a_refusal_sent_at_once_with_one_key_is_one_stored_answer(alice, bob, open_account, agnes):
     """Issue 10, finding 12, under concurrency: the requests that lose the race for the key wait for
     the first one to commit, then replay its refusal; none runs the transfer itself."""
-    source = api_open_account(api_alice, balance=100_00)
-    destination = api_open_account(api_bob, balance=0)
-    access = obtain_tokens(api_alice)["access"]
+    source = open_account(alice, balance=100_00)
+    destination = open_account(bob, balance=0)
+    access = obtain_tokens(alice)["access"]
     key = idempotency_key()
     body = {"source_account": source.pk, "destination_iban": destination.iban, "amount": "500.00"}
     entries, transactions = Entry.objects.count(), Transaction.objects.count()
@@ -116,29 +111,29 @@ def test_a_refusal_sent_at_once_with_one_key_is_one_stored_answer(api_alice, api
     assert len({repr(body) for _, body, _ in results}) == 1  # the very same answer
     assert results[0][1]["error"]["code"] == "insufficient_funds"
     assert sum(1 for _, _, replayed in results if replayed is None) == 1  # one ran, the others replayed
-    stored = IdempotencyKey.objects.get(user=api_alice, key=key)
+    stored = IdempotencyKey.objects.get(user=alice, key=key)
     assert (stored.response_status, stored.response_body) == (422, results[0][1])
     assert (Entry.objects.count(), Transaction.objects.count()) == (entries, transactions)
     source.refresh_from_db()
     assert (source.balance, source.held) == (100_00, 0)
     # Funded since, the same key still answers the refusal.
-    assert client_for(api_agent).post(f"{API}deposits/", {"account": source.pk, "amount": "1000.00"}, format="json",
+    assert client_for(agnes).post(f"{API}deposits/", {"account": source.pk, "amount": "1000.00"}, format="json",
                                       headers={"Idempotency-Key": idempotency_key()}).status_code == 201
     retry = client_for(None, access=access).post(TRANSFERS, body, format="json", headers={"Idempotency-Key": key})
     assert (retry.status_code, retry.json(), retry["Idempotent-Replayed"]) == (422, results[0][1], "true")
     assert_ledger_consistent()
 
 
-def test_two_staff_approving_at_once_post_once(api_alice, api_bob, api_agent, api_supervisor, api_open_account):
-    source = api_open_account(api_alice, balance=20_000_00)
-    destination = api_open_account(api_bob, balance=0)
-    alice = client_for(api_alice)
-    pending = alice.post(
+def test_two_staff_approving_at_once_post_once(alice, bob, agnes, sam, open_account):
+    source = open_account(alice, balance=20_000_00)
+    destination = open_account(bob, balance=0)
+    as_alice = client_for(alice)
+    pending = as_alice.post(
         TRANSFERS, {"source_account": source.pk, "destination_iban": destination.iban, "amount": "10000.00"},
         format="json", headers={"Idempotency-Key": idempotency_key()},
     ).json()
     assert pending["status"] == "pending"
-    deciders = [obtain_tokens(api_agent)["access"], obtain_tokens(api_supervisor)["access"]]
+    deciders = [obtain_tokens(agnes)["access"], obtain_tokens(sam)["access"]]
 
     def approve(i: int, barrier: threading.Barrier):
         client = client_for(None, access=deciders[i % 2])
@@ -157,14 +152,14 @@ def test_two_staff_approving_at_once_post_once(api_alice, api_bob, api_agent, ap
     assert_ledger_consistent()
 
 
-def test_random_concurrent_transfers_conserve_money_and_never_fail(api_agent, api_open_account):
+def test_random_concurrent_transfers_conserve_money_and_never_fail(agnes, open_account):
     customers = [make_user(f"racer{n}") for n in range(5)]
-    accounts = [api_open_account(customer, balance=1_000_00) for customer in customers]
+    accounts = [open_account(customer, balance=1_000_00) for customer in customers]
     clearing = internal_account(AccountKind.CLEARING, "EUR")
     tokens = {customer.pk: obtain_tokens(customer)["access"] for customer in customers}
-    staff_token = obtain_tokens(api_agent)["access"]
+    staff_token = obtain_tokens(agnes)["access"]
     total_before = sum(a.balance for a in accounts) + clearing.balance
-    documented = {code: status for code, status in STATUS_BY_CODE.items() if 400 <= status < 500}
+    documented = {code.value: code.status for code in ErrorCode if 400 <= code.status < 500}
     per_thread = 40
 
     def race(i: int, barrier: threading.Barrier):

@@ -3,27 +3,13 @@ production's database cache, 19 in tests). The bound is today's count: a change 
 round trip to every transfer fails here and has to say why. BEGIN and COMMIT are counted (Django
 captures them); PostgreSQL only, where the count is production's."""
 
-# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from banking.tests.api_support import (
-    DEPOSITS,
-    api_agent,
-    api_alice,
-    api_alice_account,
-    api_bob,
-    api_bob_account,
-    api_open_account,
-    api_supervisor,
-    cash,
-    transfer,
-)
+from banking.tests.support import DEPOSITS, cash, transfer
 from core.testing.api import API, bearer_client
 
 pytestmark = [
@@ -39,11 +25,11 @@ pytestmark = [
 MAX_STATEMENTS_PER_TRANSFER = 14
 
 
-def test_one_transfer_runs_a_bounded_number_of_statements(api_alice, api_alice_account, api_bob_account):
-    client = bearer_client(api_alice)
-    assert transfer(client, api_alice_account, api_bob_account, "0.01").status_code == 201  # warm caches
+def test_one_transfer_runs_a_bounded_number_of_statements(alice, alice_account, bob_account):
+    client = bearer_client(alice)
+    assert transfer(client, alice_account, bob_account, "0.01").status_code == 201  # warm caches
     with CaptureQueriesContext(connection) as captured:
-        response = transfer(client, api_alice_account, api_bob_account, "0.01")
+        response = transfer(client, alice_account, bob_account, "0.01")
     assert response.status_code == 201, response.content
     statements = [query["sql"] for query in captured.captured_queries]
     listing = "\n".join(sql[:120] for sql in statements)
@@ -57,16 +43,16 @@ def test_one_transfer_runs_a_bounded_number_of_statements(api_alice, api_alice_a
 
 @pytest.mark.parametrize("kind", ["transfer", "deposit"])
 def test_the_answer_to_a_new_movement_is_what_reading_it_back_gives(
-    kind, api_alice, api_agent, api_alice_account, api_bob_account
+    kind, alice, agnes, alice_account, bob_account
 ):
     """The 201 body is built from the service's own objects, not read back: it must be exactly
     what GET transactions/{id}/ says about the same transaction."""
     if kind == "transfer":
-        client = bearer_client(api_alice)
-        created = transfer(client, api_alice_account, api_bob_account, "12.34", reference="Rent")
+        client = bearer_client(alice)
+        created = transfer(client, alice_account, bob_account, "12.34", reference="Rent")
     else:
-        client = bearer_client(api_agent)
-        created = cash(client, DEPOSITS, api_alice_account, "56.78", reference="Counter")
+        client = bearer_client(agnes)
+        created = cash(client, DEPOSITS, alice_account, "56.78", reference="Counter")
     assert created.status_code == 201, created.content
     body = created.json()
     read_back = client.get(f"{API}transactions/{body['id']}/")
@@ -74,12 +60,12 @@ def test_the_answer_to_a_new_movement_is_what_reading_it_back_gives(
     assert read_back.json() == body
 
 
-def test_a_connection_prepares_the_transfer_statements_it_repeats(api_alice, api_alice_account, api_bob_account):
+def test_a_connection_prepares_the_transfer_statements_it_repeats(alice, alice_account, bob_account):
     """Server-side binding with prepared statements (settings "Database"): after a few transfers the
     connection holds plans for them, so PostgreSQL stops parsing and planning each one again."""
-    client = bearer_client(api_alice)
+    client = bearer_client(alice)
     for _ in range(6):
-        assert transfer(client, api_alice_account, api_bob_account, "0.01").status_code == 201
+        assert transfer(client, alice_account, bob_account, "0.01").status_code == 201
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]

@@ -6,24 +6,25 @@ import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from core.db.pool import RETRY_AFTER_SECONDS, is_pool_exhausted, service_unavailable_message
-from core.errors import STATUS_BY_CODE, ApplicationError
+from core.errors import ApplicationError, ErrorCode
 
-CODE_BY_EXCEPTION: list[tuple[type[Exception], str, int]] = [
-    (exceptions.NotAuthenticated, "not_authenticated", status.HTTP_401_UNAUTHORIZED),
-    (exceptions.AuthenticationFailed, "not_authenticated", status.HTTP_401_UNAUTHORIZED),
-    (exceptions.PermissionDenied, "permission_denied", status.HTTP_403_FORBIDDEN),
-    (exceptions.NotFound, "not_found", status.HTTP_404_NOT_FOUND),
-    (exceptions.MethodNotAllowed, "method_not_allowed", status.HTTP_405_METHOD_NOT_ALLOWED),
-    (exceptions.NotAcceptable, "not_acceptable", status.HTTP_406_NOT_ACCEPTABLE),
-    (exceptions.UnsupportedMediaType, "unsupported_media_type", status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
-    (exceptions.Throttled, "throttled", status.HTTP_429_TOO_MANY_REQUESTS),
-    (exceptions.ParseError, "validation_error", status.HTTP_400_BAD_REQUEST),
+# DRF's exceptions and the code each answers with (its status is the code's).
+CODE_BY_EXCEPTION: list[tuple[type[Exception], ErrorCode]] = [
+    (exceptions.NotAuthenticated, ErrorCode.NOT_AUTHENTICATED),
+    (exceptions.AuthenticationFailed, ErrorCode.NOT_AUTHENTICATED),
+    (exceptions.PermissionDenied, ErrorCode.PERMISSION_DENIED),
+    (exceptions.NotFound, ErrorCode.NOT_FOUND),
+    (exceptions.MethodNotAllowed, ErrorCode.METHOD_NOT_ALLOWED),
+    (exceptions.NotAcceptable, ErrorCode.NOT_ACCEPTABLE),
+    (exceptions.UnsupportedMediaType, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+    (exceptions.Throttled, ErrorCode.THROTTLED),
+    (exceptions.ParseError, ErrorCode.VALIDATION_ERROR),
 ]
 
 
@@ -48,9 +49,11 @@ def _message(detail) -> str:
     return " ".join(_flatten(detail))
 
 
-def _response(code: str, message: str, status_code: int, fields=None, headers=None) -> Response:
-    """DRF's answer with the one error body (core.errors.ApplicationError.as_body)."""
-    return Response(ApplicationError(code, message, fields=fields).as_body(), status=status_code, headers=headers)
+def _response(code: ErrorCode, message: str, status_code: int | None = None, fields=None, headers=None) -> Response:
+    """DRF's answer with the one error body (core.errors.ApplicationError.as_body), with the code's
+    status unless `status_code` says otherwise."""
+    error = ApplicationError(code, message, fields=fields)
+    return Response(error.as_body(), status=status_code or error.status, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -69,10 +72,8 @@ def _error_response(exc: Exception) -> Response | None:
         return Response(exc.as_body(), status=exc.status)
     if is_pool_exhausted(exc):
         # Raised at the request's first query, before any write: nothing to roll back or undo.
-        return _response(
-            "service_unavailable", service_unavailable_message(), STATUS_BY_CODE["service_unavailable"],
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return _response(ErrorCode.SERVICE_UNAVAILABLE, service_unavailable_message(),
+                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -80,10 +81,8 @@ def _error_response(exc: Exception) -> Response | None:
 
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()
-        return _response(
-            "validation_error", "The request is not valid.", status.HTTP_400_BAD_REQUEST, _fields(exc.detail)
-        )
-    for exc_type, code, status_code in CODE_BY_EXCEPTION:
+        return _response(ErrorCode.VALIDATION_ERROR, "The request is not valid.", fields=_fields(exc.detail))
+    for exc_type, code in CODE_BY_EXCEPTION:
         if isinstance(exc, exc_type):
             set_rollback()
             headers = {}
@@ -91,9 +90,9 @@ def _error_response(exc: Exception) -> Response | None:
                 headers["WWW-Authenticate"] = exc.auth_header
             if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
                 headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
-            message = _message(exc.detail) or code
-            return _response(code, message, status_code, headers=headers)
+            message = _message(exc.detail) or code.value
+            return _response(code, message, headers=headers)
     if isinstance(exc, exceptions.APIException):
         set_rollback()
-        return _response("error", " ".join(_flatten(exc.detail)), exc.status_code)
+        return _response(ErrorCode.ERROR, " ".join(_flatten(exc.detail)), exc.status_code)
     return None

@@ -25,7 +25,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from core.api.idempotency import HEADER, REPLAYED_HEADER
-from core.errors import STATUS_BY_CODE
+from core.errors import ErrorCode
 from core.idempotency import STORED_REFUSAL_STATUSES
 
 ERROR_COMPONENT = "ErrorResponse"
@@ -120,7 +120,7 @@ def errors(*statuses_or_codes: int | str) -> dict[int, OpenApiResponse]:
         code = GENERIC_CODE_BY_STATUS[item] if isinstance(item, int) else item
         if code not in ERROR_EXAMPLES:
             raise ValueError(f"No example for error code {code!r}: add it to core/api/schema.py.")
-        codes = codes_by_status.setdefault(STATUS_BY_CODE[code], [])
+        codes = codes_by_status.setdefault(ErrorCode(code).status, [])
         if code not in codes:
             codes.append(code)
     return {

@@ -7,7 +7,7 @@ import uuid
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core.testing.users import API_PASSWORD
+from core.testing.users import TEST_PASSWORD
 
 API = "/api/v1/"
 PAGE_FIELDS = {"results", "next", "previous"}
@@ -16,18 +16,29 @@ PAGE_FIELDS = {"results", "next", "previous"}
 def bearer_client(user=None) -> APIClient:
     """An APIClient carrying a fresh access token for `user`, minted directly (no sign-in: no
     audit event, no sign-in rate); anonymous when `user` is None. Tests of signing in itself go
-    through POST auth/token/ (`obtain_tokens`, banking/tests/api_support.py `client_for`)."""
+    through POST auth/token/ (`obtain_tokens`, `client_for`)."""
     client = APIClient()
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client
 
 
-def obtain_tokens(user, password: str = API_PASSWORD) -> dict:
+def obtain_tokens(user, password: str = TEST_PASSWORD) -> dict:
     response = APIClient().post(f"{API}auth/token/", {"username": user.username, "password": password},
                                 format="json")
     assert response.status_code == 200, response.content
     return response.json()
+
+
+def client_for(user=None, *, access: str | None = None) -> APIClient:
+    """An APIClient signed in as `user` with a real access token from POST auth/token/ (or with the
+    `access` token given); anonymous when both are None. Usable from threads (no fixture)."""
+    client = APIClient()
+    if user is not None:
+        access = access or obtain_tokens(user)["access"]
+    if access:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
 
 
 def idempotency_key() -> str:

@@ -1,5 +1,4 @@
-"""The passwords test users get: TEST_PASSWORD from the factories (identity/tests/factories.py),
-API_PASSWORD from make_user (identity/tests/factories.py), which the API tests use."""
+"""The password every test user signs in with: the factories' (identity/tests/factories.py, the
+demo cast of the root conftest.py) and make_user's alike."""
 
 TEST_PASSWORD = "flux-test-password-2026"
-API_PASSWORD = "api-test-password-2026"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import factory
 
-from core.testing.users import API_PASSWORD, TEST_PASSWORD
+from core.testing.users import TEST_PASSWORD
 from identity.models import Role, User
 
 __all__ = ["TEST_PASSWORD", "AgentFactory", "CustomerFactory", "SupervisorFactory", "UserFactory", "make_user"]
@@ -43,4 +43,4 @@ def make_user(username: str, role: str = Role.CUSTOMER, **extra) -> User:
     extra.setdefault("email", f"{username}@example.test")
     extra.setdefault("first_name", username.capitalize())
     extra.setdefault("last_name", "Tester")
-    return User.objects.create_user(username=username, password=API_PASSWORD, role=role, **extra)
+    return User.objects.create_user(username=username, password=TEST_PASSWORD, role=role, **extra)

@@ -1,8 +1,6 @@
 """The identity part of the REST API v1: tokens, refresh rotation, logout, me/ (the customers'
 directory and records: banking/tests/test_api_customers.py)."""
 
-# The api_* fixtures come from banking/tests/api_support.py, a plugin of the root conftest.py.
-
 from __future__ import annotations
 
 import pytest
@@ -11,7 +9,7 @@ from rest_framework.test import APIClient
 from audit import actions
 from audit.models import AuditEvent
 from core.testing.api import API, assert_error, obtain_tokens
-from core.testing.users import API_PASSWORD
+from core.testing.users import TEST_PASSWORD
 from identity.models import Role, User
 from identity.tests.factories import make_user
 
@@ -31,76 +29,76 @@ def post(client: APIClient, url: str, data: dict):
 # --- Token obtain ----------------------------------------------------------------------------
 
 
-def test_token_obtain_returns_an_access_and_a_refresh_token(api_alice):
-    response = post(APIClient(), TOKEN, {"username": "api_alice", "password": API_PASSWORD})
+def test_token_obtain_returns_an_access_and_a_refresh_token(alice):
+    response = post(APIClient(), TOKEN, {"username": "alice", "password": TEST_PASSWORD})
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"access", "refresh"}
     assert body["access"] and body["refresh"] and body["access"] != body["refresh"]
     me = APIClient()
     me.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")
-    assert me.get(ME).json()["username"] == "api_alice"
+    assert me.get(ME).json()["username"] == "alice"
 
 
-def test_token_obtain_success_is_audited(api_alice):
-    post(APIClient(), TOKEN, {"username": "api_alice", "password": API_PASSWORD})
+def test_token_obtain_success_is_audited(alice):
+    post(APIClient(), TOKEN, {"username": "alice", "password": TEST_PASSWORD})
     event = AuditEvent.objects.get(action=actions.AUTH_LOGIN)
-    assert event.actor_id == api_alice.pk
-    assert event.target_type == "user" and event.target_id == str(api_alice.pk)
+    assert event.actor_id == alice.pk
+    assert event.target_type == "user" and event.target_id == str(alice.pk)
     assert not AuditEvent.objects.filter(action=actions.AUTH_LOGIN_FAILED).exists()
 
 
-@pytest.mark.parametrize("username", ["api_alice", "nobody-by-this-name"])
-def test_token_obtain_with_a_bad_password_is_401_and_audited(api_alice, username):
+@pytest.mark.parametrize("username", ["alice", "nobody-by-this-name"])
+def test_token_obtain_with_a_bad_password_is_401_and_audited(alice, username):
     response = post(APIClient(), TOKEN, {"username": username, "password": "wrong-password-123"})
     assert_error(response, 401, "not_authenticated")
     event = AuditEvent.objects.get(action=actions.AUTH_LOGIN_FAILED)
     assert event.actor_id is None
     assert event.data["username"] == username
-    assert event.target_id == (str(api_alice.pk) if username == "api_alice" else "")
+    assert event.target_id == (str(alice.pk) if username == "alice" else "")
     assert not AuditEvent.objects.filter(action=actions.AUTH_LOGIN).exists()
 
 
-def test_token_obtain_for_an_inactive_user_is_401(api_alice):
-    User.objects.filter(pk=api_alice.pk).update(is_active=False)
-    response = post(APIClient(), TOKEN, {"username": "api_alice", "password": API_PASSWORD})
+def test_token_obtain_for_an_inactive_user_is_401(alice):
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    response = post(APIClient(), TOKEN, {"username": "alice", "password": TEST_PASSWORD})
     assert_error(response, 401, "not_authenticated")
 
 
 @pytest.mark.parametrize(
     ("data", "fields"),
     [
-        ({"password": API_PASSWORD}, {"username"}),
-        ({"username": "api_alice"}, {"password"}),
+        ({"password": TEST_PASSWORD}, {"username"}),
+        ({"username": "alice"}, {"password"}),
         ({}, {"username", "password"}),
         ({"username": "", "password": ""}, {"username", "password"}),
     ],
 )
-def test_token_obtain_with_missing_fields_is_a_validation_error(api_alice, data, fields):
+def test_token_obtain_with_missing_fields_is_a_validation_error(alice, data, fields):
     response = post(APIClient(), TOKEN, data)
     assert_error(response, 400, "validation_error", fields=fields)
     assert not AuditEvent.objects.exists()
 
 
-def test_token_obtain_refuses_malformed_json(api_alice):
+def test_token_obtain_refuses_malformed_json(alice):
     response = APIClient().post(TOKEN, data="{not json", content_type="application/json")
     assert_error(response, 400, "validation_error")
 
 
-def test_token_obtain_refuses_a_form_body(api_alice):
-    response = APIClient().post(TOKEN, {"username": "api_alice", "password": API_PASSWORD})  # multipart
+def test_token_obtain_refuses_a_form_body(alice):
+    response = APIClient().post(TOKEN, {"username": "alice", "password": TEST_PASSWORD})  # multipart
     assert_error(response, 415, "unsupported_media_type")
 
 
-def test_token_obtain_does_not_accept_get(api_alice):
+def test_token_obtain_does_not_accept_get(alice):
     assert_error(APIClient().get(TOKEN), 405, "method_not_allowed")
 
 
 # --- Refresh rotation ------------------------------------------------------------------------
 
 
-def test_refresh_rotates_the_pair_and_the_old_refresh_stops_working(api_alice):
-    first = obtain_tokens(api_alice)
+def test_refresh_rotates_the_pair_and_the_old_refresh_stops_working(alice):
+    first = obtain_tokens(alice)
     response = post(APIClient(), REFRESH, {"refresh": first["refresh"]})
     assert response.status_code == 200, response.content
     second = response.json()
@@ -128,47 +126,47 @@ def test_refresh_refuses_missing_or_bad_tokens(data, status, code, db):
     assert_error(post(APIClient(), REFRESH, data), status, code)
 
 
-def test_an_access_token_is_not_a_refresh_token(api_alice):
-    tokens = obtain_tokens(api_alice)
+def test_an_access_token_is_not_a_refresh_token(alice):
+    tokens = obtain_tokens(alice)
     assert_error(post(APIClient(), REFRESH, {"refresh": tokens["access"]}), 401, "not_authenticated")
 
 
 # --- Logout ----------------------------------------------------------------------------------
 
 
-def test_logout_revokes_the_refresh_token_and_is_audited(api_alice):
-    tokens = obtain_tokens(api_alice)
+def test_logout_revokes_the_refresh_token_and_is_audited(alice):
+    tokens = obtain_tokens(alice)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     response = post(client, LOGOUT, {"refresh": tokens["refresh"]})
     assert response.status_code == 204
     assert response.content == b""
     event = AuditEvent.objects.get(action=actions.AUTH_LOGOUT)
-    assert event.actor_id == api_alice.pk and event.target_id == str(api_alice.pk)
+    assert event.actor_id == alice.pk and event.target_id == str(alice.pk)
 
     assert_error(post(APIClient(), REFRESH, {"refresh": tokens["refresh"]}), 401, "not_authenticated")
     # Logging out twice with the same token is refused.
     assert_error(post(client, LOGOUT, {"refresh": tokens["refresh"]}), 400, "validation_error", fields={"refresh"})
 
 
-def test_logout_needs_a_signed_in_user(api_alice):
-    tokens = obtain_tokens(api_alice)
+def test_logout_needs_a_signed_in_user(alice):
+    tokens = obtain_tokens(alice)
     assert_error(post(APIClient(), LOGOUT, {"refresh": tokens["refresh"]}), 401, "not_authenticated")
     # ...and the token was not revoked.
     assert post(APIClient(), REFRESH, {"refresh": tokens["refresh"]}).status_code == 200
 
 
-def test_logout_cannot_revoke_another_users_token(api_alice, api_bob, api_client_for):
-    alice_tokens = obtain_tokens(api_alice)
-    response = post(api_client_for(api_bob), LOGOUT, {"refresh": alice_tokens["refresh"]})
+def test_logout_cannot_revoke_another_users_token(alice, bob, api_client_for):
+    alice_tokens = obtain_tokens(alice)
+    response = post(api_client_for(bob), LOGOUT, {"refresh": alice_tokens["refresh"]})
     assert_error(response, 400, "validation_error", fields={"refresh"})
     assert post(APIClient(), REFRESH, {"refresh": alice_tokens["refresh"]}).status_code == 200
     assert not AuditEvent.objects.filter(action=actions.AUTH_LOGOUT).exists()
 
 
 @pytest.mark.parametrize(("data", "fields"), [({}, {"refresh"}), ({"refresh": "garbage"}, {"refresh"})])
-def test_logout_validates_the_body(api_alice, api_client_for, data, fields):
-    assert_error(post(api_client_for(api_alice), LOGOUT, data), 400, "validation_error", fields=fields)
+def test_logout_validates_the_body(alice, api_client_for, data, fields):
+    assert_error(post(api_client_for(alice), LOGOUT, data), 400, "validation_error", fields=fields)
 
 
 # --- me/ -------------------------------------------------------------------------------------
@@ -204,16 +202,16 @@ def test_a_bad_bearer_token_is_401(db):
 # --- Deactivated users and throttling --------------------------------------------------------
 
 
-def test_a_deactivated_user_can_neither_refresh_nor_use_an_access_token(api_alice):
-    tokens = obtain_tokens(api_alice)
-    User.objects.filter(pk=api_alice.pk).update(is_active=False)
+def test_a_deactivated_user_can_neither_refresh_nor_use_an_access_token(alice):
+    tokens = obtain_tokens(alice)
+    User.objects.filter(pk=alice.pk).update(is_active=False)
     assert_error(post(APIClient(), REFRESH, {"refresh": tokens["refresh"]}), 401, "not_authenticated")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert_error(client.get(ME), 401, "not_authenticated")
 
 
-def test_sign_in_is_throttled_with_the_documented_shape(api_alice, monkeypatch):
+def test_sign_in_is_throttled_with_the_documented_shape(alice, monkeypatch):
     from django.core.cache import cache
     from rest_framework.throttling import SimpleRateThrottle
 
@@ -222,8 +220,8 @@ def test_sign_in_is_throttled_with_the_documented_shape(api_alice, monkeypatch):
                                                                 "anon": "1000/min"})
     try:
         for _ in range(2):
-            assert post(APIClient(), TOKEN, {"username": "api_alice", "password": API_PASSWORD}).status_code == 200
-        response = post(APIClient(), TOKEN, {"username": "api_alice", "password": API_PASSWORD})
+            assert post(APIClient(), TOKEN, {"username": "alice", "password": TEST_PASSWORD}).status_code == 200
+        response = post(APIClient(), TOKEN, {"username": "alice", "password": TEST_PASSWORD})
         assert_error(response, 429, "throttled")
         assert int(response["Retry-After"]) > 0
     finally:

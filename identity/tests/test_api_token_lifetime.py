@@ -13,13 +13,13 @@ from core.testing.api import API, assert_error, obtain_tokens
 pytestmark = pytest.mark.django_db
 
 
-def test_an_access_token_lives_five_minutes(api_alice):  # noqa: F811
-    access = AccessToken(obtain_tokens(api_alice)["access"])
+def test_an_access_token_lives_five_minutes(alice):
+    access = AccessToken(obtain_tokens(alice)["access"])
     assert access["exp"] - access["iat"] == 5 * 60
 
 
-def test_an_expired_access_token_is_refused(api_alice):  # noqa: F811
-    access = AccessToken.for_user(api_alice)
+def test_an_expired_access_token_is_refused(alice):
+    access = AccessToken.for_user(alice)
     access.set_exp(lifetime=-timedelta(seconds=1))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")

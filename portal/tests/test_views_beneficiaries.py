@@ -13,11 +13,16 @@ from banking.models import Beneficiary
 from banking.services import beneficiary_create
 from banking.tests.factories import EXTERNAL_IBAN
 from core.testing.users import TEST_PASSWORD
+from portal.views.beneficiaries import REFUSAL_FIELDS, BeneficiaryForm
 
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("portal:beneficiaries")
 OTHER_IBAN = "GB82WEST12345698765432"
+
+
+def test_each_refusal_is_said_next_to_a_field_of_the_add_form():
+    assert set(REFUSAL_FIELDS.values()) <= set(BeneficiaryForm().fields)
 
 
 def rows() -> list[tuple]:

@@ -18,6 +18,7 @@ from banking.services import account_freeze, transfer_create
 from banking.services.beneficiaries import beneficiary_create
 from banking.tests.factories import fund
 from core.models import IdempotencyKey
+from portal.views.transfers import REFUSAL_FIELDS, TransferForm
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +216,7 @@ def test_the_same_token_for_other_details_is_refused_and_a_new_token_offered(sig
 
     page = response.content.decode()
     assert response.status_code == 422 and error_code(response) == "idempotency_key_reused"
-    assert "This form was already used for another transfer" in page
+    assert "This form was already used for another operation" in page
     new_token = re.search(r'name="token" value="([^"]+)"', page).group(1)
     assert new_token != data["token"]
     confirm(signed_in, {**data, "amount": "99.00", "token": new_token})
@@ -265,6 +266,11 @@ def test_the_refused_confirmation_sent_again_is_refused_again_after_the_money_ar
 
 
 # --- Refusals: said on the form, nothing changed ------------------------------------------------
+
+
+def test_each_refusal_said_next_to_a_field_names_a_field_of_the_form():
+    fields = set(TransferForm(accounts=[], beneficiaries=[]).fields)
+    assert {field for field in REFUSAL_FIELDS.values() if field} <= fields
 
 
 def test_insufficient_funds(signed_in, alice_account, unchanged):

@@ -16,16 +16,17 @@ from django.views.decorators.http import require_http_methods
 from banking import services
 from banking.access import beneficiaries_visible_to, beneficiary_for_user
 from banking.models import Beneficiary
-from core.errors import ApplicationError, NotFound
+from core.errors import ApplicationError, ErrorCode, NotFound
 from core.forms import add_refusal
 from portal.views.customer import customer_required
 
 NAME_MAX_LENGTH = Beneficiary._meta.get_field("name").max_length
 
-# The service's refusals said for a person, next to the field they concern.
-REFUSALS: dict[str, tuple[str, str]] = {
-    "invalid_iban": ("iban", gettext_lazy("This is not a valid IBAN: check it against the one you were given.")),
-    "unknown_account": ("iban", gettext_lazy("No open Flux account has this IBAN.")),
+# The service's refusals said in a person's words (each code's sentence, core.errors.ErrorCode),
+# next to the field they concern.
+REFUSAL_FIELDS: dict[ErrorCode, str | None] = {
+    ErrorCode.INVALID_IBAN: "iban",
+    ErrorCode.UNKNOWN_ACCOUNT: "iban",
 }
 
 
@@ -53,7 +54,7 @@ def beneficiary_list(request: HttpRequest) -> HttpResponse:
                 customer=request.user, name=form.cleaned_data["name"], iban=form.cleaned_data["iban"]
             )
         except ApplicationError as error:
-            add_refusal(form, error, REFUSALS)
+            add_refusal(form, error, REFUSAL_FIELDS)
         else:
             messages.success(request, _("%(name)s is saved as a beneficiary.") % {"name": beneficiary.name})
             return redirect("portal:beneficiaries")
@@ -74,7 +75,7 @@ def beneficiary_rename(request: HttpRequest, pk: str) -> HttpResponse:
                 customer=request.user, beneficiary_id=beneficiary.pk, name=form.cleaned_data["name"]
             )
         except ApplicationError as error:
-            add_refusal(form, error, REFUSALS)
+            add_refusal(form, error, REFUSAL_FIELDS)
         else:
             messages.success(request, _("The beneficiary is now called %(name)s.") % {"name": beneficiary.name})
             return redirect("portal:beneficiaries")

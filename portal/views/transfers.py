@@ -29,7 +29,7 @@ from banking.access import account_for_user, accounts_visible_to, beneficiaries_
 from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus, Beneficiary
 from banking.policies import transfer_needs_approval
-from core.errors import ApplicationError, NotFound
+from core.errors import ApplicationError, ErrorCode, NotFound
 from core.forms import FormOnce
 from core.money import AmountError, parse_amount
 from core.templatetags.money import format_money
@@ -46,20 +46,19 @@ DESTINATION_TYPES = [
     (IBAN, gettext_lazy("Another IBAN")),
 ]
 
-# The service's refusals said for a person, next to the field they concern (None: the whole form).
-REFUSALS: dict[str, tuple[str | None, str]] = {
-    "insufficient_funds": ("amount", gettext_lazy("There is not enough money available on this account.")),
-    "account_frozen": (None, gettext_lazy("One of the accounts is frozen: no money can go in or out of it.")),
-    "account_closed": (None, gettext_lazy("One of the accounts is closed.")),
-    "invalid_iban": ("iban", gettext_lazy("This is not a valid IBAN.")),
-    "unknown_account": (None, gettext_lazy("No Flux account has this IBAN.")),
-    "same_account": (None, gettext_lazy("The money cannot go to the account it comes from.")),
-    "currency_mismatch": (None, gettext_lazy("The two accounts are in different currencies.")),
-    "not_found": ("source", gettext_lazy("Choose one of your accounts.")),
-    "idempotency_key_reused": (
-        None,
-        gettext_lazy("This form was already used for another transfer. Check the details and confirm again."),
-    ),
+# The service's refusals said in a person's words (each code's sentence, core.errors.ErrorCode),
+# next to the field they concern (None: on top of the form).
+REFUSAL_FIELDS: dict[ErrorCode, str | None] = {
+    ErrorCode.INSUFFICIENT_FUNDS: "amount",
+    ErrorCode.ACCOUNT_FROZEN: None,
+    ErrorCode.ACCOUNT_CLOSED: None,
+    ErrorCode.INVALID_IBAN: "iban",
+    # The destination may be one of the customer's accounts or a beneficiary, not a typed IBAN.
+    ErrorCode.UNKNOWN_ACCOUNT: None,
+    ErrorCode.SAME_ACCOUNT: None,
+    ErrorCode.CURRENCY_MISMATCH: None,
+    ErrorCode.NOT_FOUND: "source",
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: None,
 }
 
 
@@ -221,7 +220,7 @@ def _flow(request: HttpRequest) -> FormOnce:
         operation=operation,
         # Post/redirect/get: reloading the result page reads, it does not send again.
         done=lambda outcome: redirect("portal:transfer-result", pk=outcome.body["transaction"]),
-        refusals=REFUSALS,
+        refusal_fields=REFUSAL_FIELDS,
     )
 
 

@@ -7,9 +7,6 @@ whose only connection is taken, so the request's first query waits for the pool'
 psycopg_pool.PoolTimeout, exactly as under load (test_capacity_server.py starves a real server's
 pool with a request that holds its only connection)."""
 
-# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -19,17 +16,8 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from banking.tests.api_support import (
-    api_agent,
-    api_alice,
-    api_alice_account,
-    api_bob,
-    api_bob_account,
-    api_open_account,
-    api_supervisor,
-    transfer,
-)
 from banking.tests.ledger import ledger_snapshot
+from banking.tests.support import transfer
 from core.db.pool import RETRY_AFTER_SECONDS, is_pool_exhausted
 from core.testing.api import assert_error, bearer_client
 
@@ -72,21 +60,21 @@ def assert_service_unavailable(response) -> None:
 
 
 def test_an_api_transfer_without_a_connection_is_refused_with_503_and_moves_nothing(
-    exhausted_pool, api_alice, api_alice_account, api_bob_account
+    exhausted_pool, alice, alice_account, bob_account
 ):
-    client = bearer_client(api_alice)
+    client = bearer_client(alice)
     before = ledger_snapshot()
     with exhausted_pool():
-        response = transfer(client, api_alice_account, api_bob_account, "5.00")
+        response = transfer(client, alice_account, bob_account, "5.00")
     assert_service_unavailable(response)
     assert ledger_snapshot() == before
     # The same request goes through once a connection is free again.
-    assert transfer(client, api_alice_account, api_bob_account, "5.00").status_code == 201
+    assert transfer(client, alice_account, bob_account, "5.00").status_code == 201
 
 
-def test_a_page_without_a_connection_is_a_plain_503_page(exhausted_pool, api_alice, api_alice_account):
+def test_a_page_without_a_connection_is_a_plain_503_page(exhausted_pool, alice, alice_account):
     client = Client()
-    client.force_login(api_alice)
+    client.force_login(alice)
     with exhausted_pool():
         response = client.get("/app/", HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 503
@@ -97,12 +85,12 @@ def test_a_page_without_a_connection_is_a_plain_503_page(exhausted_pool, api_ali
     assert "Flux" in page and "<h1" in page
 
 
-def test_a_middleware_without_a_connection_gets_the_503_too(exhausted_pool, api_supervisor, settings):
+def test_a_middleware_without_a_connection_gets_the_503_too(exhausted_pool, sam, settings):
     """Staff pages check the second factor in a middleware, before any view: its query fails the
     same way, and the last-resort 500 handler still answers 503."""
     settings.FLUX_REQUIRE_2FA = True
     client = Client(raise_request_exception=False)
-    client.force_login(api_supervisor)
+    client.force_login(sam)
     with exhausted_pool():
         response = client.get("/agent/")
     assert response.status_code == 503

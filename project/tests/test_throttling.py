@@ -7,9 +7,6 @@ The test settings raise every rate out of reach; these tests set small ones on t
 rates runs twice: counting in local memory (development, tests) and in a real Redis (production,
 REDIS_URL), the two places core/api/throttling.py counts."""
 
-# The api_* fixtures are imported by name and then requested as test arguments (pytest's way):
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 import os
@@ -23,21 +20,10 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from banking.tests.api_support import (
-    api_agent,
-    api_alice,
-    api_alice_account,
-    api_bob,
-    api_bob_account,
-    api_client_for,
-    api_open_account,
-    api_supervisor,
-    api_unchanged,
-    transfer,
-)
+from banking.tests.support import transfer
 from core.testing.api import API, assert_error
 from core.testing.redis import redis_cache_settings
-from core.testing.users import API_PASSWORD
+from core.testing.users import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -67,31 +53,31 @@ def rates(monkeypatch, counting_cache):
     cache.clear()
 
 
-def sign_in(client: APIClient, username: str = "api_alice", **extra):
-    return client.post(TOKEN, {"username": username, "password": API_PASSWORD}, format="json", **extra)
+def sign_in(client: APIClient, username: str = "alice", **extra):
+    return client.post(TOKEN, {"username": username, "password": TEST_PASSWORD}, format="json", **extra)
 
 
 def test_a_signed_in_user_is_throttled_past_their_rate_and_others_are_not(
-    rates, api_client_for, api_alice, api_bob
+    rates, api_client_for, alice, bob
 ):
-    alice, bob = api_client_for(api_alice), api_client_for(api_bob)
+    as_alice, as_bob = api_client_for(alice), api_client_for(bob)
     rates(user="3/min")
     for _ in range(3):
-        assert alice.get(f"{API}me/").status_code == 200
-    response = alice.get(f"{API}me/")
+        assert as_alice.get(f"{API}me/").status_code == 200
+    response = as_alice.get(f"{API}me/")
     body = assert_error(response, 429, "throttled")
     assert "available in" in body["message"]
     assert 1 <= int(response["Retry-After"]) <= 60  # seconds until the oldest request leaves the minute
-    assert bob.get(f"{API}me/").status_code == 200
+    assert as_bob.get(f"{API}me/").status_code == 200
 
 
-def test_a_throttled_transfer_moves_nothing(rates, api_client_for, api_alice, api_alice_account, api_bob_account,
+def test_a_throttled_transfer_moves_nothing(rates, api_client_for, alice, alice_account, bob_account,
                                             api_unchanged):
-    client = api_client_for(api_alice)
+    client = api_client_for(alice)
     rates(user="1/min")
     assert client.get(f"{API}me/").status_code == 200
     with api_unchanged():
-        assert_error(transfer(client, api_alice_account, api_bob_account, "5.00"), 429, "throttled")
+        assert_error(transfer(client, alice_account, bob_account, "5.00"), 429, "throttled")
 
 
 def test_anonymous_callers_are_counted_per_address(rates, db):
@@ -122,7 +108,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(rates, db, monkeypa
     assert proxy.get(SCHEMA, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 200
 
 
-def test_the_token_endpoints_have_their_own_stricter_rate(rates, api_alice):
+def test_the_token_endpoints_have_their_own_stricter_rate(rates, alice):
     rates(auth="2/min", anon="100/min")
     client = APIClient(REMOTE_ADDR="10.0.0.3")
     pair = sign_in(client).json()
@@ -134,14 +120,14 @@ def test_the_token_endpoints_have_their_own_stricter_rate(rates, api_alice):
     assert client.get(SCHEMA).status_code == 200
 
 
-def test_a_throttled_sign_in_is_not_a_failed_attempt(rates, api_alice):
+def test_a_throttled_sign_in_is_not_a_failed_attempt(rates, alice):
     from axes.models import AccessAttempt
 
     rates(auth="1/min")
     client = APIClient(REMOTE_ADDR="10.0.0.4")
     assert sign_in(client).status_code == 200
     for _ in range(settings.FLUX_LOCKOUT_FAILURES + 1):
-        assert_error(client.post(TOKEN, {"username": "api_alice", "password": "wrong"}, format="json"),
+        assert_error(client.post(TOKEN, {"username": "alice", "password": "wrong"}, format="json"),
                      429, "throttled")
     assert not AccessAttempt.objects.exists()
 
@@ -167,16 +153,16 @@ def test_the_rates_come_from_the_environment():
     assert per_minute["auth"] < per_minute["anon"] < per_minute["user"]
 
 
-def test_password_changes_are_held_to_the_sign_in_rate(rates, api_client_for, api_alice):
-    client = api_client_for(api_alice)
+def test_password_changes_are_held_to_the_sign_in_rate(rates, api_client_for, alice):
+    client = api_client_for(alice)
     rates(auth="2/min")
     for _ in range(2):
         assert_error(client.post(f"{API}me/password/", {"old_password": "guess-1234567", "new_password": "x"},
                                  format="json"), 400, "validation_error")
-    response = client.post(f"{API}me/password/", {"old_password": API_PASSWORD,
+    response = client.post(f"{API}me/password/", {"old_password": TEST_PASSWORD,
                                                   "new_password": "a-much-longer-secret-42"}, format="json")
     assert_error(response, 429, "throttled")
-    assert api_alice.__class__.objects.get(pk=api_alice.pk).check_password(API_PASSWORD)
+    assert alice.__class__.objects.get(pk=alice.pk).check_password(TEST_PASSWORD)
 
 
 def test_concurrent_requests_are_each_counted_once(counting_cache):
@@ -233,12 +219,12 @@ def test_the_window_ends_and_says_when(counting_cache):
     cache.clear()
 
 
-def test_an_unreachable_redis_lets_requests_through(settings, api_client_for, api_alice, monkeypatch):
+def test_an_unreachable_redis_lets_requests_through(settings, api_client_for, alice, monkeypatch):
     """A rate limit never takes the API down: with Redis gone, requests are served (and a warning
     logged) instead of failing."""
     from core.testing.nats import free_port
 
-    client = api_client_for(api_alice)
+    client = api_client_for(alice)
     settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "1/min", "anon": "1/min", "auth": "1/min"})
     for _ in range(3):

@@ -16,7 +16,7 @@ from banking.models import TransactionKind
 from banking.services.batches import BatchOutcome
 from banking.services.movements import Movement
 from core.db.insert import insert_all
-from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
 from identity.models import User
 from identity.permissions import require_staff
 from workspace.imports.reader import (
@@ -32,12 +32,9 @@ from workspace.models import ImportBatch, ImportLine, ImportLineStatus
 CHUNK = 1000
 
 
-# What a service's refusal means, said for the report.
-REFUSALS = {
-    "insufficient_funds": lambda: _("Insufficient funds: the account does not have this much available."),
-    "account_frozen": lambda: _("An account of this line is frozen."),
-    "account_closed": lambda: _("An account of this line is closed."),
-}
+# The refusals the report says in a person's words (each code's sentence, core.errors.ErrorCode);
+# other codes show the service's message.
+SAID_FOR_A_PERSON = frozenset({ErrorCode.INSUFFICIENT_FUNDS, ErrorCode.ACCOUNT_FROZEN, ErrorCode.ACCOUNT_CLOSED})
 
 
 def import_create(*, uploader: User, file_name: str, content: bytes) -> ImportBatch:
@@ -123,7 +120,7 @@ def _record(line: ImportLine, outcome: BatchOutcome) -> None:
     if outcome.error is not None:
         exc = outcome.error
         line.status = ImportLineStatus.REFUSED
-        line.message = (str(REFUSALS[exc.code]()) if exc.code in REFUSALS else exc.message)[:500]
+        line.message = (str(exc.code.message) if exc.code in SAID_FOR_A_PERSON else exc.message)[:500]
         return
     line.transaction_id = outcome.transaction.pk
     if outcome.transaction.status == "pending":

@@ -74,7 +74,7 @@ def test_upload_check_apply_and_upload_again(agnes_client, alice_account, bob_ac
 
     html = agnes_client.get(reverse("workspace:import", args=[batch.pk])).content.decode()
     assert "Every line has its result." in html
-    assert "Insufficient funds" in html
+    assert "There is not enough money available on this account." in html
     first_transaction = batch.lines.get(number=2).transaction_id
     assert reverse("workspace:transaction", args=[first_transaction]) in html  # each applied line links to it
     refused_only = agnes_client.get(reverse("workspace:import", args=[batch.pk]), {"status": "refused"})

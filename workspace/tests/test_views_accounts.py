@@ -173,7 +173,7 @@ def test_cash_on_a_frozen_account_is_refused(agnes, alice_account, unchanged):
     with unchanged():
         response = client.post(cash_url(alice_account), {**cash_fields(token), "step": "confirm"})
     assert response.status_code == 409
-    assert "The account is frozen" in response.content.decode()
+    assert "One of the accounts is frozen: no money can go in or out of it." in response.content.decode()
 
 
 @pytest.mark.parametrize("amount", ["0", "-3", "1e3", "1.234", "abc"])

@@ -10,37 +10,36 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import forms as core_forms
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 from core.money import AmountError, parse_amount
 
 DECIMAL_COMMA = re.compile(r"\A[0-9]+,[0-9]{1,2}\Z")
 
-# The services' refusals, said for the person at the desk. Codes not listed show the service's message.
-REFUSALS: dict[str, str] = {
-    "insufficient_funds": gettext_lazy("There is not enough money available on this account."),
-    "account_frozen": gettext_lazy("The account is frozen: no money can go in or out of it."),
-    "account_closed": gettext_lazy("The account is closed."),
-    "account_not_frozen": gettext_lazy("The account is not frozen."),
-    "account_not_empty": gettext_lazy("Only an account with a zero balance and nothing pending can be closed."),
-    "not_pending": gettext_lazy("This transaction is no longer waiting for a decision."),
-    "not_posted": gettext_lazy("Only a posted transaction can be reversed."),
-    "already_reversed": gettext_lazy("This transaction has already been reversed."),
-    "not_reversible": gettext_lazy("A reversal cannot itself be reversed."),
-    "idempotency_key_reused": gettext_lazy(
-        "This form was already used for another operation. Check the details and confirm again."
-    ),
-}
+# The services' refusals the desk says in a person's words (each code's sentence,
+# core.errors.ErrorCode), on top of the form. Codes not listed show the service's message.
+REFUSAL_FIELDS: dict[ErrorCode, str | None] = dict.fromkeys([
+    ErrorCode.INSUFFICIENT_FUNDS,
+    ErrorCode.ACCOUNT_FROZEN,
+    ErrorCode.ACCOUNT_CLOSED,
+    ErrorCode.ACCOUNT_NOT_FROZEN,
+    ErrorCode.ACCOUNT_NOT_EMPTY,
+    ErrorCode.NOT_PENDING,
+    ErrorCode.NOT_POSTED,
+    ErrorCode.ALREADY_REVERSED,
+    ErrorCode.NOT_REVERSIBLE,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+])
 
 
 def refusal_message(error: ApplicationError) -> str:
     """One sentence for the desk. The approval rules keep the service's message (it names the
     initiator rule or the limit and the amount)."""
-    return core_forms.refusal_message(error, REFUSALS)
+    return core_forms.refusal_message(error, REFUSAL_FIELDS)
 
 
 def add_refusal(form: forms.Form, error: ApplicationError) -> None:
-    """Put a service refusal on a desk form (core.forms.add_refusal with the desk's sentences)."""
-    core_forms.add_refusal(form, error, REFUSALS)
+    """Put a service refusal on a desk form (core.forms.add_refusal with the desk's codes)."""
+    core_forms.add_refusal(form, error, REFUSAL_FIELDS)
 
 
 class AmountField(forms.CharField):

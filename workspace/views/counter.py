@@ -25,7 +25,7 @@ from banking.policies import cash_needs_approval
 from core.forms import FormOnce
 from identity.decorators import staff_required
 from workspace.views.accounts import staff_account_or_404
-from workspace.views.common import REFUSALS, AmountField
+from workspace.views.common import REFUSAL_FIELDS, AmountField
 
 TOKEN_PREFIX = "workspace-cash:"
 DEPOSIT, WITHDRAWAL = TransactionKind.DEPOSIT.value, TransactionKind.WITHDRAWAL.value
@@ -89,7 +89,7 @@ def _flow(request: HttpRequest, account) -> FormOnce:
         operation=operation,
         # Post/redirect/get: a reload of the receipt reads it, it does not pay again.
         done=lambda outcome: redirect("workspace:receipt", pk=outcome.body["transaction"]),
-        refusals=REFUSALS,
+        refusal_fields=REFUSAL_FIELDS,
     )
 
 
