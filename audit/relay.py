@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import F
 
+from audit.metrics import EVENTS_PUBLISHED
 from audit.models import AuditEvent, OutboxMessage
 from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
 
@@ -104,6 +105,7 @@ class Relay:
             if acked:
                 await sync_to_async(forget)(sorted(acked))
                 self.published += len(acked)
+                EVENTS_PUBLISHED.inc(len(acked))
             if failures:
                 await sync_to_async(note_failed_attempts)(failures)
         if failures:

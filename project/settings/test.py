@@ -28,3 +28,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 FLUX_RELAY_SWEEP_SECONDS = 0.1
 # Tests that ship logs build their own handler against their own nats-server.
 LOGGING["root"]["handlers"] = ["console"]  # noqa: F405
+# No line per request in the tests' output (core/tests/test_observability.py turns it on to check it).
+FLUX_ACCESS_LOG = False
