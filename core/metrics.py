@@ -17,6 +17,7 @@ import collections
 import hmac
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable
 
@@ -68,6 +69,7 @@ POOL_TIMEOUTS = Counter("flux_db_pool_timeouts", "Requests refused with 503: no 
 _scrape_collectors: list[Collector] = []
 
 POOL_SAMPLE_SECONDS = 1.0
+PROCESS_POOL_SAMPLE_SECONDS = 5.0
 _pool_sampled_at = 0.0
 
 
@@ -107,6 +109,16 @@ def sample_pool(force: bool = False) -> None:
     POOL_AVAILABLE.set(stats.get("pool_available", 0))
     POOL_WAITING.set(stats.get("requests_waiting", 0))
     POOL_MAX.set(stats.get("pool_max", 0))
+
+
+def _sample_pool_forever() -> None:
+    """The pool gauges of a one-process service, every few seconds (its pool is the process's)."""
+    while True:
+        try:
+            sample_pool(force=True)
+        except Exception as error:  # a figure: never a reason to stop the process
+            logger.debug("could not sample the pool: %s", error)
+        time.sleep(PROCESS_POOL_SAMPLE_SECONDS)
 
 
 def exposition() -> bytes:
@@ -155,6 +167,7 @@ def serve_process_metrics(service: str, collectors: Iterable[Collector] = ()) ->
     if not port:
         return None
     server, _thread = start_http_server(port, addr=settings.FLUX_METRICS_HOST)
+    threading.Thread(target=_sample_pool_forever, name="flux-pool-sampler", daemon=True).start()
     port = server.server_address[1]
     logger.info("%s metrics on http://%s:%s/metrics", service, settings.FLUX_METRICS_HOST, port)
     return port
