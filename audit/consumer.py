@@ -29,6 +29,7 @@ from audit.chain import append_batch
 from audit.metrics import CHAIN_LENGTH, CONSUMER_LAG, EVENTS_REFUSED, EVENTS_STORED
 from audit.nats import audit_consumer_config, serve_audit_stream, subject_for
 from audit.signing import Refused, announcement_headers, verify, verify_event_id
+from core.metrics import figures, totals
 
 logger = logging.getLogger("flux.audit.consumer")
 
@@ -109,7 +110,9 @@ class Consumer:
         except Exception as error:  # a metric: never a reason to stop consuming
             logger.debug("could not read the consumer's lag: %s", error)
             return
-        CONSUMER_LAG.set((info.num_pending or 0) + (info.num_ack_pending or 0))
+        lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        CONSUMER_LAG.set(lag)
+        figures["consumer_lag"] = lag
 
     async def handle_batch(self, nc, messages: list) -> None:
         """Refuse what is not authentic, store the rest in one transaction, then ack it all."""
@@ -134,8 +137,10 @@ class Consumer:
         self.stored += len(records)
         self.duplicates += len(skipped)
         EVENTS_STORED.inc(len(records))
+        totals["audit_events_stored"] += len(records)
         if records:
             CHAIN_LENGTH.set(records[-1].seq)
+            figures["chain_length"] = records[-1].seq
         # Only now, with the rows committed, does JetStream learn the events are safe. A lost ack
         # means a redelivery, which append_batch counts as a duplicate.
         for message in delivered:

@@ -29,6 +29,7 @@ from django.db.models import F
 from audit.metrics import EVENTS_PUBLISHED
 from audit.models import AuditEvent, OutboxMessage
 from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
+from core.metrics import totals
 
 logger = logging.getLogger("flux.audit.relay")
 
@@ -106,6 +107,7 @@ class Relay:
                 await sync_to_async(forget)(sorted(acked))
                 self.published += len(acked)
                 EVENTS_PUBLISHED.inc(len(acked))
+                totals["audit_events_published"] += len(acked)
             if failures:
                 await sync_to_async(note_failed_attempts)(failures)
         if failures:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import hmac
 import logging
+import math
 import os
 import threading
 import time
@@ -73,6 +74,51 @@ PROCESS_POOL_SAMPLE_SECONDS = 5.0
 _pool_sampled_at = 0.0
 
 
+# --- This process's live figures (the performance page, audit/performance.py) -----------------
+# The requests of the last RECENT_SECONDS: (monotonic time, duration in seconds, 5xx or not).
+RECENT_SECONDS = 10.0
+_recent: collections.deque[tuple[float, float, bool]] = collections.deque(maxlen=50_000)
+# Totals since the process started (rates are computed between two snapshots) and current figures
+# (a consumer's lag...), which each service sets for its own snapshot.
+totals: collections.Counter[str] = collections.Counter()
+figures: dict[str, float] = {}
+
+
+def note_request(duration: float, status: int) -> None:
+    _recent.append((time.monotonic(), duration, status >= 500))
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ordered list."""
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+
+def recent_requests(now: float | None = None, window: float = RECENT_SECONDS) -> dict[str, float | None]:
+    """Requests per second, latency percentiles (ms) and the share of 5xx over the last `window`."""
+    now = time.monotonic() if now is None else now
+    recent = [entry for entry in list(_recent) if entry[0] >= now - window]
+    if not recent:
+        return {"requests_per_second": 0.0, "p50_ms": None, "p95_ms": None, "p99_ms": None, "error_rate": 0.0}
+    durations = sorted(duration for _, duration, _ in recent)
+    return {
+        "requests_per_second": round(len(recent) / window, 2),
+        "p50_ms": round(_percentile(durations, 0.50) * 1000, 1),
+        "p95_ms": round(_percentile(durations, 0.95) * 1000, 1),
+        "p99_ms": round(_percentile(durations, 0.99) * 1000, 1),
+        "error_rate": round(sum(1 for *_, error in recent if error) / len(recent), 4),
+    }
+
+
+def pool_figures() -> dict[str, int] | None:
+    from django.db import connection
+
+    pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
+    if pool is None:
+        return None
+    stats = pool.get_stats()
+    return {name: stats.get(name, 0) for name in ("pool_max", "pool_size", "pool_available", "requests_waiting")}
+
+
 def count_transactions(kinds_and_statuses: Iterable[tuple[str, str]]) -> None:
     """Count transactions that reached a status, once the surrounding transaction commits (a
     rolled-back one counts nothing)."""
@@ -84,6 +130,7 @@ def count_transactions(kinds_and_statuses: Iterable[tuple[str, str]]) -> None:
 def _count(counts: collections.Counter) -> None:
     for (kind, status), n in counts.items():
         TRANSACTIONS.labels(kind, status).inc(n)
+        totals[f"transactions.{kind}"] += n
 
 
 def add_scrape_collector(collector: Collector) -> None:

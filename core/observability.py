@@ -41,6 +41,7 @@ class RequestObservabilityMiddleware:
         method = request.method if request.method in KNOWN_METHODS else "other"
         metrics.HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
         metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
+        metrics.note_request(elapsed, response.status_code)
         metrics.sample_pool()
         if settings.FLUX_ACCESS_LOG:
             access_log.info(

@@ -27,6 +27,7 @@ from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 from prometheus_client import Counter, Gauge, Histogram
 
+from core.metrics import totals
 from core.request_id import bound_request_id
 
 logger = logging.getLogger("flux.scheduler")
@@ -107,6 +108,7 @@ def run_job(job: Job) -> str:
             close_old_connections()
     DURATION.labels(job.name).observe(time.monotonic() - started)
     RUNS.labels(job.name, outcome).inc()
+    totals[f"scheduler.{outcome}"] += 1
     return outcome
 
 

@@ -435,6 +435,9 @@ FLUX_METRICS_TOKEN = os.environ.get("FLUX_METRICS_TOKEN", "")
 # (each its own port: the Procfiles give them one).
 FLUX_METRICS_PORT = int(os.environ.get("FLUX_METRICS_PORT") or 0)
 FLUX_METRICS_HOST = os.environ.get("FLUX_METRICS_HOST", "127.0.0.1")
+# Every process publishes its live figures on NATS (metrics.<service>.<instance>) for the
+# performance page (audit/performance.py).
+FLUX_PERFORMANCE_SNAPSHOTS = env_bool("FLUX_PERFORMANCE_SNAPSHOTS", True)
 
 # --- NATS (audit pipeline and log shipping) -------------------------------------------------
 # `make run` starts its own nats-server on 4333 (monitoring on 8333) unless NATS_URL is given.

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from audit import performance
 from audit.health import OutboxCollector
 from audit.management.commands._runner import run_until_signalled
 from audit.nats import public_url
@@ -15,6 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         signing_keys()  # no key to sign with: stop now, saying so
         self.stdout.write(f"audit relay: outbox -> {public_url(settings.NATS_URL)} stream {settings.FLUX_AUDIT_STREAM}")
+        performance.start("relay")
         serve_process_metrics("relay", [OutboxCollector()])
         relay = Relay()
         run_until_signalled(relay.run)

@@ -1,11 +1,13 @@
 """`manage.py run_scheduler`: the scheduler process (core/scheduler.py), until SIGINT or SIGTERM.
-`--once` runs every job once and exits (cron, or a check by hand)."""
+`--once` runs every job once and exits (cron, or a check by hand). The command lives in audit, not
+core, because the process also publishes its live figures on NATS (audit/performance.py)."""
 
 import signal
 import threading
 
 from django.core.management.base import BaseCommand
 
+from audit import performance
 from core.metrics import serve_process_metrics
 from core.scheduler import FAILED, jobs_from_settings, run_forever, run_job
 
@@ -28,6 +30,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
+        performance.start("scheduler")
         serve_process_metrics("scheduler")
         self.stdout.write("scheduler: " + ", ".join(f"{job.name} every {job.every_seconds:g} s" for job in jobs))
         run_forever(jobs, stop)
