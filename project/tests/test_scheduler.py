@@ -132,5 +132,6 @@ def test_a_failing_job_is_reported_and_the_others_still_run(caplog):
 def test_run_scheduler_once_runs_every_job(expired_pendings, alice_account):
     out = StringIO()
     call_command("run_scheduler", "--once", stdout=out)
-    assert out.getvalue().splitlines() == ["expire_pending: done", "purge_idempotency_keys: done"]
+    assert out.getvalue().splitlines() == ["expire_pending: done", "purge_idempotency_keys: done",
+                                           "verify_audit_chain: done"]
     assert_expired_once(expired_pendings, alice_account)
