@@ -1,5 +1,6 @@
 # Flux: the web process (bin/web: gunicorn with uvicorn workers serving project.asgi, the production
-# settings); the same image runs the audit relay and consumer (docker-compose.yml).
+# settings); the same image runs the audit relay, the consumer and the scheduler (docker-compose.yml),
+# the commands `make serve` runs (bin/serve, Procfile.prod).
 # Configuration comes from the environment at run time (SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, FLUX_*).
 
 # The Tailwind CSS, built from the templates with the npm packages locked in theme/static_src/.
@@ -14,6 +15,7 @@ RUN cd theme/static_src && npm run build
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
+    LOG_FORMAT=json \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -37,8 +39,9 @@ RUN SECRET_KEY=build-only-collectstatic-key-never-used-at-run-time-0123456789 FL
 
 USER flux
 EXPOSE 8000
-# Any answer below 500 means gunicorn and Django are up (a 400 for an unlisted host included).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import sys, urllib.error, urllib.request as r\ntry:\n    r.urlopen(r.Request('http://127.0.0.1:8000/admin/login/', headers={'X-Forwarded-Proto': 'https'}), timeout=4)\nexcept urllib.error.HTTPError as error:\n    sys.exit(error.code >= 500)\n"]
+# Ready when /readyz answers 200 (the database answers; NATS away is "degraded", still 200). Probes
+# are exempt from the HTTPS redirect; 127.0.0.1 must be in ALLOWED_HOSTS (compose's default has it).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import urllib.request as r; r.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"]
 # bin/web: gunicorn with WEB_CONCURRENCY uvicorn workers (the same launcher as `make run`), on all
 # interfaces of the container.
 ENV FLUX_HOST=0.0.0.0 PORT=8000

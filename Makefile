@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install css migrate seed lint check clean messages
+.PHONY: run serve test install css migrate seed lint check clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ $(THEME_SRC)/node_modules/.installed: $(THEME_SRC)/package.json $(THEME_SRC)/pac
 css: install $(THEME_SRC)/node_modules/.installed
 	$(BIN)/python manage.py tailwind build
 
+# The CSS once, for `make serve` (which must not rewrite it under a running server).
+CSS_OUT := theme/static/css/dist/styles.css
+$(CSS_OUT):
+	$(MAKE) css
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
@@ -38,7 +43,7 @@ seed: migrate
 
 # Every process in the foreground (Ctrl-C stops them all): web (bin/web: gunicorn with
 # WEB_CONCURRENCY uvicorn workers, as in production), nats-server (unless NATS_URL points at another
-# one), the audit relay and the audit consumer. Each process connects to NATS as its own user
+# one), the audit relay, the audit consumer and the scheduler. Each process connects to NATS as its own user
 # (deploy/nats/nats.conf); for the bundled nats-server their passwords are generated once into
 # var/nats/credentials.env, which honcho passes to every process. With NATS_URL, give the passwords
 # of that server's users as NATS_RELAY_PASSWORD, NATS_CONSUMER_PASSWORD and NATS_WEB_PASSWORD (or
@@ -46,7 +51,13 @@ seed: migrate
 comma := ,
 run: seed css
 	$(if $(NATS_URL),,bin/nats-dev-credentials)
-	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(NATS_URL),web relay consumer,-e .env$(comma)var/nats/credentials.env)
+	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(NATS_URL),web relay consumer scheduler,-e .env$(comma)var/nats/credentials.env)
+
+# The production configuration on this machine (bin/serve): it refuses to start without SECRET_KEY,
+# ALLOWED_HOSTS, FLUX_NUM_PROXIES, DATABASE_URL and NATS_URL; then migrate, collectstatic, and web,
+# relay, consumer and scheduler in the foreground (Procfile.prod). docs/operations.md.
+serve: install $(CSS_OUT)
+	bin/serve
 
 test: install css
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=project.settings.test

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Mapping
 
 from asgiref.sync import sync_to_async
@@ -25,10 +26,15 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from audit.chain import append_batch
+from audit.metrics import CHAIN_LENGTH, CONSUMER_LAG, EVENTS_REFUSED, EVENTS_STORED
 from audit.nats import audit_consumer_config, serve_audit_stream, subject_for
 from audit.signing import Refused, announcement_headers, verify, verify_event_id
+from core.metrics import figures, totals
 
 logger = logging.getLogger("flux.audit.consumer")
+
+# How often the consumer reads its lag from JetStream (one API request) for its metrics.
+LAG_EVERY_SECONDS = 5.0
 
 
 def store(events: list[dict]):
@@ -83,7 +89,11 @@ class Consumer:
                 config=audit_consumer_config(),
             )
             ready()
+            lag_read_at = 0.0
             while not stop.is_set():
+                if time.monotonic() - lag_read_at >= LAG_EVERY_SECONDS:
+                    lag_read_at = time.monotonic()
+                    await self.read_lag(subscription)
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=1)
                 except TimeoutError:  # nats' own, or asyncio's leaking from fetch: nothing came
@@ -91,6 +101,18 @@ class Consumer:
                 await self.handle_batch(nc, messages)
 
         await serve_audit_stream(name="flux-audit-consumer", stop=stop, work=work, log=logger, doing="consuming from")
+
+    @staticmethod
+    async def read_lag(subscription) -> None:
+        """The consumer's lag (messages not yet delivered or not yet acked) into its gauge."""
+        try:
+            info = await subscription.consumer_info()
+        except Exception as error:  # a metric: never a reason to stop consuming
+            logger.debug("could not read the consumer's lag: %s", error)
+            return
+        lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        CONSUMER_LAG.set(lag)
+        figures["consumer_lag"] = lag
 
     async def handle_batch(self, nc, messages: list) -> None:
         """Refuse what is not authentic, store the rest in one transaction, then ack it all."""
@@ -114,6 +136,11 @@ class Consumer:
             return
         self.stored += len(records)
         self.duplicates += len(skipped)
+        EVENTS_STORED.inc(len(records))
+        totals["audit_events_stored"] += len(records)
+        if records:
+            CHAIN_LENGTH.set(records[-1].seq)
+            figures["chain_length"] = records[-1].seq
         # Only now, with the rows committed, does JetStream learn the events are safe. A lost ack
         # means a redelivery, which append_batch counts as a duplicate.
         for message in delivered:
@@ -130,6 +157,7 @@ class Consumer:
         """Not from the relay, or not readable: never stored. Terminated, not nak'ed: it would
         come back forever."""
         self.refused += 1
+        EVENTS_REFUSED.inc()
         logger.error("refused an audit message on %s: %s", message.subject, reason)
         try:
             await message.term()

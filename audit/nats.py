@@ -19,6 +19,9 @@ from audit.signing import event_headers
 
 logger = logging.getLogger("nats.flux")
 
+# The id of the request behind an audit event (core/request_id.py), on its NATS message.
+REQUEST_ID_HEADER = "Flux-Request-Id"
+
 # The relay and the consumer retry a lost NATS with backoff up to this many seconds.
 MAX_BACKOFF_SECONDS = 5.0
 
@@ -60,7 +63,12 @@ def audit_message(event: AuditEvent) -> tuple[str, bytes, dict[str, str]]:
     """What the relay publishes for an event: subject, payload and headers (a keyed Nats-Msg-Id
     and the signature, see audit/signing.py)."""
     subject, payload = subject_for(event.action), event_payload(event)
-    return subject, payload, event_headers(subject, payload, event.pk)
+    headers = event_headers(subject, payload, event.pk)
+    request_id = (event.data or {}).get("request_id")
+    if request_id:
+        # The request that made the change, for whoever reads the stream (also in the signed payload).
+        headers[REQUEST_ID_HEADER] = str(request_id)
+    return subject, payload, headers
 
 
 def public_url(url: str) -> str:

@@ -26,8 +26,10 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import F
 
+from audit.metrics import EVENTS_PUBLISHED
 from audit.models import AuditEvent, OutboxMessage
 from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
+from core.metrics import totals
 
 logger = logging.getLogger("flux.audit.relay")
 
@@ -104,6 +106,8 @@ class Relay:
             if acked:
                 await sync_to_async(forget)(sorted(acked))
                 self.published += len(acked)
+                EVENTS_PUBLISHED.inc(len(acked))
+                totals["audit_events_published"] += len(acked)
             if failures:
                 await sync_to_async(note_failed_attempts)(failures)
         if failures:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, OutboxMessage
 from core.db.insert import insert_all
+from core.request_id import current_request_id
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ def audit_record(
 ) -> AuditEvent:
     """Record one audit event. Call it inside the atomic block of the change it describes:
     the event and its outbox message then commit or roll back with the change (transactional
-    outbox); the relay publishes them to NATS after the commit."""
+    outbox); the relay publishes them to NATS after the commit. The event's data carries the id
+    of the request (or job) that made the change, `request_id` (core/request_id.py)."""
     return audit_record_many(
         [AuditRecord(actor=actor, action=action, target_type=target_type, target_id=target_id, data=data or {})]
     )[0]
@@ -44,6 +46,8 @@ def audit_record_many(records: Sequence[AuditRecord]) -> list[AuditEvent]:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the atomic block of the change it records")
     now = timezone.now()
+    # The request (or scheduler job) that made the change: found again from its X-Request-ID.
+    request_id = current_request_id()
     events = []
     for record in records:
         actor_user = record.actor if getattr(record.actor, "pk", None) else None
@@ -55,7 +59,7 @@ def audit_record_many(records: Sequence[AuditRecord]) -> list[AuditEvent]:
                 action=record.action,
                 target_type=record.target_type,
                 target_id=str(record.target_id) if record.target_id != "" else "",
-                data=record.data or {},
+                data={**record.data, "request_id": request_id} if request_id else (record.data or {}),
             )
         )
     insert_all(events)  # sets each pk (RETURNING), in order

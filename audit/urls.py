@@ -10,4 +10,6 @@ urlpatterns = [
     path("audit/verify.json", views.audit_verify, name="staff-audit-verify"),
     path("nats/", views.nats_dashboard, name="staff-nats"),
     path("nats/status.json", views.nats_status_json, name="staff-nats-status"),
+    path("performance/", views.performance, name="staff-performance"),
+    path("performance/status.json", views.performance_json, name="staff-performance-status"),
 ]

@@ -1,4 +1,5 @@
-"""The staff dashboards (supervisors): the audit log with its live tail, and the NATS dashboard.
+"""The staff dashboards (supervisors): the audit log with its live tail, the NATS dashboard and the
+performance page.
 Pages redirect an anonymous visitor to the sign-in page and show a 403 page to other roles; their
 JSON and event-stream endpoints answer 401/403 instead (a script cannot follow a sign-in page)."""
 
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET
 from audit.chain import verify
 from audit.live import live_tail, parse_last_event_id, record_row
 from audit.monitoring import nats_status
+from audit.performance import performance_status
 from audit.selectors import FILTER_NAMES, active_filters, audit_log_page, newest_seq, parse_cursor
 from core.decorators import refuse_unless
 from core.errors import error_response
@@ -102,3 +104,19 @@ def nats_dashboard(request: HttpRequest) -> HttpResponse:
 @supervisor_required(page=False)
 async def nats_status_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(await nats_status())
+
+
+@require_GET
+@supervisor_required(page=True)
+def performance(request: HttpRequest) -> HttpResponse:
+    """Live figures of every process (audit/performance.py): the page polls performance.json."""
+    return render(request, "audit/performance.html", {
+        "status": performance_status(), "status_url": reverse("staff-performance-status"),
+    })
+
+
+@require_GET
+@never_cache
+@supervisor_required(page=False)
+def performance_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(performance_status())

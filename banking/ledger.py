@@ -19,6 +19,7 @@ from banking.iban import generate_flux_iban
 from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction
 from core.db.insert import insert_all
 from core.errors import ApplicationError
+from core.metrics import count_transactions
 from core.money import format_minor
 
 
@@ -149,6 +150,7 @@ class Postings:
         if not self._transactions:
             return
         insert_all(self._transactions)  # sets each pk (RETURNING)
+        count_transactions((txn.kind, txn.status) for txn in self._transactions)
         insert_all(self._entries)
         _save_accounts(list(self._accounts.values()))
         audit_record_many(

@@ -29,7 +29,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
@@ -184,3 +186,19 @@ def run_once(
             raise refusal  # after the commit: the key now holds it
         return Outcome(status, body, replayed=False)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+# Keys are promised to last at least 24 hours (DESIGN.md): a shorter setting is raised to this.
+MINIMUM_TTL_HOURS = 24
+
+
+def idempotency_ttl() -> timedelta:
+    return timedelta(hours=max(int(settings.FLUX_IDEMPOTENCY_TTL_HOURS), MINIMUM_TTL_HOURS))
+
+
+def purge_expired_keys(*, now: datetime | None = None) -> int:
+    """Forget the idempotency keys older than idempotency_ttl(). Returns how many went; running it
+    twice, or from two processes at once, deletes each key once."""
+    cutoff = (now or timezone.now()) - idempotency_ttl()
+    _total, by_model = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return by_model.get(IdempotencyKey._meta.label, 0)

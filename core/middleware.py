@@ -25,6 +25,7 @@ from django.utils.log import log_response
 from core.api.views import server_error
 from core.db.pool import is_pool_exhausted, service_unavailable
 from core.errors import ApplicationError, NotFound, error_response
+from core.request_id import request_id_from
 
 API_PREFIX = "/api/"
 
@@ -108,9 +109,12 @@ class BodySizeLimitASGI:
             content_type = b"application/json"
         else:
             body, content_type = b"Request body too large.", b"text/plain; charset=utf-8"
+        # Answered before Django: the request id is set here (the caller's when sane).
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", content_type), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"), (b"cache-control", b"no-store"),
+            (b"x-request-id", request_id_from(given).encode()),
         ]})
         await send({"type": "http.response.body", "body": body})
 

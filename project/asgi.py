@@ -7,6 +7,7 @@ django.setup(set_prefix=False)
 
 from django.urls import get_resolver  # noqa: E402  (needs the settings loaded above)
 
+from audit import performance  # noqa: E402
 from core.asgi import SyncChainASGIHandler  # noqa: E402
 from core.middleware import BodySizeLimitASGI  # noqa: E402
 
@@ -15,6 +16,9 @@ django_application = SyncChainASGIHandler()
 # Every URL module and view imported now, at start-up, rather than by each worker's first
 # requests (under load those queued behind the imports).
 get_resolver().url_patterns  # noqa: B018 (read for its side effect: the imports)
+
+# This worker's live figures on NATS, and everyone else's for the performance page.
+performance.start("web")
 
 # Oversized bodies are refused before Django reads them (core/middleware.py).
 application = BodySizeLimitASGI(django_application)

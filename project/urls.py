@@ -7,7 +7,9 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from pwa import views as pwa_views
 
+from audit.health import healthz, readyz
 from core.api.views import not_found
+from core.metrics import metrics_view
 from identity.throttling import sign_in_rate_limited
 
 home_page = TemplateView.as_view(template_name="home.html", extra_context={"debug": settings.DEBUG})
@@ -32,6 +34,10 @@ def home(request):
 urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon),
+    # Operations (DESIGN.md): liveness, readiness and Prometheus metrics.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("identity.urls")),
     # The admin's sign-in page under the same per-address rate as /login/ (identity/throttling.py);
     # before admin.site.urls, so this pattern answers /admin/login/ (reverse() still finds the admin's).

@@ -172,3 +172,16 @@ def test_the_orm_cannot_change_the_log_either():
         record.action = "nothing.happened"
         record.save()
     assert AuditLogRecord.objects.count() == 2 and verify().ok
+
+
+def test_the_schedulers_check_reports_a_broken_chain(caplog):
+    from audit.jobs import CHAIN_CHECKED, CHAIN_INTACT, verify_chain
+
+    records = fill(4)
+    assert verify_chain() == 4
+    assert CHAIN_INTACT._value.get() == 1 and CHAIN_CHECKED._value.get() == 4
+    with as_database_owner() as cursor:
+        cursor.execute(f"UPDATE {LOG} SET actor_username = 'mallory' WHERE seq = %s", [records[1].seq])
+    verify_chain()
+    assert CHAIN_INTACT._value.get() == 0
+    assert f"the audit chain is broken at record {records[1].seq}" in caplog.text

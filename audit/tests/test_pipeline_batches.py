@@ -266,4 +266,4 @@ def test_a_forged_message_inside_a_batch_is_refused_and_the_rest_stored(pipeline
     assert not AuditLogRecord.objects.filter(actor_username="mallory").exists()
     output = consumer.stop()
     assert "20 stored, 0 duplicates, 3 refused" in output
-    assert output.count("ERROR flux.audit.consumer refused an audit message") == 3
+    assert output.count("ERROR flux.audit.consumer [-] refused an audit message") == 3

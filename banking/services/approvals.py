@@ -19,6 +19,7 @@ from banking.services.common import require_reason
 from banking.services.movements import legs_for
 from banking.services.reversals import reversal_legs
 from core.errors import ApplicationError, NotFound
+from core.metrics import count_transactions
 from identity.models import User
 from identity.permissions import require_staff
 
@@ -91,6 +92,7 @@ def transaction_approve(*, approver: User, transaction_id: int) -> Transaction:
         txn.decided_by = approver
         txn.decided_at = now
         txn.save(update_fields=["status", "posted_at", "decided_by", "decided_at"])
+        count_transactions([(txn.kind, txn.status)])
         legs = reversal_legs(original_entries, accounts) if original else legs_for(txn, accounts)
         post(txn, legs, at=now)
         audit_record(
@@ -128,6 +130,7 @@ def transaction_reject(*, approver: User, transaction_id: int, reason: str) -> T
         txn.decided_at = now
         txn.decision_reason = reason
         txn.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        count_transactions([(txn.kind, txn.status)])
         audit_record(
             actor=approver,
             action=actions.TRANSACTION_REJECTED,
@@ -155,6 +158,7 @@ def pending_expire(*, now: datetime | None = None) -> int:
             txn.decided_at = now
             txn.decision_reason = "Expired without a decision."
             txn.save(update_fields=["status", "decided_at", "decision_reason"])
+            count_transactions([(txn.kind, txn.status)])
             audit_record(
                 actor=None,
                 action=actions.TRANSACTION_EXPIRED,

@@ -19,6 +19,7 @@ from banking.policies import reversal_refusal
 from banking.selectors import standing_reversal_of
 from banking.services.common import require_reason
 from core.errors import ApplicationError, NotFound
+from core.metrics import count_transactions
 from identity.models import User
 from identity.permissions import require_staff
 
@@ -91,6 +92,7 @@ def transaction_reverse(*, actor: User, transaction_id: int, reason: str) -> Tra
                 )
         except IntegrityError:  # only if a row escaped the lock above: the constraint still holds
             raise ApplicationError("already_reversed", "This transaction has already been reversed.") from None
+        count_transactions([(reversal.kind, reversal.status)])
         audit_record(
             actor=actor,
             action=actions.TRANSACTION_PENDING,

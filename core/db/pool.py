@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from core.errors import error_response
+from core.metrics import POOL_TIMEOUTS
 
 try:
     from psycopg_pool import PoolTimeout
@@ -42,6 +43,7 @@ def service_unavailable_message() -> str:
 def service_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: the API's error shape under /api/, a plain page elsewhere. Renders
     without touching the database (there is no connection to be had)."""
+    POOL_TIMEOUTS.inc()
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     if request.path.startswith("/api/"):
         return error_response("service_unavailable", service_unavailable_message(), headers=headers)

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from audit import actions
 from audit.models import AuditEvent
+from core.testing.request_ids import request_data
 from core.testing.users import TEST_PASSWORD
 from identity import lockout
 from identity.staff_services import staff_unlock
@@ -61,7 +62,7 @@ def test_the_page_locks_a_username_after_five_failures_and_refuses_the_right_pas
     assert MESSAGE in responses[4].content.decode()
     [locked] = events(actions.AUTH_LOCKED_OUT)
     assert (locked.actor, locked.target_id) == (None, str(alice.pk))
-    assert locked.data == {"username": "alice", "channel": "web", "failures": 5, "minutes": 15}
+    assert request_data(locked, responses[4]) == {"username": "alice", "channel": "web", "failures": 5, "minutes": 15}
     # Each attempt is one failed sign-in event; none of them is a sign-in.
     assert len(events(actions.AUTH_LOGIN_FAILED)) == 5
     assert lockout.locked_out_usernames() == {"alice"}
@@ -81,7 +82,8 @@ def test_the_page_locks_a_username_after_five_failures_and_refuses_the_right_pas
     new_events = after.pop("audit_events")[len(before.pop("audit_events")):]
     assert after == before
     assert [action for _, action, _ in new_events] == [actions.AUTH_LOGIN_FAILED]
-    assert events(actions.AUTH_LOGIN_FAILED)[-1].data == {"username": "alice", "channel": "web", "reason": "locked_out"}
+    assert request_data(events(actions.AUTH_LOGIN_FAILED)[-1], sixth) == {
+        "username": "alice", "channel": "web", "reason": "locked_out"}
     assert len(events(actions.AUTH_LOCKED_OUT)) == 1
 
 

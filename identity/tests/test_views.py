@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from audit import actions
 from audit.models import AuditEvent
+from core.testing.request_ids import request_data
 from core.testing.users import TEST_PASSWORD
 from identity.tests.factories import CustomerFactory
 
@@ -42,7 +43,7 @@ def test_signing_in_redirects_home_and_is_audited(client, alice):
     assert response.url == reverse("home")
     assert int(client.session["_auth_user_id"]) == alice.pk
     [event] = events(actions.AUTH_LOGIN)
-    assert (event.actor, event.target_type, event.target_id, event.data) == (
+    assert (event.actor, event.target_type, event.target_id, request_data(event, response)) == (
         alice,
         "user",
         str(alice.pk),
@@ -83,7 +84,7 @@ def test_a_wrong_password_is_refused_with_a_clear_message_and_audited(client, al
     [event] = events(actions.AUTH_LOGIN_FAILED)
     assert event.actor is None
     assert event.target_id == str(alice.pk)
-    assert event.data == {"username": "alice", "channel": "web"}
+    assert request_data(event, response) == {"username": "alice", "channel": "web"}
 
 
 def test_an_unknown_user_is_refused_the_same_way(client, db):
@@ -91,7 +92,7 @@ def test_an_unknown_user_is_refused_the_same_way(client, db):
 
     assert "Wrong username or password." in response.content.decode()
     [event] = events(actions.AUTH_LOGIN_FAILED)
-    assert (event.target_id, event.data) == ("", {"username": "nobody", "channel": "web"})
+    assert (event.target_id, request_data(event, response)) == ("", {"username": "nobody", "channel": "web"})
 
 
 def test_an_inactive_user_cannot_sign_in(client, db):
@@ -164,7 +165,7 @@ def test_signing_out_ends_the_session_and_is_audited(client, alice):
     assert "_auth_user_id" not in client.session
     assert "You have signed out." in response.content.decode()
     [event] = events(actions.AUTH_LOGOUT)
-    assert (event.actor, event.target_id, event.data) == (alice, str(alice.pk), {"channel": "web"})
+    assert (event.actor, event.target_id, request_data(event)) == (alice, str(alice.pk), {"channel": "web"})
 
 
 def test_signing_out_when_signed_out_records_nothing(client, db):

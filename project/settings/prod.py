@@ -25,6 +25,8 @@ if FLUX_AUDIT_SIGNING_KEY and (len(FLUX_AUDIT_SIGNING_KEY) < 32 or len(set(FLUX_
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# Probes and scrapers talk plain HTTP to the process itself, not through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -39,6 +41,11 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "core.storage.StaticFilesStorage"},
 }
+
+# One JSON object per log line, with the request id (base.py "Logging"), unless LOG_FORMAT says otherwise.
+if "LOG_FORMAT" not in os.environ:
+    LOG_FORMAT = "json"
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
 
 # Mail goes out through SMTP (EMAIL_HOST and the rest: base.py, "Mail"), not into files.
 MAILERS = {"default": SMTP_MAILER}  # noqa: F405

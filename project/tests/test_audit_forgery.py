@@ -84,7 +84,8 @@ def test_forged_audit_messages_are_refused_logged_and_never_take_a_real_events_i
     assert not AuditLogRecord.objects.filter(action__startswith="forged.").exists()
     output = consumer.stop()
     assert f"{len(event_ids())} stored, 0 duplicates, {len(forgeries)} refused" in output
-    refusals = [line for line in output.splitlines() if "ERROR flux.audit.consumer refused an audit message" in line]
+    refused = "ERROR flux.audit.consumer [-] refused an audit message"
+    refusals = [line for line in output.splitlines() if refused in line]
     assert len(refusals) == len(forgeries)
     for subject, _data, _headers, reason in forgeries:
         assert any(f"on {subject}: {reason}" in line for line in refusals), (subject, reason)

@@ -23,7 +23,7 @@ from banking.services import deposit_create
 from core.testing.nats import NatsServer, wait_until
 
 CONFIG = settings.BASE_DIR / "deploy" / "nats" / "nats.conf"
-USERS = ("relay", "consumer", "web")
+USERS = ("relay", "consumer", "web", "scheduler")
 
 
 @pytest.fixture
@@ -142,6 +142,39 @@ def test_a_refusal_is_logged_as_an_error_not_taken_for_an_outage(nats_server, se
     [record] = [record for record in caplog.records if record.levelname == "ERROR"]
     assert record.getMessage() == ("NATS refused this process (user 'web'): "
                                    'nats: permissions violation for publish to "audit.x.y"')
+
+
+def test_every_process_publishes_its_own_figures_and_only_web_reads_them(nats_server, settings, passwords):
+    """metrics.<service>.<instance> (audit/performance.py): each user publishes under its own
+    service only; the web user reads them all for the performance page."""
+
+    async def scenario() -> list[str]:
+        received: list[str] = []
+        async with Client(settings, "web", passwords["web"]) as web:
+            async def note(message) -> None:
+                received.append(message.subject)
+
+            await web.subscribe("metrics.>", cb=note)
+            await web.flush()
+            for user in USERS:
+                async with Client(settings, user, passwords[user]) as nc:
+                    await nc.publish(f"metrics.{user}.host-1", b"{}")
+                    await nc.flush()
+            scheduler = Client(settings, "scheduler", passwords["scheduler"])
+            async with scheduler as nc:
+                await nc.publish("metrics.web.host-1", b"{}")  # another service's subject
+                await scheduler.refused("publish", "metrics.web.host-1")
+                await nc.subscribe("metrics.>")
+                await scheduler.refused("subscription", "metrics.>")
+            for _ in range(100):
+                if len(received) >= len(USERS):
+                    break
+                await asyncio.sleep(0.05)
+        return sorted(received)
+
+    assert async_to_sync(scenario)() == sorted(f"metrics.{user}.host-1" for user in USERS)
+    assert sorted(violations(nats_server)) == [("scheduler", "Publish", "metrics.web.host-1"),
+                                               ("scheduler", "Subscription", "metrics.>")]
 
 
 def test_every_user_ships_its_logs(nats_server, settings, passwords):

@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from audit import performance
 from audit.consumer import Consumer
 from audit.management.commands._runner import run_until_signalled
 from audit.nats import public_url
 from audit.signing import signing_keys
+from core.metrics import serve_process_metrics
 
 
 class Command(BaseCommand):
@@ -16,6 +18,8 @@ class Command(BaseCommand):
             f"audit consumer: {public_url(settings.NATS_URL)} stream {settings.FLUX_AUDIT_STREAM} "
             f"durable {settings.FLUX_AUDIT_CONSUMER}"
         )
+        performance.start("consumer")
+        serve_process_metrics("consumer")
         consumer = Consumer()
         run_until_signalled(consumer.run)
         self.stdout.write(f"audit consumer stopped: {consumer.stored} stored, {consumer.duplicates} duplicates, "
