@@ -19,7 +19,7 @@ from nats.js.errors import NotFoundError
 
 from audit.logshipping import shipping_handler
 from audit.models import ChainHead
-from audit.nats import connect, public_url
+from audit.nats import connect, public_url, server_urls
 from audit.selectors import outbox_state
 
 logger = logging.getLogger("flux.audit.monitoring")
@@ -36,21 +36,38 @@ def _get_json(url: str) -> dict:
         return json.load(response)
 
 
-async def server_status() -> dict[str, Any]:
-    """/varz and /connz of the monitoring port."""
-    base = settings.NATS_MONITOR_URL.rstrip("/")
+async def _server(base: str) -> tuple[dict, dict] | str:
+    """/varz and /connz of one monitoring port, or why not."""
+    base = base.rstrip("/")
     try:
-        varz, connz = await asyncio.gather(
+        return await asyncio.gather(
             asyncio.to_thread(_get_json, f"{base}/varz"),
             asyncio.to_thread(_get_json, f"{base}/connz?limit=1024&sort=start"),
         )
     except (OSError, urllib.error.URLError, ValueError) as exc:
-        return {"reachable": False, "error": str(getattr(exc, "reason", exc)), "server": None,
+        return str(getattr(exc, "reason", exc))
+
+
+async def server_status() -> dict[str, Any]:
+    """/varz and /connz of the monitoring ports (NATS_MONITOR_URL: one, or a cluster's nodes,
+    comma-separated). The server shown is the first that answers; the connections are those of
+    every node that answers, so that a process connected to another node still counts."""
+    answers = await asyncio.gather(*(_server(url) for url in server_urls(settings.NATS_MONITOR_URL)))
+    servers = [answer for answer in answers if not isinstance(answer, str)]
+    if not servers:
+        return {"reachable": False, "error": "; ".join(answers) or "no NATS_MONITOR_URL",
+                "server": None,
                 "clients": [{"name": name, "label": label, "connected": None, "count": 0}
                             for name, label in PIPELINE_CLIENTS],
                 "connections": []}
-    connections = connz.get("connections") or []
-    names = [connection.get("name") or "" for connection in connections]
+    varz = servers[0][0]
+    several = len(servers) > 1
+    connections = [
+        # Connection ids are per node: with several, the node's name makes them unique.
+        (f"{node.get('server_name', '')}/{connection.get('cid')}" if several else connection.get("cid"), connection)
+        for node, connz in servers for connection in connz.get("connections") or []
+    ]
+    names = [connection.get("name") or "" for _, connection in connections]
     return {
         "reachable": True,
         "error": "",
@@ -71,7 +88,7 @@ async def server_status() -> dict[str, Any]:
         ],
         "connections": [
             {
-                "cid": connection.get("cid"),
+                "cid": cid,
                 "name": connection.get("name") or "(unnamed)",
                 "address": f"{connection.get('ip', '')}:{connection.get('port', '')}",
                 "client": f"{connection.get('lang', '')} {connection.get('version', '')}".strip(),
@@ -79,7 +96,7 @@ async def server_status() -> dict[str, Any]:
                 "subscriptions": connection.get("subscriptions", 0),
                 "pending_bytes": connection.get("pending_bytes", 0),
             }
-            for connection in connections
+            for cid, connection in connections
         ],
     }
 

@@ -6,18 +6,21 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import nats
 from django.conf import settings
 from nats.js import api
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from audit.models import AuditEvent
 from audit.signing import event_headers
 
 logger = logging.getLogger("nats.flux")
+# What an operator must hear about (shipped with the other logs, unlike the NATS client's own).
+streams_logger = logging.getLogger("flux.audit.nats")
 
 # The id of the request behind an audit event (core/request_id.py), on its NATS message.
 REQUEST_ID_HEADER = "Flux-Request-Id"
@@ -71,10 +74,16 @@ def audit_message(event: AuditEvent) -> tuple[str, bytes, dict[str, str]]:
     return subject, payload, headers
 
 
-def public_url(url: str) -> str:
-    """The URL without any credentials in it (fit for a log line or a page)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else url
+def server_urls(urls: str) -> list[str]:
+    """The servers of a NATS_URL (or NATS_MONITOR_URL): one URL, or several comma-separated (the
+    nodes of a cluster), each possibly with its own credentials."""
+    return [url.strip() for url in urls.split(",") if url.strip()]
+
+
+def public_url(urls: str) -> str:
+    """The URL, or every URL of a list, without any credentials (fit for a log line or a page)."""
+    return ",".join(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else url
+                    for url, parts in ((url, urlsplit(url)) for url in server_urls(urls)))
 
 
 def credentials() -> dict[str, str]:
@@ -91,7 +100,12 @@ async def connect(name: str, **options) -> nats.NATS:
     """Connect to settings.NATS_URL as settings.NATS_USER; reconnect forever once connected. With
     `allow_reconnect=False` the connection is tried twice at once, then refused: nats-py keeps
     retrying the first connection for as long as `max_reconnect_attempts` allows (forever at -1
-    or 0), whatever `allow_reconnect` says."""
+    or 0), whatever `allow_reconnect` says.
+
+    Every server of NATS_URL goes to nats-py, which tries them in random order and, once
+    connected, moves to another when its server goes. (It also learns the cluster's other nodes
+    from the server, but a fresh connection while the one listed node is down could not, nor
+    could it log in to a learnt node with credentials given in the URL: list them all.)"""
     if options.get("allow_reconnect") is False:
         options.setdefault("max_reconnect_attempts", 1)
         options.setdefault("reconnect_time_wait", 0)
@@ -103,7 +117,7 @@ async def connect(name: str, **options) -> nats.NATS:
         "allow_reconnect": True,
         "error_cb": _quiet_error,
     }
-    return await nats.connect(settings.NATS_URL, **(defaults | credentials() | options))
+    return await nats.connect(servers=server_urls(settings.NATS_URL), **(defaults | credentials() | options))
 
 
 async def close_quietly(nc) -> None:
@@ -130,6 +144,9 @@ def audit_stream_config() -> api.StreamConfig:
         # Publications carrying the same Nats-Msg-Id within this window are stored once.
         duplicate_window=settings.FLUX_AUDIT_DEDUP_WINDOW_SECONDS,
         max_age=settings.FLUX_AUDIT_STREAM_MAX_AGE_DAYS * 86400,
+        # On a cluster, 3: the stream (and its durable consumer, which follows it) survives the
+        # loss of a node. A standalone server accepts only 1.
+        num_replicas=settings.FLUX_AUDIT_STREAM_REPLICAS,
     )
 
 
@@ -145,12 +162,25 @@ def logs_stream_config() -> api.StreamConfig:
 
 
 async def ensure_stream(js, config: api.StreamConfig) -> None:
+    """Create the stream, or bring an existing one to `config` (an R1 stream becomes R3 once
+    FLUX_AUDIT_STREAM_REPLICAS says 3). When JetStream cannot place the replicas asked for (a
+    standalone server, too few nodes up), an existing stream keeps its replicas, with a warning, and
+    the rest of `config` still applies; a new stream is not created (the error goes to the caller,
+    which retries)."""
     try:
-        await js.stream_info(config.name)
+        info = await js.stream_info(config.name)
     except NotFoundError:
         await js.add_stream(config)
-    else:
+        return
+    try:
         await js.update_stream(config)
+    except APIError as exc:
+        replicas = info.config.num_replicas or 1
+        if (config.num_replicas or 1) == replicas:
+            raise
+        streams_logger.warning("NATS stream %s stays at %d replicas: JetStream refused %d (%s)",
+                               config.name, replicas, config.num_replicas, exc.description or exc)
+        await js.update_stream(replace(config, num_replicas=replicas))
 
 
 def audit_consumer_config() -> api.ConsumerConfig:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from audit import actions
 from audit.chain import append, verify
 from audit.models import AuditEvent, AuditLogRecord, OutboxMessage
+from audit.nats import server_urls
 from core.db.append_only import _sqlite_trigger
 from core.testing.nats import wait_until
 
@@ -66,10 +67,11 @@ def as_database_owner(table: str = LOG) -> Iterator:
 
 
 def jetstream(url: str, work, **options):
-    """Run `await work(js)` against a nats-server (nats.connect options, e.g. user and password)."""
+    """Run `await work(js)` against a nats-server, or a cluster listed as NATS_URL lists it (nats.connect
+    options, e.g. user and password)."""
 
     async def main():
-        nc = await nats.connect(url, **options)
+        nc = await nats.connect(servers=server_urls(url), **options)
         try:
             return await work(nc.jetstream())
         finally:

@@ -1,9 +1,11 @@
 """Test support for anything that crosses NATS: a real nats-server on a free port with its own
-JetStream store, and the pipeline processes (relay, consumer) and the ASGI web server run as real
-subprocesses against the test database. Registered as a pytest plugin by the root conftest."""
+JetStream store (or a cluster of them), and the pipeline processes (relay, consumer) and the ASGI
+web server run as real subprocesses against the test database. Registered as a pytest plugin by
+the root conftest."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,12 +55,16 @@ class NatsServer:
     """One nats-server with JetStream, on free ports, storing under `store_dir`. Stop and start it
     again to simulate an outage: the store (and the stream in it) survives. With `config` (a
     nats-server configuration file, e.g. deploy/nats/nats.conf) and `env` (the variables it reads),
-    it runs with that file's users and permissions; otherwise open to anyone."""
+    it runs with that file's users and permissions; otherwise open to anyone. `name` and
+    `cluster_args` make it a node of a cluster (NatsCluster)."""
 
-    def __init__(self, store_dir: Path, *, config: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, store_dir: Path, *, config: Path | None = None, env: dict[str, str] | None = None,
+                 name: str = "", cluster_args: list[str] | None = None) -> None:
         self.store_dir = store_dir
         self.config = config
         self.env = env or {}
+        self.name = name
+        self.cluster_args = cluster_args or []
         self.port = free_port()
         self.monitor_port = free_port()
         self.process: subprocess.Popen | None = None
@@ -72,12 +79,13 @@ class NatsServer:
 
     def start(self) -> None:
         config = ["-c", str(self.config)] if self.config else []
+        name = ["-n", self.name] if self.name else []
         # Its log goes to a file (a pipe nobody reads would fill up and stall it), shown if it dies.
         self.log_path = self.store_dir.parent / f"nats-server-{self.port}.log"
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [nats_server_binary(), *config, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
-                 "-p", str(self.port), "-m", str(self.monitor_port)],
+                [nats_server_binary(), *config, *name, "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
+                 "-p", str(self.port), "-m", str(self.monitor_port), *self.cluster_args],
                 env=os.environ | self.env, stdout=subprocess.DEVNULL, stderr=log,
             )
         wait_until(self._accepting, timeout=10, message="nats-server did not start")
@@ -94,8 +102,114 @@ class NatsServer:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.process = None
+
+    def kill(self) -> None:
+        """Die at once, as a machine that goes (SIGKILL): nothing flushed, no goodbye to the cluster."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def monitor(self, path: str) -> dict:
+        with urllib.request.urlopen(f"{self.monitor_url}{path}", timeout=2) as response:  # noqa: S310 (ours)
+            return json.load(response)
+
+
+class NatsCluster:
+    """A JetStream cluster of `size` nats-servers (names n1, n2...), each on free client, cluster and
+    monitoring ports with its own store under `directory`, routed to all the others. `url` lists
+    every node, as NATS_URL does on a cluster. Stop it with `stop()`, which ends every node it
+    started, killed ones included."""
+
+    def __init__(self, directory: Path, *, size: int = 3, name: str = "flux") -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        cluster_ports = [free_port() for _ in range(size)]
+        self.nodes = [
+            NatsServer(directory / f"n{number}", name=f"n{number}", cluster_args=[
+                "--cluster_name", name, "--cluster", f"nats://127.0.0.1:{cluster_port}",
+                "--routes", ",".join(f"nats://127.0.0.1:{other}" for other in cluster_ports if other != cluster_port),
+            ])
+            for number, cluster_port in enumerate(cluster_ports, start=1)
+        ]
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+    @property
+    def monitor_url(self) -> str:
+        return ",".join(node.monitor_url for node in self.nodes)
+
+    def node(self, name: str) -> NatsServer:
+        return next(node for node in self.nodes if node.name == name)
+
+    @property
+    def running(self) -> list[NatsServer]:
+        return [node for node in self.nodes if node.process is not None and node.process.poll() is None]
+
+    def start(self, *, timeout: float = 30) -> NatsCluster:
+        try:
+            for node in self.nodes:
+                node.start()
+            self.wait_for_meta_leader(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def meta_leader(self) -> str:
+        """The JetStream meta leader every running node agrees on, once its followers are current
+        (it then takes stream creations); "" until then."""
+        try:
+            metas = [node.monitor("/jsz").get("meta_cluster") or {} for node in self.running]
+            healthy = all(node.monitor("/healthz").get("status") == "ok" for node in self.running)
+        except (OSError, ValueError):
+            return ""
+        leaders = {meta.get("leader") or "" for meta in metas}
+        if len(leaders) != 1 or not healthy:
+            return ""
+        leader = leaders.pop()
+        leader_view = next((meta for node, meta in zip(self.running, metas, strict=True) if node.name == leader), {})
+        followers = leader_view.get("replicas") or []
+        current = [replica for replica in followers if replica.get("current")]
+        return leader if len(current) >= len(self.running) - 1 else ""
+
+    def wait_for_meta_leader(self, *, timeout: float = 30) -> str:
+        return wait_until(self.meta_leader, timeout=timeout, interval=0.1,
+                          message="the NATS cluster elected no JetStream meta leader")
+
+    def connections(self, client_name: str) -> list[str]:
+        """The running nodes a client of that connection name is connected to (/connz)."""
+        return [node.name for node in self.running
+                if any(connection.get("name") == client_name
+                       for connection in node.monitor("/connz?limit=1024").get("connections") or [])]
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            try:
+                node.stop()
+            except Exception:  # stop the others all the same
+                node.kill()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path, settings) -> Iterator[NatsCluster]:
+    """A fresh three-node JetStream cluster for this test, its meta leader elected; settings.NATS_URL
+    (and NATS_MONITOR_URL) list its nodes."""
+    cluster = NatsCluster(tmp_path / "nats-cluster")
+    try:
+        cluster.start()
+        settings.NATS_URL = cluster.url
+        settings.NATS_MONITOR_URL = cluster.monitor_url
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

@@ -443,9 +443,15 @@ FLUX_PERFORMANCE_SNAPSHOTS = env_bool("FLUX_PERFORMANCE_SNAPSHOTS", True)
 
 # --- NATS (audit pipeline and log shipping) -------------------------------------------------
 # `make run` starts its own nats-server on 4333 (monitoring on 8333) unless NATS_URL is given.
+# On a cluster, NATS_URL lists its nodes, comma-separated (nats://n1:4222,nats://n2:4222,...), and
+# every process fails over among them; NATS_MONITOR_URL may list their monitoring ports likewise
+# (the dashboard reads the first that answers and the connections of all). docs/operations/nats.md.
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4333")
 NATS_MONITOR_URL = os.environ.get("NATS_MONITOR_URL", "http://127.0.0.1:8333")
 FLUX_AUDIT_STREAM = os.environ.get("FLUX_AUDIT_STREAM", "AUDIT")
+# Copies of the AUDIT stream JetStream keeps: 1 on a standalone server, 3 on a cluster (it then
+# loses nothing and keeps working when a node goes). An existing stream is changed to it.
+FLUX_AUDIT_STREAM_REPLICAS = int(os.environ.get("FLUX_AUDIT_STREAM_REPLICAS", "1"))
 FLUX_AUDIT_CONSUMER = os.environ.get("FLUX_AUDIT_CONSUMER", "audit-log")
 FLUX_AUDIT_DEDUP_WINDOW_SECONDS = int(os.environ.get("FLUX_AUDIT_DEDUP_WINDOW_SECONDS", "600"))
 FLUX_AUDIT_STREAM_MAX_AGE_DAYS = int(os.environ.get("FLUX_AUDIT_STREAM_MAX_AGE_DAYS", "30"))
