@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from audit.models import AuditEvent, OutboxMessage
+from audit.nats import server_urls
 
 logger = logging.getLogger("flux.health")
 
@@ -63,8 +64,8 @@ def outbox_figures() -> dict[str, float | int]:
 def nats_addresses() -> list[tuple[str, int]]:
     """(host, port) of every server NATS_URL lists (comma-separated)."""
     addresses = []
-    for url in settings.NATS_URL.split(","):
-        parts = urlsplit(url.strip())
+    for url in server_urls(settings.NATS_URL):
+        parts = urlsplit(url)
         if parts.hostname:
             addresses.append((parts.hostname, parts.port or 4222))
     return addresses
