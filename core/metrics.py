@@ -109,10 +109,20 @@ def recent_requests(now: float | None = None, window: float = RECENT_SECONDS) ->
     }
 
 
-def pool_figures() -> dict[str, int] | None:
-    from django.db import connection
+def existing_pool():
+    """This process's PostgreSQL pool if it has been opened, else None. Never opens one: reading
+    `connection.pool` creates the pool, with the database name of that moment, and a pool made
+    before the tests switch to their test database would keep connecting to the real one."""
+    from django.db import DEFAULT_DB_ALIAS, connections
 
-    pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    if wrapper.vendor != "postgresql":
+        return None
+    return type(wrapper)._connection_pools.get(wrapper.alias)
+
+
+def pool_figures() -> dict[str, int] | None:
+    pool = existing_pool()
     if pool is None:
         return None
     stats = pool.get_stats()
@@ -146,9 +156,7 @@ def sample_pool(force: bool = False) -> None:
     if not force and now - _pool_sampled_at < POOL_SAMPLE_SECONDS:
         return
     _pool_sampled_at = now
-    from django.db import connection
-
-    pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
+    pool = existing_pool()
     if pool is None:
         return
     stats = pool.get_stats()

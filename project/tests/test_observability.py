@@ -177,3 +177,18 @@ def test_metrics_add_up_every_web_worker(asgi_server):
     assert float(count.rpartition(" ")[2]) == 40.0
     files = Path(settings.BASE_DIR, "var", "run", "metrics", f"web-{asgi_server.port}").glob("counter_*.db")
     assert len({file.stem.rpartition("_")[2] for file in files}) == 2  # both workers counted some
+
+
+def test_a_request_never_opens_the_database_pool_itself(client, monkeypatch):
+    """The metrics only read a pool that exists: opening one here, before the tests switch to
+    their test database, made the whole worker write to the real database (found in make test)."""
+    from django.db import connections
+
+    wrapper = connections["default"]
+    if wrapper.vendor != "postgresql":
+        pytest.skip("the pool is PostgreSQL's")
+    pools: dict = {}
+    monkeypatch.setattr(type(wrapper), "_connection_pools", pools)
+    assert client.get("/healthz").status_code == 200
+    assert metrics.pool_figures() is None
+    assert pools == {}

@@ -57,6 +57,28 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 OPENER = urllib.request.build_opener(_NoRedirect)
 
 
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def stop_group(serve: subprocess.Popen) -> None:
+    """SIGTERM to make and every process it started, then wait until the last one is gone (make
+    can exit before honcho's children have finished): the test database is flushed right after,
+    and a relay or scheduler still writing would deadlock the flush. SIGKILL after 30 s."""
+    os.killpg(serve.pid, signal.SIGTERM)
+    try:
+        serve.wait(timeout=30)
+        wait_until(lambda: not group_alive(serve.pid), timeout=30, interval=0.2, message="make serve did not stop")
+    except (subprocess.TimeoutExpired, AssertionError, pytest.fail.Exception):
+        if group_alive(serve.pid):
+            os.killpg(serve.pid, signal.SIGKILL)
+        serve.wait()
+
+
 def get(url: str, *, headers: dict[str, str] | None = None, data: dict | None = None) -> tuple[int, dict, str]:
     body = json.dumps(data).encode() if data is not None else None
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
@@ -142,13 +164,7 @@ def test_make_serve_runs_every_process_in_production_and_stops(nats_server, alic
             status, _headers, text = get(f"http://127.0.0.1:{metrics_port}/metrics")
             assert status == 200 and series in text, (metrics_port, text[-2000:])
     finally:
-        if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGTERM)
-        try:
-            serve.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(serve.pid, signal.SIGKILL)
-            serve.wait()
+        stop_group(serve)
         output.seek(0)
         log = output.read()
         output.close()
