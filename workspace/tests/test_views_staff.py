@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from audit import actions
 from audit.models import AuditEvent
+from core.testing.request_ids import request_data
 from core.testing.users import TEST_PASSWORD
 from identity.models import Role, User
 from identity.tests.factories import AgentFactory
@@ -92,7 +93,7 @@ def test_creating_an_agent_shows_no_password_and_mails_them_a_link(supervisor_cl
     # The page has no password field: whatever was posted is not a password of eve's.
     assert not eve.has_usable_password() and not eve.check_password("i-would-know-it-2026")
     [event] = events(actions.STAFF_CREATED)
-    assert (event.actor, event.target_id, event.data) == (
+    assert (event.actor, event.target_id, request_data(event, response)) == (
         sam, str(eve.pk), {"username": "eve", "role": "agent", "email": "eve@example.com", "password_link": True})
     [mail] = mailoutbox
     link = re.search(r"http://testserver(/account/password/\S+/)", mail.body).group(1)
