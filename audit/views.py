@@ -14,6 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -106,12 +107,24 @@ async def nats_status_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(await nats_status())
 
 
+# The performance page's summary: (label, the figure in static/js/performance.js's `summary`).
+SUMMARY_CARDS = [
+    (gettext_lazy("Requests / s"), "requests"),
+    (gettext_lazy("Latency p99"), "p99"),
+    (gettext_lazy("Server errors"), "errors"),
+    (gettext_lazy("Transfers / s"), "transfers"),
+    (gettext_lazy("Outbox backlog"), "backlog"),
+    (gettext_lazy("Consumer lag"), "lag"),
+]
+
+
 @require_GET
 @supervisor_required(page=True)
 def performance(request: HttpRequest) -> HttpResponse:
     """Live figures of every process (audit/performance.py): the page polls performance.json."""
     return render(request, "audit/performance.html", {
         "status": performance_status(), "status_url": reverse("staff-performance-status"),
+        "summary_cards": SUMMARY_CARDS,
     })
 
 
