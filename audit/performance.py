@@ -170,6 +170,7 @@ def process_row(snapshot: dict) -> dict:
     figures = snapshot.get("figures") or {}
     rates = snapshot.get("rates") or {}
     transfers = sum(value for name, value in rates.items() if name.startswith("transactions."))
+    service = snapshot["service"]
     return {
         "key": f"{snapshot['service']}.{snapshot['instance']}",
         "service": snapshot["service"],
@@ -180,10 +181,8 @@ def process_row(snapshot: dict) -> dict:
         "p99_ms": requests.get("p99_ms"),
         "error_rate": requests.get("error_rate"),
         "transfers_per_second": round(transfers, 2),
-        "events_published_per_second": _rate(snapshot, "audit_events_published") if "relay" == snapshot["service"]
-        else None,
-        "events_stored_per_second": _rate(snapshot, "audit_events_stored") if "consumer" == snapshot["service"]
-        else None,
+        "events_published_per_second": _rate(snapshot, "audit_events_published") if service == "relay" else None,
+        "events_stored_per_second": _rate(snapshot, "audit_events_stored") if service == "consumer" else None,
         "outbox_backlog": figures.get("outbox_backlog"),
         "consumer_lag": figures.get("consumer_lag"),
         "chain_length": figures.get("chain_length"),

@@ -156,14 +156,13 @@ def sample_pool(force: bool = False) -> None:
     if not force and now - _pool_sampled_at < POOL_SAMPLE_SECONDS:
         return
     _pool_sampled_at = now
-    pool = existing_pool()
-    if pool is None:
+    figures = pool_figures()
+    if figures is None:
         return
-    stats = pool.get_stats()
-    POOL_SIZE.set(stats.get("pool_size", 0))
-    POOL_AVAILABLE.set(stats.get("pool_available", 0))
-    POOL_WAITING.set(stats.get("requests_waiting", 0))
-    POOL_MAX.set(stats.get("pool_max", 0))
+    POOL_SIZE.set(figures["pool_size"])
+    POOL_AVAILABLE.set(figures["pool_available"])
+    POOL_WAITING.set(figures["requests_waiting"])
+    POOL_MAX.set(figures["pool_max"])
 
 
 def _sample_pool_forever() -> None:

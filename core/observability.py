@@ -12,9 +12,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core import metrics
-from core.request_id import HEADER, META_KEY, request_id_from, set_request_id
+from core.request_id import HEADER, META_KEY, clear_request_id, request_id_from, set_request_id
 
 UNMATCHED = "unmatched"
+# Any other method is counted as "other": a client must not mint series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 access_log = logging.getLogger("flux.access")
 
@@ -34,7 +36,15 @@ class RequestObservabilityMiddleware:
         request.request_id = request_id
         started = time.perf_counter()
         set_request_id(request_id)
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            clear_request_id()  # no answer will be closed: request_finished will not clear it
+            raise
+        if response.streaming:
+            # Closed only once its content is consumed (maybe never, by a test): cleared now, so
+            # the thread's next work is not taken for this request.
+            clear_request_id()
         elapsed = time.perf_counter() - started
         response[HEADER] = request_id
         route = route_of(request)
@@ -51,5 +61,3 @@ class RequestObservabilityMiddleware:
             )
         return response
 
-
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -192,3 +192,29 @@ def test_a_request_never_opens_the_database_pool_itself(client, monkeypatch):
     assert client.get("/healthz").status_code == 200
     assert metrics.pool_figures() is None
     assert pools == {}
+
+
+def test_the_id_does_not_outlive_a_streamed_or_failed_request(rf):
+    """A streamed answer is closed only once read (a test may never read it) and a failed one is
+    never closed: neither may leave its id on the thread for the work that comes next."""
+    from django.http import StreamingHttpResponse
+
+    from core.observability import RequestObservabilityMiddleware
+    from core.request_id import current_request_id
+
+    seen = []
+
+    def stream(request):
+        seen.append(current_request_id())
+        return StreamingHttpResponse(iter([b"a", b"b"]))
+
+    response = RequestObservabilityMiddleware(stream)(rf.get("/x", HTTP_X_REQUEST_ID="streamed-1"))
+    assert seen == ["streamed-1"] and response["X-Request-ID"] == "streamed-1"
+    assert current_request_id() == ""
+
+    def broken(request):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        RequestObservabilityMiddleware(broken)(rf.get("/x", HTTP_X_REQUEST_ID="failed-1"))
+    assert current_request_id() == ""
