@@ -93,6 +93,7 @@ class TransactionStatus(models.TextChoices):
     POSTED = "posted", _("Posted")
     REJECTED = "rejected", _("Rejected")
     EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # A reversal in these states stands: it is posted, or waits for a second member of staff. A rejected

@@ -26,7 +26,7 @@ sys.path.insert(0, str(BASE_DIR))
 os.chdir(BASE_DIR)
 os.environ.update(
     {
-        "DJANGO_SETTINGS_MODULE": "project.settings.prod",
+        "DJANGO_SETTINGS_MODULE": os.environ.get("SETTINGS", "project.settings.prod"),
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux_capacity_bench"),
         "SECRET_KEY": "prof-only-Zq8vY3kP0aW7mN2bX5cR9tL4eH6jU1sD8fG3kQ7wE2rT5yI9oP4aS6dF",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
