@@ -20,6 +20,7 @@ urlpatterns = [
     path("transactions/<str:pk>/", views.TransactionDetailView.as_view(), name="transaction-detail"),
     path("transactions/<str:pk>/approve/", views.TransactionApproveView.as_view(), name="transaction-approve"),
     path("transactions/<str:pk>/reject/", views.TransactionRejectView.as_view(), name="transaction-reject"),
+    path("transactions/<str:pk>/receipt/", statements.TransactionReceiptView.as_view(), name="transaction-receipt"),
     path("transactions/<str:pk>/cancel/", views.TransactionCancelView.as_view(), name="transaction-cancel"),
     path("transactions/<str:pk>/reverse/", views.TransactionReverseView.as_view(), name="transaction-reverse"),
     path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
