@@ -25,6 +25,7 @@ from banking.services import (
 )
 from banking.tests.factories import fresh, pending_transfer
 from banking.tests.support import ACCOUNTS
+from core.errors import ApplicationError
 from core.testing.api import API, assert_error, idempotency_key, post
 from core.testing.assertions import refused
 from core.testing.request_ids import request_data
@@ -179,3 +180,54 @@ def test_staff_cancel_through_the_api(api_client_for, agnes, rich_account, pendi
     response = post(api_client_for(agnes), cancel_url(pending_transfer["id"]))
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     assert fresh(rich_account).held == 0
+
+
+# --- Concurrency (PostgreSQL row locks) --------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_cancel_racing_approvals_decides_exactly_once(alice, bob, open_account):
+    from django.db import connection
+
+    from banking.tests.test_concurrency import THREADS, assert_ledger_consistent, run_in_threads
+    from identity.tests.factories import SupervisorFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (set DATABASE_URL)")
+    source = open_account(alice, balance=20_000_00)
+    destination = open_account(bob)
+    pending = transfer_create(initiator=alice, source_account_id=source.pk, destination_iban=destination.iban,
+                              amount=15_000_00)
+    approvers = [SupervisorFactory() for _ in range(THREADS - 1)]
+
+    def work(index: int) -> str:
+        try:
+            if index == 0:
+                transaction_cancel(actor=alice, transaction_id=pending.pk)
+                return "cancelled"
+            transaction_approve(approver=approvers[index - 1], transaction_id=pending.pk)
+            return "approved"
+        except ApplicationError as exc:
+            return exc.code
+
+    results, errors = run_in_threads(work)
+
+    assert errors == []
+    winners = [result for result in results if result != "not_pending"]
+    assert len(winners) == 1 and len(results) == THREADS
+    pending.refresh_from_db()
+    source.refresh_from_db()
+    destination.refresh_from_db()
+    assert source.held == 0
+    if winners == ["cancelled"]:
+        assert pending.status == TransactionStatus.CANCELLED
+        assert (source.balance, destination.balance) == (20_000_00, 0)
+        assert not pending.entries.exists()
+    else:
+        assert pending.status == TransactionStatus.POSTED
+        assert (source.balance, destination.balance) == (5_000_00, 15_000_00)
+    decided = AuditEvent.objects.filter(target_type="transaction", target_id=str(pending.pk),
+                                        action__in=[actions.TRANSACTION_CANCELLED, actions.TRANSACTION_APPROVED])
+    assert decided.count() == 1
+    assert_ledger_consistent([source, destination])
