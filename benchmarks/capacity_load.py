@@ -57,6 +57,7 @@ class Phase:
     peak_connections: int = 0
     web_cpu: float = 0.0
     db_cpu: float = 0.0
+    others_cpu: float | None = None  # --stack run: nats-server, relay, consumer, scheduler
     client_cpu: float = 0.0  # this process: the load's clients and the connection watcher
     posted_items: int = 0  # batches: the items posted (a batch answers 200, one result per item)
 
@@ -90,7 +91,9 @@ class ConnectionWatcher:
             "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s", [self.database])
         rows = await cursor.fetchall()
         self.peak = max(self.peak, sum(1 for _, name in rows if name == "flux-web"))
-        self.backend_pids |= {pid for pid, name in rows if name == "flux-web"}
+        # The backends of every Flux process (the relay's and the consumer's too, with --stack run),
+        # not the benchmark's own (flux-bench).
+        self.backend_pids |= {pid for pid, name in rows if name.startswith("flux-") and name != "flux-bench"}
 
     async def watch(self, stop: asyncio.Event) -> None:
         import psycopg
@@ -104,6 +107,10 @@ class ConnectionWatcher:
                     pass
 
 
+def phase_stack(server: Server) -> str:
+    return "run" if server.env.get("DJANGO_SETTINGS_MODULE") == "project.settings.dev" else "web"
+
+
 @contextlib.asynccontextmanager
 async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
     """Around a phase's work: its seconds, the CPU of the web workers and of their PostgreSQL
@@ -113,6 +120,8 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
     watching = asyncio.create_task(watcher.watch(stop))
     await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
     web_before = cpu_seconds(server.pids())
+    others = server.other_pids() if phase_stack(server) == "run" else []
+    others_before = cpu_seconds(others)
     db_before = cpu_seconds(sorted(watcher.backend_pids))
     client_before = time.process_time()
     started = time.monotonic()
@@ -121,6 +130,8 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
     finally:
         phase.seconds = time.monotonic() - started
         phase.web_cpu = cpu_seconds(server.pids()) - web_before
+        if others:
+            phase.others_cpu = cpu_seconds(others) - others_before
         phase.client_cpu = time.process_time() - client_before
         # A backend the pool opened during the phase counts from zero (all its CPU is the phase's).
         phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
@@ -276,7 +287,9 @@ def print_phase(phase: Phase, pgbench_tps: float | None) -> None:
     print(f"{phase.name:<26} {phase.rate:9.1f}/s {ratio:>8}  p50 {phase.percentile(50):7.1f} ms  "
           f"p95 {phase.percentile(95):7.1f} ms  p99 {phase.percentile(99):7.1f} ms  "
           f"peak conns {phase.peak_connections:3d}  cpu/transfer web {phase.web_cpu / per * 1000:5.2f} ms "
-          f"db {phase.db_cpu / per * 1000:5.2f} ms client {phase.client_cpu / per * 1000:5.2f} ms  "
+          f"db {phase.db_cpu / per * 1000:5.2f} ms "
+          f"{'' if phase.others_cpu is None else f'others {phase.others_cpu / per * 1000:5.2f} ms '}"
+          f"client {phase.client_cpu / per * 1000:5.2f} ms  "
           f"[{statuses}{'; ' + errors if errors else ''}]", flush=True)
 
 
