@@ -265,23 +265,26 @@ class Server:
         """The started process and every process under it."""
         if self.process is None:
             return []
+        children: dict[int, list[int]] = {}
+        table = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+        for line in table.splitlines():
+            pid, ppid = (int(field) for field in line.split())
+            children.setdefault(ppid, []).append(pid)
         found, queue = [], [self.process.pid]
         while queue:
             pid = queue.pop()
             found.append(pid)
-            children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-            queue.extend(int(child) for child in children.split())
+            queue.extend(children.get(pid, []))
         return found
 
     def pids(self) -> list[int]:
         """The web server: gunicorn's master and its workers."""
-        return [pid for pid in self.descendants() if b"gunicorn" in _cmdline(pid) or pid == self.process.pid
-                and b"honcho" not in _cmdline(pid)]
+        return [pid for pid in self.descendants() if b"gunicorn" in _cmdline(pid)]
 
     def other_pids(self) -> list[int]:
         """With --stack run, the other processes of `make run`: nats-server, the relay, the consumer
         and the scheduler (honcho and the shells between are idle)."""
-        return [pid for pid in self.descendants() if pid not in self.pids()]
+        return [pid for pid in self.descendants() if b"gunicorn" not in _cmdline(pid)]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

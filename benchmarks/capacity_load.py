@@ -119,9 +119,9 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
     watcher.peak = 0
     watching = asyncio.create_task(watcher.watch(stop))
     await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
-    web_before = cpu_seconds(server.pids())
+    web = server.pids()  # read once: the processes do not change during a phase
     others = server.other_pids() if phase_stack(server) == "run" else []
-    others_before = cpu_seconds(others)
+    web_before, others_before = cpu_seconds(web), cpu_seconds(others)
     db_before = cpu_seconds(sorted(watcher.backend_pids))
     client_before = time.process_time()
     started = time.monotonic()
@@ -129,7 +129,7 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
         yield
     finally:
         phase.seconds = time.monotonic() - started
-        phase.web_cpu = cpu_seconds(server.pids()) - web_before
+        phase.web_cpu = cpu_seconds(web) - web_before
         if others:
             phase.others_cpu = cpu_seconds(others) - others_before
         phase.client_cpu = time.process_time() - client_before
@@ -149,7 +149,7 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
     connector = aiohttp.TCPConnector(limit=len(customers) + 1)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
-        deadline = time.monotonic() + seconds
+        deadline = 0.0  # set once the measurement has started: every answer counted is in its time
 
         async def client(customer: Customer) -> None:
             headers = {"Authorization": f"Bearer {customer.token}"}
@@ -174,6 +174,7 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
                 phase.latencies.append(time.perf_counter() - started)
 
         async with measured(phase, server, watcher):
+            deadline = time.monotonic() + seconds
             await asyncio.gather(*(client(customer) for customer in customers))
 
 
