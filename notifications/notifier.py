@@ -17,7 +17,7 @@ deploying the notifier does not tell customers about the stream's whole history.
 Announcements are core NATS, at most once, sent after the commit and the acks: a lost one costs the
 open app nothing but immediacy (the page's stream reads the database on reconnection). They are
 signed (audit/signing.py) and carry the notification's id, kind, title and body (in the default
-language: the web renders the notification again in its reader's language)."""
+language) and its facts, from which the web writes it again in its reader's language."""
 
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ def announcement(notification: Notification) -> bytes:
         "kind": notification.kind,
         "title": text.title,
         "body": text.body,
+        # The facts, so that the web writes it again in its reader's language (notifications/live.py).
+        "params": notification.params,
         "transaction": notification.transaction_id,
         "created_at": notification.created_at.isoformat(),
     }, separators=(",", ":")).encode()
