@@ -12,9 +12,7 @@ import threading
 
 import nats
 import pytest
-from django.conf import settings
 from django.db import connection
-from nats.js.errors import NotFoundError
 
 from audit.models import AuditEvent
 from audit.nats import event_payload
@@ -22,6 +20,7 @@ from audit.tests.support import jetstream
 from banking.services import account_freeze, transaction_approve, transfer_create
 from core.testing.nats import wait_until
 from notifications.models import Notification, NotificationKind
+from notifications.tests.support import notifier_idle, start_notifier
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -30,46 +29,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def postgresql_only(db):
     if connection.vendor != "postgresql":
         pytest.skip("the notifier's tests run on PostgreSQL (set DATABASE_URL)")
-
-
-def notifier_subscribed(url: str) -> bool:
-    """Its durable consumer exists: from now on every event is delivered to it."""
-
-    async def check(js):
-        try:
-            await js.consumer_info(settings.FLUX_AUDIT_STREAM, settings.FLUX_NOTIFIER_CONSUMER)
-        except NotFoundError:
-            return False
-        return True
-
-    return jetstream(url, check)
-
-
-def notifier_idle(url: str) -> bool:
-    async def check(js):
-        info = await js.consumer_info(settings.FLUX_AUDIT_STREAM, settings.FLUX_NOTIFIER_CONSUMER)
-        return info.num_pending == 0 and info.num_ack_pending == 0
-
-    return jetstream(url, check)
-
-
-def notifier_fetching(server) -> bool:
-    """A notifier is connected and waiting for messages (its pull request is open)."""
-    connected = any(c.get("name") == "flux-notifier" for c in server.monitor("/connz").get("connections") or [])
-    if not connected or not notifier_subscribed(server.url):
-        return False
-
-    async def waiting(js):
-        info = await js.consumer_info(settings.FLUX_AUDIT_STREAM, settings.FLUX_NOTIFIER_CONSUMER)
-        return (info.num_waiting or 0) > 0
-
-    return jetstream(server.url, waiting)
-
-
-def start_notifier(pipeline, server, **env: str):
-    process = pipeline("run_notifier", FLUX_SERVICE="notifier", FLUX_AUDIT_ACK_WAIT_SECONDS="2", **env)
-    wait_until(lambda: notifier_fetching(server), timeout=30, interval=0.2, message="the notifier never subscribed")
-    return process
 
 
 def pay(payer, source, destination, amount: int, reference: str = ""):
