@@ -110,6 +110,11 @@ def test_the_stream_is_for_customers_only(agnes):
     assert async_to_sync(statuses)() == (401, 403, "permission_denied")
 
 
+def test_under_wsgi_the_stream_tells_the_browser_not_to_come_back(client, bob):
+    # A WSGI thread per open page would be held for hours: 204 ends EventSource's reconnections.
+    assert signed_in(client, bob).get(STREAM).status_code == 204
+
+
 def test_without_nats_the_stream_sends_what_the_database_has_then_pauses(alice, bob, nats_down):
     seen = money_in(bob)
     new = money_in(bob, payer="Carol Danvers")

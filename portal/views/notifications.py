@@ -3,6 +3,7 @@ the bell and the page listen to (notifications/live.py: server-sent events, unde
 
 from __future__ import annotations
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -64,7 +65,11 @@ def _stream_refusal(request: HttpRequest, user) -> HttpResponse | None:
 @refuse_unless(_stream_refusal)
 async def notification_events(request: HttpRequest) -> StreamingHttpResponse:
     """Server-sent events of the signed-in customer's notifications after Last-Event-ID (or `after`,
-    the newest one the page showed). Needs ASGI."""
+    the newest one the page showed). Needs ASGI: under WSGI (a development server) a stream would hold
+    a worker thread for as long as the page is open, so it answers 204, which tells EventSource
+    not to come back; the bell still counts from the database on every page."""
+    if not isinstance(request, ASGIRequest):
+        return HttpResponse(status=204)
     after_id = parse_last_id(request.headers.get("Last-Event-ID") or request.GET.get("after"))
     response = StreamingHttpResponse(
         notification_stream(customer_id=request.user.pk, after_id=after_id, language=translation.get_language()),
