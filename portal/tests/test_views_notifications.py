@@ -77,7 +77,9 @@ def test_a_customer_marks_one_read_but_never_another_customers(client, alice, bo
     assert response.status_code == 302 and response["Location"] == PAGE
     assert Notification.objects.get(pk=mine.pk).read_at is not None
     assert Notification.objects.get(pk=theirs.pk).read_at is None
-    assert f'action="/app/notifications/{mine.pk}/read/"' not in client.get(PAGE).content.decode()
+    page = client.get(PAGE).content.decode()
+    assert f'action="/app/notifications/{mine.pk}/read/"' not in page
+    assert 'data-testid="read-all"' not in page  # nothing left unread
 
 
 def test_the_page_speaks_french(client, bob):

@@ -29,6 +29,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     page = list(notifications[: PAGE_SIZE + 1])
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
     response = render(request, "portal/notifications.html", {
+        "has_unread": selectors.unread_count(request.user) > 0,
         # The time as a datetime: the template formats it for the page's language.
         "items": [notification_item(n) | {"created_at": n.created_at, "unread": n.is_unread} for n in page[:PAGE_SIZE]],
         "older_url": f"{request.path}?before={older}" if older else "",
