@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/v1/", include("identity.api_urls")),
     path("api/v1/", include("banking.api_urls")),
     path("api/v1/", include("audit.api_urls")),
+    path("api/v1/", include("notifications.api_urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/v1/", include("workspace.api_urls")),
     # Anything else under /api/ answers in the API's error shape, in development too.
