@@ -5,9 +5,10 @@ Names are compared as words: case, accents (Unicode NFKD, combining marks droppe
 word order do not count ("martin alice" is "Alice Martin", "Élodie" is "elodie"). The rule:
 
 - match: the same words;
-- close_match: not the same, but near: difflib's ratio of the two names (their words sorted, joined
-  by a space) is at least CLOSE_RATIO (0.8: "Alice Marten" for "Alice Martin", a typo or two). Only
-  then is the name on record given back, so that the payer can correct it;
+- close_match: not the same, but near: difflib's ratio of the two names (words joined by a space, the
+  typed words in whichever order is nearest the holder's, so that a typo does not reorder them) is
+  at least CLOSE_RATIO (0.8: "Alice Marten" for "Alice Martin", "Bob Bilder" for "Bob Builder", a
+  typo or two). Only then is the name on record given back, so that the payer can correct it;
 - no_match: anything else, and also a Flux IBAN that holds no customer account: the two are told
   apart by nothing, so the answer never says whether an IBAN is Flux's customer's;
 - unavailable: another bank's IBAN (Flux does not know its holders).
@@ -19,6 +20,7 @@ so that it cannot be used to list who holds which IBAN.
 from __future__ import annotations
 
 import difflib
+import itertools
 import unicodedata
 from dataclasses import dataclass
 
@@ -30,6 +32,7 @@ from banking.models import Account, PayeeCheck
 from core.errors import ValidationFailed
 
 CLOSE_RATIO = 0.8
+MAX_PERMUTED_WORDS = 5
 MAX_NAME = 70
 
 
@@ -60,7 +63,10 @@ def compare_names(typed: str, on_record: str) -> PayeeCheck:
         return PayeeCheck.NO_MATCH
     if typed_words == record_words:
         return PayeeCheck.MATCH
-    ratio = difflib.SequenceMatcher(None, " ".join(typed_words), " ".join(record_words)).ratio()
+    record = " ".join(record_words)
+    # Every order of a short name (at most 5! = 120 tries of a few dozen characters); a longer one sorted.
+    orders = itertools.permutations(typed_words) if len(typed_words) <= MAX_PERMUTED_WORDS else [typed_words]
+    ratio = max(difflib.SequenceMatcher(None, " ".join(order), record).ratio() for order in orders)
     return PayeeCheck.CLOSE_MATCH if ratio >= CLOSE_RATIO else PayeeCheck.NO_MATCH
 
 

@@ -23,7 +23,6 @@ from core.errors import NotFound
 from core.ids import parse_id
 from identity.models import Role, User
 
-
 CASH_COUNTERPARTY = "Cash"  # what banking.services.movements writes on a cash entry
 
 

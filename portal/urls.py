@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from portal.views import accounts, beneficiaries, profile, pwa, statements, transfers
+from portal.views import accounts, beneficiaries, payees, profile, pwa, statements, transfers
 
 app_name = "portal"
 
@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("accounts/<str:pk>/", accounts.account_detail, name="account"),
     path("transfer/", transfers.transfer, name="transfer"),
     path("transfer/<str:pk>/", transfers.transfer_result, name="transfer-result"),
+    path("payee-check/", payees.PortalPayeeCheckView.as_view(), name="payee-check"),
     path("beneficiaries/", beneficiaries.beneficiary_list, name="beneficiaries"),
     path("beneficiaries/<str:pk>/rename/", beneficiaries.beneficiary_rename, name="beneficiary-rename"),
     path("beneficiaries/<str:pk>/delete/", beneficiaries.beneficiary_delete, name="beneficiary-delete"),

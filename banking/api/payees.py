@@ -32,8 +32,9 @@ class PayeeCheckView(APIView):
         summary="Verify a payee's name",
         description="Verification of payee, before a transfer: compares `name` with the holder of `iban`, "
         "ignoring case, accents, punctuation and word order. `match`: the same words; `close_match` "
-        "(difflib ratio of the sorted words at least 0.8, a typo or two) with the holder's `name` so the "
-        "payer can correct it; `no_match` (never with a name; also for a Flux IBAN no customer holds); "
+        "(difflib ratio at least 0.8 with the typed words in their nearest order: a typo or two) with the "
+        "holder's `name` so the payer can correct it; `no_match` (never with a name; also for a Flux IBAN no "
+        "customer holds); "
         "`unavailable` for another bank's IBAN. Rate-limited per user (429 `throttled`, setting "
         "`FLUX_THROTTLE_PAYEE_CHECK`, default 30/min) so that it cannot list who holds which IBAN.",
         parameters=[

@@ -24,6 +24,8 @@ CHECK = f"{API}payees/check/"
         ("ALICE   MARTIN", PayeeCheck.MATCH),
         ("Alice Marten", PayeeCheck.CLOSE_MATCH),
         ("Alise Martin", PayeeCheck.CLOSE_MATCH),
+        ("Martin Alise", PayeeCheck.CLOSE_MATCH),
+        ("Alice Mratin", PayeeCheck.CLOSE_MATCH),
         ("Bob Smith", PayeeCheck.NO_MATCH),
         ("Alice", PayeeCheck.NO_MATCH),
         ("", PayeeCheck.NO_MATCH),
@@ -31,6 +33,12 @@ CHECK = f"{API}payees/check/"
 )
 def test_names_are_compared_without_case_or_word_order(typed, expected):
     assert compare_names(typed, "Alice Martin") == expected
+
+
+def test_a_typo_that_changes_the_words_order_is_still_close():
+    # Sorted, "bilder bob" would face "bob builder"; the nearest order of the typed words is used.
+    assert compare_names("Bob Bilder", "Bob Builder") == PayeeCheck.CLOSE_MATCH
+    assert compare_names("Bob Smith", "Bob Builder") == PayeeCheck.NO_MATCH
 
 
 def test_accents_and_punctuation_do_not_count():
