@@ -118,3 +118,14 @@ def test_the_forms_carry_the_live_check(signed_in, alice_account):
     for url in (URL, "/app/beneficiaries/"):
         page = signed_in.get(url).content.decode()
         assert 'data-url="/app/payee-check/"' in page and 'x-ref="payeeName"' in page
+
+
+def test_the_check_speaks_french(signed_in, alice_account, bob_account):
+    signed_in.cookies["django_language"] = "fr"
+    page = signed_in.get(URL).content.decode()
+    assert "Nom du bénéficiaire" in page and "Vouliez-vous dire {name} ?" in page
+    data = form(alice_account, iban=bob_account.iban, beneficiary_name="Carol Danvers")
+    refused = signed_in.post(URL, {**data, "step": "review"}).content.decode()
+    assert "cochez « J’ai vérifié les coordonnées »" in refused
+    confirm_page = signed_in.post(URL, {**data, "payee_confirmed": "on", "step": "review"}).content.decode()
+    assert "Vérification du nom" in confirm_page
