@@ -1,7 +1,7 @@
 """Verification of payee on a phone (issue 14), in English and French: alice types bob's IBAN and a
 wrong name, is warned and must tick "I have checked the details" before she can go on; a name close
 to bob's offers the holder's name in one click, which then matches; the check is recorded with the
-transfer."""
+transfer. And on a desktop, the beneficiary form checks the name as it is typed too."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from banking.models import Transaction
 from e2e.steps import sign_in
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parametrize("viewport", ["phone"])]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 TEXTS = {
     "en": {
@@ -31,6 +31,7 @@ TEXTS = {
 }
 
 
+@pytest.mark.parametrize("viewport", ["phone"])
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_alice_is_warned_before_paying_the_wrong_name(
     page: Page, live_server, alice, alice_account, bob_account, screenshot, language
@@ -92,3 +93,26 @@ def test_alice_is_warned_before_paying_the_wrong_name(
     expect(page.get_by_test_id("payee-check-message")).to_have_text(texts["match"])
     expect(page.get_by_test_id("payee-confirmed")).to_be_hidden()
     screenshot(f"match-{language}")
+
+
+@pytest.mark.parametrize("viewport", ["desktop"])
+def test_the_beneficiary_form_checks_the_name_as_alice_types(
+    page: Page, live_server, alice, alice_account, bob_account, screenshot
+):
+    sign_in(page, "alice")
+    expect(page).to_have_url(f"{live_server.url}/app/")
+    page.goto("/app/beneficiaries/")
+    page.locator("#beneficiary-name").fill("Bob Buildr")
+    page.locator("#beneficiary-iban").press_sequentially(bob_account.iban, delay=10)
+    check = page.get_by_test_id("payee-check")
+    expect(check).to_have_attribute("data-state", "close-match")
+    expect(check).to_contain_text("Did you mean Bob Builder?")
+    screenshot("beneficiary-close-match")
+    page.get_by_test_id("payee-use-name").click()
+    expect(page.locator("#beneficiary-name")).to_have_value("Bob Builder")
+    expect(check).to_have_attribute("data-state", "match")
+    page.locator("#beneficiary-iban").fill("DE89370400440532013000")
+    page.locator("#beneficiary-name").press_sequentially(" GmbH", delay=10)
+    expect(check).to_have_attribute("data-state", "unavailable")
+    expect(check).to_contain_text("Name check unavailable for other banks")
+    screenshot("beneficiary-unavailable")
