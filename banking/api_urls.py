@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banking.api import beneficiaries, customer_events, customers, statements, transfers, views
+from banking.api import beneficiaries, customer_events, customers, payees, statements, transfers, views
 
 urlpatterns = [
     path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/<str:pk>/statement/", statements.AccountStatementView.as_view(), name="account-statement"),
     path("beneficiaries/", beneficiaries.BeneficiaryListCreateView.as_view(), name="beneficiary-list"),
     path("beneficiaries/<str:pk>/", beneficiaries.BeneficiaryDetailView.as_view(), name="beneficiary-detail"),
+    path("payees/check/", payees.PayeeCheckView.as_view(), name="payee-check"),
     path("transfers/", transfers.TransferListCreateView.as_view(), name="transfer-list"),
     path("transfers/batch/", transfers.TransferBatchCreateView.as_view(), name="transfer-batch"),
     path("deposits/", views.DepositCreateView.as_view(), name="deposit-create"),

@@ -119,7 +119,7 @@ def transaction_audit_data(txn: Transaction) -> dict:
         "source": txn.source.iban if txn.source_id else None,
         "destination": txn.external_iban or (txn.destination.iban if txn.destination_id else None),
         "reference": txn.reference,
-    }
+    } | ({"payee_check": txn.payee_check} if txn.payee_check else {})
 
 
 class Postings:

@@ -96,6 +96,15 @@ class TransactionStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class PayeeCheck(models.TextChoices):
+    """What the verification of payee (banking.payees) told the payer before the transfer."""
+
+    MATCH = "match", _("Name matches")
+    CLOSE_MATCH = "close_match", _("Name close to the account holder's")
+    NO_MATCH = "no_match", _("Name does not match")
+    UNAVAILABLE = "unavailable", _("Name check unavailable")
+
+
 # A reversal in these states stands: it is posted, or waits for a second member of staff. A rejected
 # or expired one moved nothing, so the original may be reversed again.
 LIVE_REVERSAL_STATUSES = (TransactionStatus.PENDING, TransactionStatus.POSTED)
@@ -118,6 +127,10 @@ class Transaction(models.Model):
     # For transfers to other banks: where the clearing account sends the money.
     external_iban = models.CharField(max_length=34, blank=True)
     reference = models.CharField(max_length=140, blank=True)
+    # The payee's name as the payer gave it (kept for transfers to other banks, where Flux knows no
+    # holder), and what the verification of payee said when the payer confirmed (blank: not run).
+    beneficiary_name = models.CharField(max_length=70, blank=True)
+    payee_check = models.CharField(max_length=12, choices=PayeeCheck.choices, blank=True)
     initiated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="initiated_transactions"
     )

@@ -5,22 +5,73 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import CharField, F, FilteredRelation, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import CharField, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat, Trim
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent
 from audit.selectors import event_queryset_about
 from banking.access import transactions_visible_to
-from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
+from banking.models import (
+    LIVE_REVERSAL_STATUSES,
+    Account,
+    Beneficiary,
+    Entry,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
 from core.errors import NotFound
 from core.ids import parse_id
 from identity.models import Role, User
 
+CASH_COUNTERPARTY = "Cash"  # what banking.services.movements writes on a cash entry
+
+
+def with_counterparty_names(entries: QuerySet[Entry]) -> QuerySet[Entry]:
+    """Entries with what `counterparty_name_of` needs, in the same query (two correlated
+    subqueries, each an index lookup): `counterparty_holder`, the name of the customer holding the
+    counterparty IBAN when it is a Flux account, and `counterparty_saved`, the name the entry's
+    account holder saved for that IBAN as a beneficiary. Entries are append-only (a trigger refuses
+    UPDATE), so the name is derived when read, never stored on the entry."""
+    holder = (
+        Account.objects.filter(iban=OuterRef("counterparty"), customer__isnull=False)
+        .annotate(holder_name=Trim(Concat("customer__first_name", Value(" "), "customer__last_name")))
+        .values("holder_name")[:1]
+    )
+    saved = Beneficiary.objects.filter(
+        customer_id=OuterRef("account__customer_id"), iban=OuterRef("counterparty")
+    ).values("name")[:1]
+    return entries.annotate(
+        counterparty_holder=Subquery(holder, output_field=CharField()),
+        counterparty_saved=Subquery(saved, output_field=CharField()),
+    )
+
+
+def counterparty_name_of(entry: Entry) -> str:
+    """Who is on the other side of `entry`, as its account holder should read it: "Cash" (in the
+    reader's language) for cash at the counter; the holder's name for a Flux account; for another
+    bank's IBAN, the name given with the transfer (`beneficiary_name`), else the name of a saved
+    beneficiary with that IBAN; "" when none is known. Needs `with_counterparty_names` (without it,
+    only "Cash" and the transfer's own name are known) and the entry's transaction (select_related)."""
+    if entry.counterparty == CASH_COUNTERPARTY:
+        return gettext("Cash")
+    holder = getattr(entry, "counterparty_holder", None)
+    if holder:
+        return holder
+    txn = entry.transaction
+    if txn.beneficiary_name and txn.external_iban and txn.external_iban == entry.counterparty:
+        return txn.beneficiary_name
+    return getattr(entry, "counterparty_saved", None) or ""
+
 
 def entry_list_for_account(*, account: Account) -> QuerySet[Entry]:
-    """An account's entries, newest first, ready for cursor pagination on (account, id)."""
-    return Entry.objects.filter(account=account).select_related("transaction").order_by("-id")
+    """An account's entries, newest first, ready for cursor pagination on (account, id), each with
+    its counterparty's name (counterparty_name_of)."""
+    return with_counterparty_names(
+        Entry.objects.filter(account=account).select_related("transaction").order_by("-id")
+    )
 
 
 def with_reversal(transactions: QuerySet, *, prefix: str = "") -> QuerySet:

@@ -10,6 +10,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from banking.models import Entry
+from banking.selectors import with_counterparty_names
 from identity.models import User
 
 RECENT_PER_ACCOUNT = 100
@@ -17,7 +18,7 @@ PAGE_SIZE = 500
 
 
 def _customer_entries(customer: User) -> QuerySet[Entry]:
-    return Entry.objects.filter(account__customer=customer).select_related("transaction")
+    return with_counterparty_names(Entry.objects.filter(account__customer=customer).select_related("transaction"))
 
 
 def sync_entries(*, customer: User, after_id: int | None) -> tuple[list[Entry], int, bool]:

@@ -2,7 +2,17 @@
 
 from django.urls import path  # noqa: F401
 
-from portal.views import accounts, beneficiaries, notifications, profile, pwa, statements, transactions, transfers
+from portal.views import (
+    accounts,
+    beneficiaries,
+    notifications,
+    payees,
+    profile,
+    pwa,
+    statements,
+    transactions,
+    transfers,
+)
 
 app_name = "portal"
 
@@ -14,6 +24,7 @@ urlpatterns: list = [
     path("transactions/<str:pk>/", transactions.transaction_detail, name="transaction"),
     path("transactions/<str:pk>/cancel/", transactions.transaction_cancel, name="transaction-cancel"),
     path("transactions/<str:pk>/receipt/", transactions.transaction_receipt, name="transaction-receipt"),
+    path("payee-check/", payees.PortalPayeeCheckView.as_view(), name="payee-check"),
     path("beneficiaries/", beneficiaries.beneficiary_list, name="beneficiaries"),
     path("beneficiaries/<str:pk>/rename/", beneficiaries.beneficiary_rename, name="beneficiary-rename"),
     path("beneficiaries/<str:pk>/delete/", beneficiaries.beneficiary_delete, name="beneficiary-delete"),

@@ -14,7 +14,8 @@ ACCOUNT = {
 }
 ENTRY = {
     "id": 301, "transaction": 88, "amount": "-125.00", "balance_after": "1125.00", "kind": "transfer",
-    "counterparty": BOB_IBAN, "reference": "Rent March", "created_at": "2026-03-31T18:02:11Z",
+    "counterparty": BOB_IBAN, "counterparty_name": "Bob Builder", "reference": "Rent March",
+    "created_at": "2026-03-31T18:02:11Z",
 }
 TRANSFER_POSTED = {
     "id": 88, "kind": "transfer", "status": "posted", "amount": "125.00", "currency": "EUR",
@@ -22,16 +23,17 @@ TRANSFER_POSTED = {
     "reference": "Rent March", "initiated_by": 5, "created_at": "2026-03-31T18:02:11Z",
     "posted_at": "2026-03-31T18:02:11Z", "expires_at": None, "decided_by": None, "decided_at": None,
     "decision_reason": "", "reverses": None, "reversed_by": None, "reversal_status": None,
+    "beneficiary_name": "Bob Builder", "payee_check": "",
 }
 TRANSFER_PENDING = {
     **TRANSFER_POSTED, "id": 91, "status": "pending", "amount": "12500.00", "destination_account": None,
     "destination_iban": EXTERNAL_IBAN, "kind": "external_transfer", "reference": "Car", "posted_at": None,
-    "expires_at": "2026-04-08T10:00:00Z", "created_at": "2026-04-01T10:00:00Z",
+    "expires_at": "2026-04-08T10:00:00Z", "created_at": "2026-04-01T10:00:00Z", "beneficiary_name": "Autohaus Weber",
 }
 DEPOSIT = {
     **TRANSFER_POSTED, "id": 95, "kind": "deposit", "amount": "200.00", "source_account": 2,
     "source_iban": "NL37FLUX0000000002", "destination_account": 17, "destination_iban": ALICE_IBAN,
-    "reference": "Cash at the counter", "initiated_by": 3,
+    "reference": "Cash at the counter", "initiated_by": 3, "beneficiary_name": "",
 }
 APPROVED = {**TRANSFER_PENDING, "status": "posted", "posted_at": "2026-04-01T11:30:00Z", "decided_by": 4,
             "decided_at": "2026-04-01T11:30:00Z"}
@@ -42,7 +44,7 @@ REVERSAL = {
     **TRANSFER_POSTED, "id": 97, "kind": "reversal", "status": "pending", "source_account": 42,
     "source_iban": BOB_IBAN, "destination_account": 17, "destination_iban": ALICE_IBAN,
     "reference": "Reversal of #88: Paid twice by mistake.", "initiated_by": 3, "created_at": "2026-04-01T10:00:00Z",
-    "posted_at": None, "expires_at": "2026-04-08T10:00:00Z", "reverses": 88,
+    "posted_at": None, "expires_at": "2026-04-08T10:00:00Z", "reverses": 88, "beneficiary_name": "",
 }
 
 
@@ -76,9 +78,10 @@ TRANSACTION_EXAMPLES = [
 TRANSFER_LIST_EXAMPLES = [response("Transfer", TRANSFER_POSTED)]
 TRANSFER_CREATE_EXAMPLES = [
     request("To a Flux account", {"source_account": 17, "destination_iban": BOB_IBAN, "amount": "125.00",
-                                  "reference": "Rent March"}),
+                                  "reference": "Rent March", "beneficiary_name": "Bob Builder"}),
     request("To another bank, pending approval",
-            {"source_account": 17, "destination_iban": EXTERNAL_IBAN, "amount": "12500.00", "reference": "Car"}),
+            {"source_account": 17, "destination_iban": EXTERNAL_IBAN, "amount": "12500.00", "reference": "Car",
+             "beneficiary_name": "Autohaus Weber"}),
     response("Posted", TRANSFER_POSTED, 201),
     response("Pending", TRANSFER_PENDING, 201),
 ]

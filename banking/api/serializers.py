@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from banking.models import CUSTOMER_KINDS, Account, Entry, Transaction
-from banking.selectors import standing_reversal_of
+from banking.selectors import counterparty_name_of, standing_reversal_of
 from core.api.fields import AmountField
 from core.ids import MAX_ID
 
@@ -42,11 +42,22 @@ class EntrySerializer(serializers.ModelSerializer):
     balance_after = AmountField(read_only=True)
     kind = serializers.CharField(source="transaction.kind", read_only=True)
     reference = serializers.CharField(source="transaction.reference", read_only=True)
+    counterparty_name = serializers.SerializerMethodField(
+        help_text="Who is on the other side: the Flux account holder, the name given with a transfer to "
+        "another bank or the saved beneficiary's name, \"Cash\" for cash at the counter; \"\" when unknown."
+    )
 
     class Meta:
         model = Entry
-        fields = ["id", "transaction", "amount", "balance_after", "kind", "counterparty", "reference", "created_at"]
+        fields = [
+            "id", "transaction", "amount", "balance_after", "kind", "counterparty", "counterparty_name",
+            "reference", "created_at",
+        ]
         read_only_fields = fields
+
+
+    def get_counterparty_name(self, entry: Entry) -> str:
+        return counterparty_name_of(entry)
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -69,7 +80,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "amount", "currency", "source_account", "source_iban",
             "destination_account", "destination_iban", "reference", "initiated_by", "created_at",
             "posted_at", "expires_at", "decided_by", "decided_at", "decision_reason", "reverses", "reversed_by",
-            "reversal_status",
+            "reversal_status", "beneficiary_name", "payee_check",
         ]
         read_only_fields = fields
 
@@ -106,6 +117,10 @@ class TransferCreateSerializer(serializers.Serializer):
     destination_iban = serializers.CharField(max_length=64, allow_blank=True, trim_whitespace=True)
     amount = AmountField()
     reference = serializers.CharField(required=False, allow_blank=True, max_length=140, default="")
+    beneficiary_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=70, default="",
+        help_text="The payee's name (up to 70 characters): shown in the history, and sent on to another bank.",
+    )
 
 
 class TransferBatchSerializer(serializers.Serializer):

@@ -77,6 +77,7 @@ class TransferListCreateView(generics.ListAPIView):
                 destination_iban=params["destination_iban"],
                 amount=params["amount"],
                 reference=params["reference"],
+                beneficiary_name=params["beneficiary_name"],
             )
             return status.HTTP_201_CREATED, transaction_body(txn, created=True)
 
@@ -103,6 +104,7 @@ def _batch_items(items: list[object]) -> list[BatchItem | ApplicationError]:
                 destination_iban=params["destination_iban"],
                 amount=params["amount"],
                 reference=params["reference"],
+                beneficiary_name=params["beneficiary_name"],
             )
         )
     return checked

@@ -25,6 +25,7 @@ class BatchItem:
     destination_iban: str
     amount: int
     reference: str = ""
+    beneficiary_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def transfer_batch_create(
                     destination_iban=item.destination_iban,
                     amount=item.amount,
                     reference=item.reference,
+                    beneficiary_name=item.beneficiary_name,
                     accounts_by_iban=accounts_by_iban,
                     sources=sources,
                 )

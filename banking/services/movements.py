@@ -18,7 +18,7 @@ from banking.access import account_for_user, account_visible_to
 from banking.iban import is_flux_iban, parse_iban
 from banking.ledger import Leg, Postings, ensure_available, ensure_open, internal_account
 from banking.locks import lock_account_and_iban, lock_accounts
-from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
+from banking.models import Account, AccountKind, PayeeCheck, Transaction, TransactionKind, TransactionStatus
 from banking.policies import cash_needs_approval, transfer_needs_approval
 from core.db.atomic import atomic_joined
 from core.errors import ApplicationError, NotFound, ValidationFailed
@@ -59,6 +59,23 @@ def _validate_reference(reference: str) -> str:
     return reference
 
 
+def validate_beneficiary_name(name: str) -> str:
+    """The payee's name as the payer typed it: trimmed, inner spaces collapsed, at most 70
+    characters (the SEPA creditor name), no control characters."""
+    name = " ".join((name or "").split())
+    if len(name) > 70:
+        raise ValidationFailed({"beneficiary_name": ["Keep the name to 70 characters."]})
+    if any(not character.isprintable() for character in name):
+        raise ValidationFailed({"beneficiary_name": ["The name holds characters that cannot be sent."]})
+    return name
+
+
+def _validate_payee_check(value: str) -> str:
+    if value and value not in PayeeCheck.values:
+        raise ValidationFailed({"payee_check": ["Unknown payee check result."]})
+    return value or ""
+
+
 @dataclass(frozen=True)
 class Movement:
     """A movement whose pre-lock checks passed (amount, reference, access, IBAN, currency): what
@@ -73,6 +90,8 @@ class Movement:
     needs_approval: bool
     hold: bool
     external_iban: str = ""
+    beneficiary_name: str = ""
+    payee_check: str = ""
 
 
 def _apply(
@@ -100,6 +119,8 @@ def _apply(
         destination=destination,
         external_iban=movement.external_iban,
         reference=movement.reference,
+        beneficiary_name=movement.beneficiary_name,
+        payee_check=movement.payee_check,
         initiated_by=initiator,
         created_at=now,
     )
@@ -137,6 +158,8 @@ def transfer_movement(
     destination_iban: str,
     amount: int,
     reference: str = "",
+    beneficiary_name: str = "",
+    payee_check: str = "",
     accounts_by_iban: dict[str, Account | None] | None = None,
     sources: dict[object, Account] | None = None,
 ) -> Movement:
@@ -148,6 +171,8 @@ def transfer_movement(
     currency_mismatch."""
     amount = _validate_amount(amount)
     reference = _validate_reference(reference)
+    beneficiary_name = validate_beneficiary_name(beneficiary_name)
+    payee_check = _validate_payee_check(payee_check)
     source = sources.get(source_account_id) if sources is not None else None
     if source is None:
         source = account_for_user(initiator, source_account_id)  # not_found: not cached, asked again
@@ -188,6 +213,8 @@ def transfer_movement(
         needs_approval=transfer_needs_approval(amount),
         hold=True,
         external_iban=external_iban,
+        beneficiary_name=beneficiary_name,
+        payee_check=payee_check,
     )
 
 
@@ -198,6 +225,8 @@ def transfer_create(
     destination_iban: str,
     amount: int,
     reference: str = "",
+    beneficiary_name: str = "",
+    payee_check: str = "",
     at: datetime | None = None,
 ) -> Transaction:
     """Move `amount` minor units from a customer account to a Flux IBAN or another bank's IBAN.
@@ -205,13 +234,17 @@ def transfer_create(
     A customer may only send from their own accounts (others are not_found). Between Flux
     accounts both sides post at once; to another bank the customer is debited and the clearing
     account credited. At or above FLUX_APPROVAL_THRESHOLD the transfer is pending and its amount
-    held. `at` back-dates the booking (demo data only).
+    held. `beneficiary_name` is the payee's name as the payer gave it, `payee_check` what the
+    verification of payee (banking.payees) told the payer: both stored with the transaction, in
+    the same INSERT. `at` back-dates the booking (demo data only).
 
     Errors: not_found, invalid_iban, unknown_account, same_account, currency_mismatch,
-    account_frozen, account_closed, insufficient_funds, validation_error (reference).
+    account_frozen, account_closed, insufficient_funds, validation_error (reference,
+    beneficiary_name).
     """
     _validate_amount(amount)
     _validate_reference(reference)
+    validate_beneficiary_name(beneficiary_name)
     try:
         iban = parse_iban(destination_iban)
     except ApplicationError:
@@ -219,7 +252,7 @@ def transfer_create(
     if iban is None or not is_flux_iban(iban):
         movement = transfer_movement(
             initiator=initiator, source_account_id=source_account_id, destination_iban=destination_iban,
-            amount=amount, reference=reference,
+            amount=amount, reference=reference, beneficiary_name=beneficiary_name, payee_check=payee_check,
         )
         with atomic_joined():
             return _create(movement, initiator=initiator, at=at)
@@ -236,7 +269,8 @@ def transfer_create(
         destination = next((account for account in accounts.values() if account.iban == str(iban)), None)
         movement = transfer_movement(
             initiator=initiator, source_account_id=source_account_id, destination_iban=destination_iban,
-            amount=amount, reference=reference, accounts_by_iban={str(iban): destination},
+            amount=amount, reference=reference, beneficiary_name=beneficiary_name, payee_check=payee_check,
+            accounts_by_iban={str(iban): destination},
             sources={source_account_id: source},
         )
         return _create(movement, initiator=initiator, at=at, accounts=accounts)

@@ -27,7 +27,10 @@ pytestmark = pytest.mark.django_db
 
 ACCOUNT_FIELDS = {"id", "iban", "kind", "currency", "balance", "available", "overdraft_limit", "status",
                   "customer", "opened_at"}
-ENTRY_FIELDS = {"id", "transaction", "amount", "balance_after", "kind", "counterparty", "reference", "created_at"}
+ENTRY_FIELDS = {
+    "id", "transaction", "amount", "balance_after", "kind", "counterparty", "counterparty_name", "reference",
+    "created_at",
+}
 
 
 # --- Accounts: list and detail ---------------------------------------------------------------

@@ -48,6 +48,7 @@ def test_valid_data_comes_back_as_a_fresh_serializer_validates_it():
         "destination_iban": "NL91ABNA0417164300",
         "amount": 1250,
         "reference": "",
+        "beneficiary_name": "",
     }
 
 

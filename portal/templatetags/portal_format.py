@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from banking.models import AccountStatus, TransactionKind, TransactionStatus
+from banking.selectors import counterparty_name_of
 from core.templatetags.money import format_money
 
 register = template.Library()
@@ -28,6 +29,12 @@ def iban_groups(iban: str) -> str:
     """"NL91FLUX0417164300" -> "NL91 FLUX 0417 1643 00", as IBANs are printed and read aloud."""
     compact = "".join(str(iban or "").split())
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+@register.filter
+def counterparty_name(entry) -> str:
+    """Who is on the other side of a history line (banking.selectors.counterparty_name_of)."""
+    return counterparty_name_of(entry)
 
 
 @register.filter

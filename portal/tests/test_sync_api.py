@@ -50,7 +50,8 @@ def test_first_sync_gives_own_accounts_and_entries_only(alice, alice_account, bo
     lunch = next(entry for entry in body["entries"] if entry["reference"] == "Lunch")
     assert lunch == {
         "id": lunch["id"], "transaction": lunch["transaction"], "amount": "-12.50", "balance_after": "987.50",
-        "kind": "transfer", "counterparty": bob_account.iban, "reference": "Lunch",
+        "kind": "transfer", "counterparty": bob_account.iban,
+        "counterparty_name": "Bob Builder", "reference": "Lunch",
         "created_at": lunch["created_at"], "account": alice_account.pk,
     }
     assert decode_cursor(body["cursor"]) == own[-1]

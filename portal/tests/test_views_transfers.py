@@ -159,6 +159,10 @@ def test_to_a_saved_beneficiary(signed_in, alice, alice_account, bob_account):
 
     data = fields(form_token(signed_in), alice_account, destination_type="beneficiary",
                   beneficiary=str(beneficiary.pk), iban="")
+    # "Bob" is not the holder's name (Bob Builder): the payee check asks alice to confirm she checked.
+    refused = signed_in.post(URL, {**data, "step": "review"})
+    assert refused.status_code == 400 and 'data-testid="payee-confirmed-error"' in refused.content.decode()
+    data["payee_confirmed"] = "on"
     assert "Bob" in signed_in.post(URL, {**data, "step": "review"}).content.decode()
     confirm(signed_in, data)
 

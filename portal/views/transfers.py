@@ -27,8 +27,10 @@ from django.views.decorators.http import require_http_methods
 from banking import services
 from banking.access import account_for_user, accounts_visible_to, beneficiaries_visible_to, transaction_for_user
 from banking.iban import normalize_iban, parse_iban
-from banking.models import Account, AccountStatus, Beneficiary
+from banking.models import Account, AccountStatus, Beneficiary, PayeeCheck
+from banking.payees import payee_check
 from banking.policies import transfer_needs_approval
+from banking.services.movements import validate_beneficiary_name
 from core.errors import ApplicationError, ErrorCode, NotFound
 from core.forms import FormOnce
 from core.money import AmountError, parse_amount
@@ -80,6 +82,11 @@ class TransferForm(forms.Form):
     iban = forms.CharField(max_length=64, required=False, label=gettext_lazy("IBAN"))
     amount = forms.CharField(max_length=20, label=gettext_lazy("Amount"))
     reference = forms.CharField(max_length=140, required=False, label=gettext_lazy("Reference (optional)"))
+    # The payee's name for a typed IBAN (a beneficiary's is its saved name): checked against the
+    # holder (verification of payee, banking/payees.py) and kept with the transfer.
+    beneficiary_name = forms.CharField(max_length=70, required=False, label=gettext_lazy("Payee's name"))
+    # Required when the check says the name does not match: the payer says they checked.
+    payee_confirmed = forms.BooleanField(required=False, label=gettext_lazy("I have checked the details"))
 
     def __init__(self, *args, accounts: list[Account], beneficiaries: list[Beneficiary], **kwargs):
         super().__init__(*args, **kwargs)
@@ -94,6 +101,12 @@ class TransferForm(forms.Form):
         self.fields["destination_account"].choices = [("", "—"), *open_choices]
         self.fields["beneficiary"].choices = [("", "—")] + [
             (beneficiary.pk, f"{beneficiary.name} · {iban_groups(beneficiary.iban)}") for beneficiary in beneficiaries
+        ]
+        # For the page: each beneficiary's IBAN and name, which the payee check reads (portal.js).
+        self.beneficiary_options = [
+            (beneficiary.pk, f"{beneficiary.name} · {iban_groups(beneficiary.iban)}",
+             beneficiary.iban, beneficiary.name)
+            for beneficiary in beneficiaries
         ]
         types = [DESTINATION_TYPES[0]] if len(self.active_accounts) > 1 else []
         if beneficiaries:
@@ -116,6 +129,31 @@ class TransferForm(forms.Form):
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip()
 
+    def clean_beneficiary_name(self) -> str:
+        try:
+            return validate_beneficiary_name(self.cleaned_data["beneficiary_name"])
+        except ApplicationError:
+            raise forms.ValidationError(_("Use letters, digits and spaces for the name."), code="invalid") from None
+
+    def _check_payee(self, data: dict) -> None:
+        """Verification of payee, for a typed IBAN with a name or a saved beneficiary: the result is
+        kept (`payee_check`, recorded with the transfer); a name that does not match the holder's
+        needs the payer's confirmation (`payee_confirmed`) before the transfer can be confirmed."""
+        data["payee_check"], data["payee_check_name"] = "", None
+        name = data.get("beneficiary_name", "")
+        if not name or "destination_iban" not in data:
+            return
+        try:
+            check = payee_check(iban=data["destination_iban"], name=name)
+        except ApplicationError:
+            return
+        data["payee_check"], data["payee_check_name"] = check.result.value, check.name
+        if check.result == PayeeCheck.NO_MATCH and not data.get("payee_confirmed"):
+            self.add_error("payee_confirmed", _(
+                "The name does not match the account holder's. Check the details with the payee, then tick "
+                "“I have checked the details” to pay this account anyway."
+            ))
+
     def clean(self) -> dict:
         data = super().clean()
         kind = data.get("destination_type")
@@ -126,6 +164,7 @@ class TransferForm(forms.Form):
             else:
                 data["destination_iban"] = account.iban
                 data["destination_label"] = f"{account_kind_label(account.kind)} · {iban_groups(account.iban)}"
+                data["beneficiary_name"] = ""
         elif kind == BENEFICIARY:
             beneficiary = self.beneficiaries.get(data.get("beneficiary"))
             if beneficiary is None:
@@ -133,6 +172,7 @@ class TransferForm(forms.Form):
             else:
                 data["destination_iban"] = beneficiary.iban
                 data["destination_label"] = f"{beneficiary.name} · {iban_groups(beneficiary.iban)}"
+                data["beneficiary_name"] = beneficiary.name
         elif kind == IBAN:
             try:
                 # The same validation the service applies (schwifty): typed IBANs are checked here
@@ -142,8 +182,23 @@ class TransferForm(forms.Form):
                 self.add_error("iban", _("This is not a valid IBAN: check it for a typo."))
             else:
                 data["destination_iban"] = iban
-                data["destination_label"] = iban_groups(iban)
+                name = data.get("beneficiary_name", "")
+                data["destination_label"] = f"{name} · {iban_groups(iban)}" if name else iban_groups(iban)
+        if kind in (BENEFICIARY, IBAN):
+            self._check_payee(data)
+        else:
+            data["payee_check"], data["payee_check_name"] = "", None
         return data
+
+    @property
+    def payee_result(self) -> str:
+        """The server's payee check of the submitted form ("" before one ran)."""
+        return getattr(self, "cleaned_data", {}).get("payee_check", "")
+
+    @property
+    def payee_holder(self) -> str:
+        """The holder's name, on a close match only."""
+        return getattr(self, "cleaned_data", {}).get("payee_check_name") or ""
 
     @property
     def source_account(self) -> Account | None:
@@ -197,6 +252,8 @@ def _flow(request: HttpRequest) -> FormOnce:
             "destination_label": form.cleaned_data["destination_label"],
             "destination_iban": form.cleaned_data["destination_iban"],
             "reference": form.cleaned_data["reference"],
+            "payee_check": form.cleaned_data["payee_check"],
+            "payee_check_name": form.cleaned_data["payee_check_name"],
             "needs_approval": transfer_needs_approval(form.cleaned_data["amount"]),
         })
 
@@ -207,6 +264,8 @@ def _flow(request: HttpRequest) -> FormOnce:
             destination_iban=normalize_iban(data["destination_iban"]),
             amount=data["amount"],
             reference=data["reference"],
+            beneficiary_name=data["beneficiary_name"],
+            payee_check=data["payee_check"],
         )
         return 201, {"transaction": txn.pk, "status": txn.status}
 
@@ -216,7 +275,8 @@ def _flow(request: HttpRequest) -> FormOnce:
         render_form=render_form,
         render_confirm=render_confirm,
         fingerprint_parts=lambda data: ("portal.transfer", data["source"], normalize_iban(data["destination_iban"]),
-                                        data["amount"], data["reference"]),
+                                        data["amount"], data["reference"], data["beneficiary_name"],
+                                        data["payee_check"]),
         operation=operation,
         # Post/redirect/get: reloading the result page reads, it does not send again.
         done=lambda outcome: redirect("portal:transfer-result", pk=outcome.body["transaction"]),

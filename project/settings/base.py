@@ -334,6 +334,8 @@ REST_FRAMEWORK = {
         "user": os.environ.get("FLUX_THROTTLE_USER", "1200/min"),
         "anon": os.environ.get("FLUX_THROTTLE_ANON", "300/min"),
         "auth": os.environ.get("FLUX_THROTTLE_AUTH", "30/min"),
+        # Verification of payee (banking/payees.py): enough for typing, too few to list IBAN holders.
+        "payee_check": os.environ.get("FLUX_THROTTLE_PAYEE_CHECK", "30/min"),
     },
     # Anonymous callers (and auth/token/) are counted per client address: REMOTE_ADDR, or behind
     # FLUX_NUM_PROXIES trusted proxies the address they saw (X-Forwarded-For). With DRF's default

@@ -11,6 +11,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
     "user": "100000/min",
     "anon": "100000/min",
     "auth": "100000/min",
+    "payee_check": "100000/min",
 }
 
 # Threaded tests (concurrency) hold one connection per thread until the thread ends: a roomier

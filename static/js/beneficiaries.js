@@ -4,15 +4,25 @@
 // load in base.html's head block, before alpine-csp.min.js).
 import { withBusy } from "./lib/busy.js";
 import { withIbanField } from "./lib/iban.js";
+import { withPayeeCheck } from "./lib/payee-check.js";
 
+// The name is checked against the holder's as it is typed too (static/js/lib/payee-check.js).
 document.addEventListener("alpine:init", () => {
-  window.Alpine.data("beneficiaryForm", () => withBusy(withIbanField({
+  window.Alpine.data("beneficiaryForm", () => withBusy(withPayeeCheck(withIbanField({
     init() {
       this.initIbanField();
+      this.initPayeeCheck();
+    },
+    typeIban(event) {
+      this.checkIban(event);
+      this.checkPayeeSoon();
+    },
+    get payeeFixable() {
+      return this.payeeCloseMatch;
     },
     send(event) {
       if (this.refuseInvalidIban(event)) return;
       this.busy = true;
     },
-  })));
+  }))));
 });

@@ -206,7 +206,7 @@ function startOfflinePages() {
           for (const entry of await db.entriesOf(account.id, 10)) {
             const row = this.$refs.entry.content.cloneNode(true);
             fill(row, {
-              label: entry.reference || entry.counterparty || entry.kind,
+              label: entry.reference || entry.counterparty_name || entry.counterparty || entry.kind,
               date: formatDate(entry.created_at),
               amount: formatMoney(entry.amount, account.currency),
             });

@@ -6,6 +6,7 @@
 import { withBusy } from "./lib/busy.js";
 import { fetchFragment } from "./lib/fragment.js";
 import { withIbanField } from "./lib/iban.js";
+import { withPayeeCheck } from "./lib/payee-check.js";
 import { sendOnceForm, withSendOnce } from "./lib/send-once.js";
 
 document.addEventListener("alpine:init", () => {
@@ -74,17 +75,37 @@ document.addEventListener("alpine:init", () => {
   window.Alpine.data("sendOnceForm", sendOnceForm);
 
   // Step 1 of a transfer: where the money goes (own account, beneficiary, typed IBAN) shows only
-  // the matching field, and a typed IBAN is checked as it is typed.
-  window.Alpine.data("transferForm", () => withSendOnce(withIbanField({
+  // the matching field, a typed IBAN is checked as it is typed, and the payee's name against the
+  // account holder's (static/js/lib/payee-check.js): for a typed IBAN and name, or a saved beneficiary.
+  window.Alpine.data("transferForm", () => withSendOnce(withPayeeCheck(withIbanField({
     destinationType: "",
     init() {
       this.setUpSendOnce();
       const checked = this.$el.querySelector('input[name="destination_type"]:checked');
       this.destinationType = checked ? checked.value : "";
       this.initIbanField();
+      this.initPayeeCheck();
     },
     chooseType(event) {
       this.destinationType = event.target.value;
+      this.checkPayeeNow();
+    },
+    typeIban(event) {
+      this.checkIban(event);
+      this.checkPayeeSoon();
+    },
+    payeeInputs() {
+      if (this.showIban) return { iban: this.$refs.iban.value, name: this.$refs.payeeName.value };
+      const select = this.$refs.beneficiary;
+      if (this.showBeneficiary && select && select.selectedOptions.length) {
+        const option = select.selectedOptions[0];
+        return { iban: option.dataset.iban || "", name: option.dataset.name || "" };
+      }
+      return { iban: "", name: "" };
+    },
+    // The one-click fix changes the typed name; a saved beneficiary is renamed on its own page.
+    get payeeFixable() {
+      return this.showIban && this.payeeCloseMatch;
     },
     get showOwn() {
       return this.destinationType === "own";
@@ -99,5 +120,5 @@ document.addEventListener("alpine:init", () => {
       if (this.showIban && this.refuseInvalidIban(event)) return;
       this.busy = true;
     },
-  })));
+  }))));
 });
