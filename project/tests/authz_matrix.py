@@ -370,6 +370,16 @@ MATRIX: dict[str, dict[str, Row]] = {
     "transactions/<str:pk>/reject/": {
         "POST": Row(staff(200), lambda w, c: Call(f"transactions/{w.pending.pk}/reject/", REASON)),
     },
+    "transactions/<str:pk>/receipt/": {
+        "GET": Row(owner_or_staff(200), lambda w, c: Call(f"transactions/{w.deposit.pk}/receipt/")),
+    },
+    # The owner's pending transfer pays the other customer: a party, who may read it but not cancel it.
+    "transactions/<str:pk>/cancel/": {
+        "POST": Row(signed_in(200) | {"other": 403}, lambda w, c: Call(f"transactions/{w.pending.pk}/cancel/", {})),
+    },
+    "payees/check/": {
+        "GET": Row(signed_in(200), lambda w, c: Call("payees/check/", query={"iban": w.account.iban, "name": "Mtx"})),
+    },
     "transactions/<str:pk>/reverse/": {
         "POST": Row(staff(201), lambda w, c: Call(f"transactions/{w.deposit.pk}/reverse/", REASON)),
     },
