@@ -57,7 +57,7 @@ class MomentFormField(forms.CharField):
             else:
                 moment = datetime.fromisoformat(value)
         except ValueError:
-            raise forms.ValidationError("Use a date (2026-01-31) or an ISO 8601 date-time.") from None
+            raise forms.ValidationError(_("Use a date (2026-01-31) or an ISO 8601 date-time.")) from None
         try:
             moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
             return moment.astimezone(UTC)

@@ -5,6 +5,7 @@
 // A module (deferred, before Alpine, so its components are registered in time) importing the store
 // and the outbox; see templates/includes/pwa_head.html.
 import { valid as validIban } from "./lib/iban.js";
+import { formatDate, formatShortTime as formatTime } from "./lib/when.js";
 import { outbox } from "./offline-outbox.js";
 import { store } from "./offline-store.js";
 
@@ -96,9 +97,6 @@ function startOfflinePages() {
     const number = new Intl.NumberFormat(lang(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     return `${number.format(Number(amount))}\u00a0${currency || ""}`.trim();
   }
-  const formatTime = (timestamp) =>
-    new Intl.DateTimeFormat(lang(), { hour: "2-digit", minute: "2-digit" }).format(new Date(timestamp));
-  const formatDate = (iso) => new Intl.DateTimeFormat(lang(), { dateStyle: "medium" }).format(new Date(iso));
   const groupIban = (iban) => String(iban || "").replace(/\s+/g, "").replace(/(.{4})(?=.)/g, "$1 ");
 
   function fill(fragment, values) {
