@@ -223,6 +223,21 @@ def test_search_by_text_amount_and_dates(client, alice, alice_account, second_ac
     assert b"Nothing matches this search." in client.get(url, {"q": "nothing like this"}).content
 
 
+def test_search_amounts_typed_in_the_display_format_of_the_language(client, alice, alice_account, second_account):
+    move(alice, alice_account, second_account, 1, amount=25_00, reference="Groceries")
+    move(alice, alice_account, second_account, 1, amount=250_00, reference="Bike")
+    client.force_login(alice)
+    client.cookies["django_language"] = "fr"
+    url = reverse("portal:account", args=[alice_account.pk])
+
+    page = client.get(url, {"min": "200,00", "max": "1\u202f000"}).content.decode()
+    assert re.findall(r'data-testid="entry-reference">([^<]*)<', page) == ["Bike 0", "Opening deposit"]
+    # The opening deposit of 1 000,00 EUR, its amount typed as the page shows it.
+    page = client.get(url, {"min": "1\u202f000,00", "max": "1.000,00"}).content.decode()
+    assert re.findall(r'data-testid="entry-reference">([^<]*)<', page) == ["Opening deposit"]
+    assert client.get(url, {"min": "1.234"}).status_code == 400  # 1 234 or 1,234? not guessed
+
+
 def test_a_bad_search_is_a_400_with_the_error_next_to_the_field(client, alice, alice_account):
     client.force_login(alice)
     response = client.get(reverse("portal:account", args=[alice_account.pk]), {"min": "12.345", "from": "yesterday"})

@@ -228,6 +228,38 @@ def test_an_amount_with_a_decimal_comma_as_typed_in_french(signed_in, alice_acco
     assert Transaction.objects.get(source=alice_account, kind="external_transfer").amount == 12_50
 
 
+# Amounts typed as Flux shows them in the page's language (issue 14's walk): "1 234,50" in French,
+# with the space, no-break space or narrow no-break space a page may print; "1,234.50" in English.
+@pytest.mark.parametrize(("language", "typed"), [
+    ("fr", "1 234,50"), ("fr", "1\u00a0234,50"), ("fr", "1\u202f234,50"), ("fr", "1.234,50"),
+    ("en", "1,234.50"), ("en", "1 234.50"),
+])
+def test_an_amount_in_the_display_format_of_the_language(signed_in, rich_account, language, typed):
+    signed_in.cookies["django_language"] = language
+    data = fields(form_token(signed_in), rich_account, amount=typed)
+
+    review = signed_in.post(URL, {**data, "step": "review"})
+    assert review.status_code == 200 and 'name="step" value="confirm"' in review.content.decode()
+    confirm(signed_in, data)
+
+    assert Transaction.objects.get(source=rich_account, kind="external_transfer").amount == 1234_50
+
+
+@pytest.mark.parametrize(("language", "typed", "said"), [
+    ("fr", "1.234", "« 1.234 » se lit de deux façons"),  # 1 234 or 1,234?
+    ("fr", "1,000", "Saisissez un montant supérieur à zéro"),  # three decimals in French
+    ("en", "1.234", "Enter an amount greater than zero"),  # three decimals in English
+])
+def test_an_amount_that_reads_two_ways_or_has_three_decimals_is_refused(signed_in, alice_account, unchanged,
+                                                                       language, typed, said):
+    signed_in.cookies["django_language"] = language
+    with unchanged():
+        response = signed_in.post(URL, {**fields(form_token(signed_in), alice_account, amount=typed), "step": "review"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="transfer-amount-error"' in page and said in page.replace("&nbsp;", "\u00a0").replace("\u00a0", " ")
+
+
 def token_on(response) -> str:
     return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
 
@@ -326,7 +358,7 @@ def test_an_invalid_iban_is_refused_at_either_step(signed_in, alice_account, unc
     assert "Confirm transfer" not in page
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", "1,000", "12,345", "abc", ""])
+@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", "1,2345", "1,000,00", "abc", ""])
 def test_a_bad_amount(signed_in, alice_account, unchanged, amount):
     with unchanged():
         response = confirm(signed_in, fields(form_token(signed_in), alice_account, amount=amount))

@@ -14,7 +14,6 @@ customer can correct it (or simply try again, knowingly) as a new transfer.
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from django import forms
@@ -30,14 +29,12 @@ from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus, Beneficiary
 from banking.policies import transfer_needs_approval
 from core.errors import ApplicationError, ErrorCode, NotFound
-from core.forms import FormOnce
-from core.money import AmountError, parse_amount
+from core.forms import FormOnce, clean_typed_amount
 from core.templatetags.money import format_money
 from portal.templatetags.portal_format import account_kind_label, iban_groups
 from portal.views.customer import customer_required
 
 TOKEN_PREFIX = "portal-transfer:"
-DECIMAL_COMMA = re.compile(r"\A[0-9]+,[0-9]{1,2}\Z")
 
 OWN, BENEFICIARY, IBAN = "own", "beneficiary", "iban"
 DESTINATION_TYPES = [
@@ -103,15 +100,11 @@ class TransferForm(forms.Form):
 
     def clean_amount(self) -> int:
         value = self.cleaned_data["amount"].strip()
-        # "12,50" as typed in French; "1,000" stays refused (a thousands separator, not cents).
-        if DECIMAL_COMMA.match(value):
-            value = value.replace(",", ".")
-        try:
-            return parse_amount(value)
-        except AmountError:
-            raise forms.ValidationError(
-                _("Enter an amount greater than zero, such as 12.50 (at most two decimals)."), code="invalid"
-            ) from None
+        # As Flux shows amounts in the page's language ("1 234,50" in French, "1,234.50" in
+        # English), or a plain decimal; what reads two ways is refused with its own sentence.
+        return clean_typed_amount(
+            value, invalid=_("Enter an amount greater than zero, such as 12.50 (at most two decimals).")
+        )
 
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip()
