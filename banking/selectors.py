@@ -6,10 +6,19 @@ from django.db.models import CharField, F, FilteredRelation, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from audit.actions import ACCOUNT_FROZEN
 from audit.models import AuditEvent
 from audit.selectors import event_queryset_about
 from banking.access import transactions_visible_to
-from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
+from banking.models import (
+    LIVE_REVERSAL_STATUSES,
+    Account,
+    AccountStatus,
+    Entry,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
 from core.errors import NotFound
 from core.ids import parse_id
 from identity.models import Role, User
@@ -141,3 +150,18 @@ def transaction_for_staff_page(*, user, transaction_id: object) -> Transaction:
 def entries_of_transaction(txn: Transaction) -> list[Entry]:
     """A transaction's entries with their accounts, in the order they were written."""
     return list(txn.entries.select_related("account").order_by("id"))
+
+
+def freeze_reasons(*, accounts: list[Account]) -> dict[int, str]:
+    """The reason each frozen account of `accounts` was frozen for (the latest account.frozen
+    event's reason), by account id: what the customer is told, beside "Frozen". One query."""
+    frozen = [str(account.pk) for account in accounts if account.status == AccountStatus.FROZEN]
+    if not frozen:
+        return {}
+    events = AuditEvent.objects.filter(
+        action=ACCOUNT_FROZEN, target_type="account", target_id__in=frozen
+    ).order_by("target_id", "-occurred_at", "-pk").values_list("target_id", "data")
+    reasons: dict[int, str] = {}
+    for target_id, data in events:
+        reasons.setdefault(int(target_id), str((data or {}).get("reason") or ""))
+    return reasons

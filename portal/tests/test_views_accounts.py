@@ -289,3 +289,28 @@ def test_amounts_follow_the_language(client, alice, alice_account):
     french = client.get(reverse("portal:accounts"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert re.search(r'data-testid="account-balance">1,000\.00 ', english)
     assert re.search(r'data-testid="account-balance">1\s000,00 ', french)
+
+
+def test_a_frozen_account_shows_nothing_available_and_the_reason(client, alice, agnes, alice_account):
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Card reported stolen")
+    client.force_login(alice)
+
+    for url in (reverse("portal:accounts"), reverse("portal:account", args=[alice_account.pk])):
+        page = client.get(url).content.decode()
+        assert "Frozen: no payments in or out" in page
+        assert re.search(r'data-testid="account-balance">1,000\.00 ', page)  # the money is still there
+        assert re.search(r'data-testid="account-available">0\.00 ', page)  # but none of it can go out
+        assert "The bank has frozen this account" in page
+        assert 'data-testid="account-frozen-reason">Reason given: Card reported stolen<' in page
+
+
+def test_a_frozen_account_in_french(client, alice, agnes, alice_account):
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Carte déclarée volée")
+    client.force_login(alice)
+    client.cookies["django_language"] = "fr"
+
+    page = client.get(reverse("portal:account", args=[alice_account.pk])).content.decode()
+
+    assert "La banque a gelé ce compte" in page
+    assert "Motif indiqué : Carte déclarée volée" in page
+    assert re.search(r'data-testid="account-available">0,00 ', page)

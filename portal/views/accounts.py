@@ -37,8 +37,16 @@ class EntryPagination(IdCursorPagination):
 @require_GET
 @customer_required
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = list(accounts_visible_to(request.user).order_by("id"))
+    accounts = with_freeze_reasons(list(accounts_visible_to(request.user).order_by("id")))
     return render(request, "portal/accounts.html", {"accounts": accounts})
+
+
+def with_freeze_reasons(accounts: list) -> list:
+    """Each account with `freeze_reason`: why the bank froze it ("" when it is not frozen)."""
+    reasons = selectors.freeze_reasons(accounts=accounts)
+    for account in accounts:
+        account.freeze_reason = reasons.get(account.pk, "")
+    return accounts
 
 
 def _next_url(request: HttpRequest, next_link: str | None, search: dict[str, str]) -> str:
@@ -66,7 +74,7 @@ def typed_amounts_as_plain(params: QueryDict) -> QueryDict:
 @require_GET
 @customer_required
 def account_detail(request: HttpRequest, pk: str) -> HttpResponse:
-    account = account_for_user(request.user, pk)
+    [account] = with_freeze_reasons([account_for_user(request.user, pk)])
     # The API's filterset and selector: the same search, the same query, the same errors.
     search = {name: request.GET[name] for name in SEARCH_PARAMS if request.GET.get(name, "").strip()}
     filterset = EntryFilter(typed_amounts_as_plain(request.GET),

@@ -44,11 +44,11 @@ DESTINATION_TYPES = [
 ]
 
 # The service's refusals said in a person's words (each code's sentence, core.errors.ErrorCode),
-# next to the field they concern (None: on top of the form).
+# next to the field they concern (None: on top of the form). Not listed, so the service's own
+# sentence shows: a frozen or closed account, which names the customer's own account but says of
+# another customer's only that the payment cannot be made to it (banking's ensure_open_for).
 REFUSAL_FIELDS: dict[ErrorCode, str | None] = {
     ErrorCode.INSUFFICIENT_FUNDS: "amount",
-    ErrorCode.ACCOUNT_FROZEN: None,
-    ErrorCode.ACCOUNT_CLOSED: None,
     ErrorCode.INVALID_IBAN: "iban",
     # The destination may be one of the customer's accounts or a beneficiary, not a typed IBAN.
     ErrorCode.UNKNOWN_ACCOUNT: None,

@@ -197,7 +197,8 @@ function startOfflinePages() {
             iban: groupIban(account.iban),
             status: labels[`status${account.status[0].toUpperCase()}${account.status.slice(1)}`] || account.status,
             balance: formatMoney(account.balance, account.currency),
-            available: formatMoney(account.available, account.currency),
+            // Nothing can go out of a frozen account: its money is not available.
+            available: formatMoney(account.status === "frozen" ? "0" : account.available, account.currency),
           });
           card.querySelector("li").dataset.accountId = account.id;
           const entries = card.querySelector('[data-slot="entries"]');
