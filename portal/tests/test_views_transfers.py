@@ -189,6 +189,35 @@ def test_at_the_threshold_the_result_says_pending_approval(signed_in, alice_acco
     assert (alice_account.balance, alice_account.available) == (1000_00, 900_00)
 
 
+def test_step_two_of_a_large_transfer_says_the_amount_will_be_held_once_confirmed(signed_in, rich_account):
+    # 12,000.00: above the approval threshold. Nothing is held yet at step 2: it will be, once
+    # the customer confirms.
+    data = fields(form_token(signed_in), rich_account, amount="12000.00")
+    with_review = signed_in.post(URL, {**data, "step": "review"}).content.decode()
+    rich_account.refresh_from_db()
+    assert rich_account.held == 0
+    assert "once you confirm, the amount will be held on your account until the bank decides" in with_review
+    assert "the amount is held" not in with_review
+
+    signed_in.cookies["django_language"] = "fr"
+    french = signed_in.post(URL, {**data, "step": "review"}).content.decode()
+    assert "une fois confirmé, le montant sera réservé sur votre compte" in french
+
+
+def test_not_enough_money_is_said_at_step_one_before_confirming(signed_in, alice_account, unchanged):
+    data = fields(form_token(signed_in), alice_account, amount="1000.01")
+    with unchanged():
+        response = signed_in.post(URL, {**data, "step": "review"})
+    assert response.status_code == 422 and error_code(response) == "insufficient_funds"
+    page = response.content.decode()
+    assert 'id="transfer-amount-error"' in page and "There is not enough money available on this account." in page
+    assert 'name="step" value="confirm"' not in page  # no confirmation offered
+    assert f'name="token" value="{data["token"]}"' in page  # nothing ran: the same form, corrected, goes on
+
+    corrected = signed_in.post(URL, {**data, "amount": "1000.00", "step": "review"})
+    assert corrected.status_code == 200 and 'name="step" value="confirm"' in corrected.content.decode()
+
+
 # --- Double submission -------------------------------------------------------------------------
 
 

@@ -27,9 +27,9 @@ from banking import services
 from banking.access import account_for_user, accounts_visible_to, beneficiaries_visible_to, transaction_for_user
 from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus, Beneficiary
-from banking.policies import transfer_needs_approval
+from banking.policies import may_spend, transfer_needs_approval
 from core.errors import ApplicationError, ErrorCode, NotFound
-from core.forms import FormOnce, clean_typed_amount
+from core.forms import FormOnce, add_refusal, clean_typed_amount
 from core.templatetags.money import format_money
 from portal.templatetags.portal_format import account_kind_label, iban_groups
 from portal.views.customer import customer_required
@@ -182,6 +182,12 @@ def _flow(request: HttpRequest) -> FormOnce:
         return render(request, "portal/transfer_form.html", context, status=status)
 
     def render_confirm(form: TransferForm) -> HttpResponse:
+        # Not enough money is said at step 1, before the customer confirms (banking.policies, the
+        # rule the service enforces again when the money moves). Nothing ran: the token stays.
+        if not may_spend(form.source_account, form.cleaned_data["amount"]):
+            refusal = ApplicationError("insufficient_funds")
+            add_refusal(form, refusal, REFUSAL_FIELDS)
+            return render_form(form, refusal.status, refusal)
         return render(request, "portal/transfer_confirm.html", {
             "form": form,
             "fields": _fields_of(form),
