@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.paginator import Page, Paginator
 from django.db.models import CharField, F, FilteredRelation, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -113,6 +114,14 @@ def customer_event_queryset(*, customer_id: int) -> QuerySet[AuditEvent]:
 def customer_events(*, customer_id: int, limit: int = 50) -> list[AuditEvent]:
     """The newest `limit` events of `customer_event_queryset`, newest first."""
     return list(customer_event_queryset(customer_id=customer_id).order_by("-occurred_at", "-pk")[:limit])
+
+
+def customer_event_page(*, customer_id: int, page: object, per_page: int = 20) -> Page:
+    """One page (`page`, 1 = the newest; a page that is not one gives the nearest) of the events
+    of `customer_event_queryset`, newest first: the desk's customer page lists them page by page
+    rather than as one wall."""
+    events = customer_event_queryset(customer_id=customer_id).order_by("-occurred_at", "-pk")
+    return Paginator(events, per_page).get_page(page)
 
 
 def recent_transactions_of_customer(*, customer, limit: int) -> list[Transaction]:
