@@ -63,3 +63,108 @@ def test_ibans_stay_on_one_line_on_the_customer_page(desk: Page, agnes, alice, a
         " ".join(alice_account.iban[i:i + 4] for i in range(0, len(alice_account.iban), 4)))
     expect(desk.get_by_test_id("event-label").first).to_be_visible()
     shot(desk, "customer")
+
+
+def test_approve_and_reject_ask_first_with_the_keyboard(desk: Page, sam, alice, rich_account, bob_account):
+    first = transfer_create(initiator=alice, source_account_id=rich_account.pk, destination_iban=bob_account.iban,
+                            amount=12_000_00, reference="Car")
+    second = transfer_create(initiator=alice, source_account_id=rich_account.pk, destination_iban=bob_account.iban,
+                             amount=11_000_00, reference="Boat")
+    sign_in(desk, "sam")
+    desk.goto("/agent/approvals/")
+    dialog = desk.get_by_test_id("confirm-dialog")
+    row = desk.locator(f'[data-testid="approval-row"][data-transaction="{first.pk}"]')
+
+    # A click asks; Escape leaves everything as it was.
+    row.get_by_role("button", name="Approve").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"Approve transaction #{first.pk} of 12,000.00\u00a0EUR? It takes effect at once.")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the harmless choice first
+    shot(desk, "approve-dialog")
+    desk.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    first.refresh_from_db()
+    assert first.status == "pending"
+
+    # Cancel leaves it too.
+    row.get_by_role("button", name="Approve").click()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    first.refresh_from_db()
+    assert first.status == "pending"
+
+    # With the keyboard: Enter on Approve asks, Tab to the confirm button, Enter approves.
+    row.get_by_role("button", name="Approve").focus()
+    desk.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    desk.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Approve")).to_be_focused()
+    desk.keyboard.press("Enter")
+    expect(row).to_have_count(0)
+    first.refresh_from_db()
+    assert first.status == "posted" and first.decided_by == sam
+
+    # Reject: the reason first (the browser checks it), then the question.
+    other = desk.locator(f'[data-testid="approval-row"][data-transaction="{second.pk}"]')
+    other.get_by_placeholder("Reason to reject").fill("No proof of funds")
+    other.get_by_role("button", name="Reject").click()
+    expect(dialog).to_contain_text(f"Reject transaction #{second.pk} of 11,000.00\u00a0EUR?")
+    dialog.get_by_role("button", name="Reject").click()
+    expect(other).to_have_count(0)
+    second.refresh_from_db()
+    assert second.status == "rejected" and second.decision_reason == "No proof of funds"
+
+
+def test_freeze_and_deactivate_ask_first(desk: Page, sam, agnes, alice, alice_account):
+    sign_in(desk, "sam")
+    desk.goto(f"/agent/accounts/{alice_account.pk}/")
+    desk.get_by_label("Reason (required)").fill("Card reported stolen")
+    desk.get_by_role("button", name="Freeze").click()
+    dialog = desk.get_by_test_id("confirm-dialog")
+    expect(dialog).to_contain_text("No money can go in or out until it is unfrozen.")
+    desk.keyboard.press("Escape")
+    alice_account.refresh_from_db()
+    assert alice_account.status == "active"
+    desk.get_by_role("button", name="Freeze").click()
+    dialog.get_by_role("button", name="Freeze").click()
+    expect(desk.get_by_role("button", name="Unfreeze")).to_be_visible()
+    alice_account.refresh_from_db()
+    assert alice_account.status == "frozen"
+
+    desk.goto("/agent/staff/")
+    desk.get_by_role("button", name="Deactivate agnes").click()
+    expect(dialog).to_contain_text("Deactivate agnes? They can no longer sign in until reactivated.")
+    shot(desk, "deactivate-dialog")
+    dialog.get_by_role("button", name="Cancel").click()
+    agnes.refresh_from_db()
+    assert agnes.is_active
+    desk.get_by_role("button", name="Deactivate agnes").click()
+    dialog.get_by_role("button", name="Deactivate").click()
+    expect(desk.get_by_role("button", name="Reactivate agnes")).to_be_visible()
+    agnes.refresh_from_db()
+    assert not agnes.is_active
+
+
+def test_slash_in_the_focused_search_types_no_slash(desk: Page, agnes, alice, alice_account):
+    sign_in(desk, "agnes")
+    desk.goto("/agent/")
+    search = desk.get_by_label("Name, email, phone or IBAN")
+    expect(search).to_be_focused()
+
+    desk.keyboard.press("/")  # the habit: "/" to search, in the search already
+    desk.keyboard.type("Ali")
+    expect(search).to_have_value("Ali")
+    expect(desk.get_by_test_id("search-result")).to_have_count(1)
+
+    # Outside any field "/" brings the focus back to the search, without a slash.
+    desk.locator("h1, h2").first.click()
+    expect(search).not_to_be_focused()
+    desk.keyboard.press("/")
+    expect(search).to_be_focused()
+    expect(search).to_have_value("Ali")
+    # In another field "/" is just a character.
+    desk.goto(f"/agent/accounts/{alice_account.pk}/")
+    reason = desk.get_by_label("Reason (required)")
+    reason.click()
+    desk.keyboard.type("1/2")
+    expect(reason).to_have_value("1/2")
