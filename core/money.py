@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from django.utils.formats import number_format
+
 # Plain decimal: up to 13 integer digits, up to two decimals. No sign, no exponent, no spaces.
 # ASCII digits only (\d would take "١٢"), and \Z, not $, which would accept a trailing newline.
 AMOUNT_RE = re.compile(r"\A(?P<units>[0-9]{1,13})(?:\.(?P<cents>[0-9]{1,2}))?\Z")
@@ -45,6 +47,14 @@ def format_minor(minor: int) -> str:
     sign = "-" if minor < 0 else ""
     units, cents = divmod(abs(minor), 100)
     return f"{sign}{units}.{cents:02d}"
+
+
+def format_money(minor: int, currency: str = "") -> str:
+    """Minor units as people read them in the active language, grouped, with the currency after a
+    no-break space (so the two never part): "1,234.50 EUR" in English, "1 234,50 EUR" in French.
+    The display format of every page, receipt and statement (format_minor is the machines')."""
+    amount = number_format(Decimal(format_minor(int(minor))), decimal_pos=2, use_l10n=True, force_grouping=True)
+    return f"{amount}\N{NO-BREAK SPACE}{currency}" if currency else amount
 
 
 def decimal_to_minor(amount: Decimal) -> int:
