@@ -32,8 +32,9 @@ class AmountFormField(forms.CharField):
             return None
         try:
             return parse_amount(value, allow_zero=True)
-        except AmountError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        except AmountError:
+            # The pages show it too (the history search): in the page's language.
+            raise forms.ValidationError(_("Enter an amount such as 12.50 (at most two decimals).")) from None
 
 
 class MomentFormField(forms.CharField):

@@ -87,3 +87,14 @@ def test_pages_tell_their_scripts_the_banks_time_zone(client, db):
     page = client.get("/").content.decode()
 
     assert '<html lang="en" class="h-full" data-time-zone="Europe/Paris">' in page
+
+
+def test_the_history_searchs_amount_error_and_the_desks_cash_label_in_french(client, alice, sam, alice_account):
+    client.cookies["django_language"] = "fr"
+    client.force_login(alice)
+    text = visible_text(client.get(reverse("portal:account", args=[alice_account.pk]), {"min": "abc"}))
+    assert "Saisissez un montant" in text and "Amounts are positive" not in text
+
+    client.force_login(sam)
+    text = visible_text(client.get(reverse("workspace:account", args=[alice_account.pk])))
+    assert " Espèces " in text and " Cash " not in text
