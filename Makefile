@@ -43,19 +43,20 @@ seed: migrate
 
 # Every process in the foreground (Ctrl-C stops them all): web (bin/web: gunicorn with
 # WEB_CONCURRENCY uvicorn workers, as in production), nats-server (unless NATS_URL points at another
-# one), the audit relay, the audit consumer and the scheduler. Each process connects to NATS as its own user
+# one), the audit relay, the audit consumer, the scheduler and the notifier (customers'
+# notifications). Each process connects to NATS as its own user
 # (deploy/nats/nats.conf); for the bundled nats-server their passwords are generated once into
 # var/nats/credentials.env, which honcho passes to every process. With NATS_URL, give the passwords
-# of that server's users as NATS_RELAY_PASSWORD, NATS_CONSUMER_PASSWORD and NATS_WEB_PASSWORD (or
-# credentials in NATS_URL, one user for all).
+# of that server's users as NATS_RELAY_PASSWORD, NATS_CONSUMER_PASSWORD, NATS_WEB_PASSWORD,
+# NATS_SCHEDULER_PASSWORD and NATS_NOTIFIER_PASSWORD (or credentials in NATS_URL, one user for all).
 comma := ,
 run: seed css
 	$(if $(NATS_URL),,bin/nats-dev-credentials)
-	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(NATS_URL),web relay consumer scheduler,-e .env$(comma)var/nats/credentials.env)
+	$(BIN)/honcho start -f Procfile -p $(PORT) $(if $(NATS_URL),web relay consumer scheduler notifier,-e .env$(comma)var/nats/credentials.env)
 
 # The production configuration on this machine (bin/serve): it refuses to start without SECRET_KEY,
 # ALLOWED_HOSTS, FLUX_NUM_PROXIES, DATABASE_URL and NATS_URL; then migrate, collectstatic, and web,
-# relay, consumer and scheduler in the foreground (Procfile.prod). docs/operations.md.
+# relay, consumer, scheduler and notifier in the foreground (Procfile.prod). docs/operations.md.
 serve: install $(CSS_OUT)
 	bin/serve
 

@@ -36,6 +36,16 @@ ALICE_OPENING = 1_000_00  # 1000.00 EUR
 BOB_OPENING = 500_00  # 500.00 EUR
 
 
+@pytest.fixture(autouse=True)
+def no_request_id_left_over():
+    """Each test starts outside any request: a response a test never closed (a stream read only in
+    part) leaves its request id set in the worker's context, and audit events recorded by the next
+    test's direct service calls would carry it."""
+    from core.request_id import clear_request_id
+
+    clear_request_id()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def flush_past_append_only_tables():
     """Transactional tests (threads, live servers) end with Django's flush, which the append-only

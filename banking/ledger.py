@@ -14,10 +14,10 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audit.services import AuditRecord, audit_record_many
+from audit.services import AuditRecord, audit_parts, audit_record_many
 from banking.iban import generate_flux_iban
 from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction
-from core.db.insert import insert_all
+from core.db.insert import insert_all, insert_sql, mark_saved, write_together
 from core.errors import ApplicationError
 from core.metrics import count_transactions
 from core.money import format_minor
@@ -86,6 +86,17 @@ def _save_accounts(accounts: list[Account]) -> None:
             )
 
 
+def _accounts_update_sql(accounts: list[Account]) -> tuple[str, list]:
+    """_save_accounts as one statement (an UPDATE ... FROM VALUES), for write_together."""
+    table = connection.ops.quote_name(Account._meta.db_table)
+    rows = ", ".join(["(%s::bigint, %s::bigint, %s::bigint)"] * len(accounts))
+    return (
+        f"UPDATE {table} SET balance = v.balance, held = v.held FROM (VALUES {rows}) AS v (id, balance, held) "
+        f"WHERE {table}.id = v.id",
+        [value for account in accounts for value in (account.pk, account.balance, account.held)],
+    )
+
+
 def post(txn: Transaction, legs: list[Leg], *, at: datetime) -> list[Entry]:
     """Write the entries of `txn` (already saved) and move the stored balances with them.
 
@@ -149,6 +160,9 @@ class Postings:
     def flush(self) -> None:
         if not self._transactions:
             return
+        if len(self._transactions) == 1 and connection.vendor == "postgresql":
+            self._flush_one()
+            return
         insert_all(self._transactions)  # sets each pk (RETURNING)
         count_transactions((txn.kind, txn.status) for txn in self._transactions)
         insert_all(self._entries)
@@ -160,6 +174,31 @@ class Postings:
                 for txn, actor, action in self._audit
             ]
         )
+        self._transactions, self._entries, self._accounts, self._audit = [], [], {}, []
+
+    def _flush_one(self) -> None:
+        """One movement (a single transfer, deposit or withdrawal): its transaction, entries,
+        balances, audit event and outbox row in one statement (core.db.insert.write_together),
+        where `flush` sends five. On PostgreSQL; the same rows as `flush` writes."""
+        [txn], [(_, actor, action)] = self._transactions, self._audit
+        entries, accounts = self._entries, list(self._accounts.values())
+        event, audit = audit_parts(
+            AuditRecord(actor=actor, action=action, target_type="transaction", data=transaction_audit_data(txn)),
+            target_id_sql="(SELECT id::text FROM t)",
+        )
+        parts = [("t", *insert_sql([txn]))]
+        if entries:
+            parts.append(("e", *insert_sql(entries, expressions={"transaction": "(SELECT id FROM t)"})))
+        if accounts:
+            parts.append(("a", *_accounts_update_sql(accounts)))
+        txn_id, event_id = write_together(parts + audit, "SELECT (SELECT id FROM t), (SELECT id FROM ev)")
+        mark_saved([txn], [txn_id])
+        for entry in entries:
+            entry.transaction = txn  # its transaction_id, now known (the entries' own ids are not read back)
+        mark_saved(entries)
+        event.target_id = str(txn_id)
+        mark_saved([event], [event_id])
+        count_transactions([(txn.kind, txn.status)])
         self._transactions, self._entries, self._accounts, self._audit = [], [], {}, []
 
 

@@ -137,6 +137,8 @@ def run_pgbench(args) -> float:
 
 
 def server_environment(args, database_url: str, redis_url: str | None) -> dict[str, str]:
+    if args.stack == "run":
+        return run_environment(args, database_url)
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "project.settings.prod",
         "DATABASE_URL": database_url,
@@ -159,6 +161,25 @@ def server_environment(args, database_url: str, redis_url: str | None) -> dict[s
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
+    return env
+
+
+def run_environment(args, database_url: str) -> dict[str, str]:
+    """`make run`'s processes as a newcomer starts them on PostgreSQL: the development settings
+    (DEBUG on), no Redis (rate limits in each worker's memory, at their default rates), the bundled
+    nats-server, the relay, the consumer and the scheduler."""
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "project.settings.dev",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET_KEY,  # the development settings take it from the environment
+        "FLUX_ACCESS_TOKEN_MINUTES": str(TOKEN_MINUTES),
+        "WEB_CONCURRENCY": str(args.workers),
+        "FLUX_DB_POOL_MAX": str(args.pool_max),
+        "PORT": str(args.port),
+        "PYTHON": sys.executable,
+    }
+    for name in ("REDIS_URL", "NATS_URL", "FLUX_THROTTLE_USER", "FLUX_LOG_SHIPPING"):
+        env.pop(name, None)
     return env
 
 
@@ -215,8 +236,15 @@ class Server:
         self.log = log_path.open("w")
         self.process: subprocess.Popen | None = None
 
-    def start(self, port: int) -> None:
-        self.process = subprocess.Popen([str(BASE_DIR / "bin" / "web")], env=self.env, cwd=BASE_DIR,
+    def start(self, port: int, stack: str = "web") -> None:
+        if stack == "run":
+            # What `make run` starts once its database is migrated and seeded (Makefile, "run").
+            subprocess.run([str(BASE_DIR / "bin" / "nats-dev-credentials")], cwd=BASE_DIR, check=True)
+            command = [str(Path(sys.executable).parent / "honcho"), "start", "-f", "Procfile", "-p", str(port),
+                       "-e", ".env,var/nats/credentials.env"]
+        else:
+            command = [str(BASE_DIR / "bin" / "web")]
+        self.process = subprocess.Popen(command, env=self.env, cwd=BASE_DIR,
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -233,12 +261,30 @@ class Server:
             time.sleep(0.3)
         sys.exit("bin/web did not answer within 60 s")
 
-    def pids(self) -> list[int]:
-        """The gunicorn master and its workers."""
+    def descendants(self) -> list[int]:
+        """The started process and every process under it."""
         if self.process is None:
             return []
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
-        return [self.process.pid, *(int(pid) for pid in children.split())]
+        children: dict[int, list[int]] = {}
+        table = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+        for line in table.splitlines():
+            pid, ppid = (int(field) for field in line.split())
+            children.setdefault(ppid, []).append(pid)
+        found, queue = [], [self.process.pid]
+        while queue:
+            pid = queue.pop()
+            found.append(pid)
+            queue.extend(children.get(pid, []))
+        return found
+
+    def pids(self) -> list[int]:
+        """The web server: gunicorn's master and its workers."""
+        return [pid for pid in self.descendants() if b"gunicorn" in _cmdline(pid)]
+
+    def other_pids(self) -> list[int]:
+        """With --stack run, the other processes of `make run`: nats-server, the relay, the consumer
+        and the scheduler (honcho and the shells between are idle)."""
+        return [pid for pid in self.descendants() if b"gunicorn" not in _cmdline(pid)]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -249,6 +295,13 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def start_redis() -> tuple[subprocess.Popen | None, str | None]:
@@ -271,7 +324,7 @@ def start_redis() -> tuple[subprocess.Popen | None, str | None]:
 
 def run_flux(args, pgbench_tps: float | None) -> None:
     database_url = pg_url(args.postgres, args.db)
-    redis, redis_url = start_redis()
+    redis, redis_url = start_redis() if args.stack == "web" else (None, None)
     customers_needed = max([*args.clients, args.hot_clients, args.batch_clients])
     print(f"flux: {args.db} afresh, {customers_needed} customers; rate limits in "
           f"{'Redis' if redis_url else 'local memory'}", flush=True)
@@ -280,9 +333,10 @@ def run_flux(args, pgbench_tps: float | None) -> None:
     customers, hot_iban, agent_token = seed(args, env, customers_needed)
     server = Server(env | {"FLUX_SERVICE": "web"}, Path(args.server_log))
     try:
-        server.start(args.port)
-        print(f"flux: bin/web up ({args.workers} workers x pool {args.pool_max} = at most "
-              f"{args.workers * args.pool_max} connections); {args.duration:.0f} s per phase", flush=True)
+        server.start(args.port, args.stack)
+        print(f"flux: {'bin/web' if args.stack == 'web' else 'make run (web, nats, relay, consumer, scheduler)'} "
+              f"up ({args.workers} workers x pool {args.pool_max} = at most "
+              f"{args.workers * args.pool_max} web connections); {args.duration:.0f} s per phase", flush=True)
         ctx = Context(args, f"http://127.0.0.1:{args.port}", customers, hot_iban, agent_token,
                       ConnectionWatcher(args.postgres, args.db), server)
         asyncio.run(run_phases(ctx, pgbench_tps))
@@ -312,6 +366,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100, help="0 to leave the batch phase out")
     parser.add_argument("--batch-clients", type=int, default=16)
     parser.add_argument("--import-lines", type=int, default=10_000, help="0 to leave the import phase out")
+    parser.add_argument("--stack", choices=["web", "run"], default="web",
+                        help="web: bin/web alone, production settings, rate limits in Redis; run: what "
+                             "`make run` starts (development settings, no Redis, nats-server, relay, "
+                             "consumer, scheduler), their CPU counted too")
     parser.add_argument("--server-log", default=str(BASE_DIR / "var" / "capacity-server.log"))
     args = parser.parse_args()
     (BASE_DIR / "var").mkdir(exist_ok=True)

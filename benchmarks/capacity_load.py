@@ -57,6 +57,7 @@ class Phase:
     peak_connections: int = 0
     web_cpu: float = 0.0
     db_cpu: float = 0.0
+    others_cpu: float | None = None  # --stack run: nats-server, relay, consumer, scheduler
     client_cpu: float = 0.0  # this process: the load's clients and the connection watcher
     posted_items: int = 0  # batches: the items posted (a batch answers 200, one result per item)
 
@@ -90,7 +91,9 @@ class ConnectionWatcher:
             "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s", [self.database])
         rows = await cursor.fetchall()
         self.peak = max(self.peak, sum(1 for _, name in rows if name == "flux-web"))
-        self.backend_pids |= {pid for pid, name in rows if name == "flux-web"}
+        # The backends of every Flux process (the relay's and the consumer's too, with --stack run),
+        # not the benchmark's own (flux-bench).
+        self.backend_pids |= {pid for pid, name in rows if name.startswith("flux-") and name != "flux-bench"}
 
     async def watch(self, stop: asyncio.Event) -> None:
         import psycopg
@@ -104,6 +107,10 @@ class ConnectionWatcher:
                     pass
 
 
+def phase_stack(server: Server) -> str:
+    return "run" if server.env.get("DJANGO_SETTINGS_MODULE") == "project.settings.dev" else "web"
+
+
 @contextlib.asynccontextmanager
 async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
     """Around a phase's work: its seconds, the CPU of the web workers and of their PostgreSQL
@@ -112,7 +119,9 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
     watcher.peak = 0
     watching = asyncio.create_task(watcher.watch(stop))
     await asyncio.sleep(0.2)  # the watcher has its first sample (and backend pids)
-    web_before = cpu_seconds(server.pids())
+    web = server.pids()  # read once: the processes do not change during a phase
+    others = server.other_pids() if phase_stack(server) == "run" else []
+    web_before, others_before = cpu_seconds(web), cpu_seconds(others)
     db_before = cpu_seconds(sorted(watcher.backend_pids))
     client_before = time.process_time()
     started = time.monotonic()
@@ -120,7 +129,9 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
         yield
     finally:
         phase.seconds = time.monotonic() - started
-        phase.web_cpu = cpu_seconds(server.pids()) - web_before
+        phase.web_cpu = cpu_seconds(web) - web_before
+        if others:
+            phase.others_cpu = cpu_seconds(others) - others_before
         phase.client_cpu = time.process_time() - client_before
         # A backend the pool opened during the phase counts from zero (all its CPU is the phase's).
         phase.db_cpu = cpu_seconds(sorted(watcher.backend_pids)) - db_before
@@ -138,7 +149,7 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
     connector = aiohttp.TCPConnector(limit=len(customers) + 1)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
-        deadline = time.monotonic() + seconds
+        deadline = 0.0  # set once the measurement has started: every answer counted is in its time
 
         async def client(customer: Customer) -> None:
             headers = {"Authorization": f"Bearer {customer.token}"}
@@ -163,6 +174,7 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
                 phase.latencies.append(time.perf_counter() - started)
 
         async with measured(phase, server, watcher):
+            deadline = time.monotonic() + seconds
             await asyncio.gather(*(client(customer) for customer in customers))
 
 
@@ -276,7 +288,9 @@ def print_phase(phase: Phase, pgbench_tps: float | None) -> None:
     print(f"{phase.name:<26} {phase.rate:9.1f}/s {ratio:>8}  p50 {phase.percentile(50):7.1f} ms  "
           f"p95 {phase.percentile(95):7.1f} ms  p99 {phase.percentile(99):7.1f} ms  "
           f"peak conns {phase.peak_connections:3d}  cpu/transfer web {phase.web_cpu / per * 1000:5.2f} ms "
-          f"db {phase.db_cpu / per * 1000:5.2f} ms client {phase.client_cpu / per * 1000:5.2f} ms  "
+          f"db {phase.db_cpu / per * 1000:5.2f} ms "
+          f"{'' if phase.others_cpu is None else f'others {phase.others_cpu / per * 1000:5.2f} ms '}"
+          f"client {phase.client_cpu / per * 1000:5.2f} ms  "
           f"[{statuses}{'; ' + errors if errors else ''}]", flush=True)
 
 

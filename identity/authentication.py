@@ -17,10 +17,10 @@ from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
-from rest_framework_simplejwt.utils import get_md5_hash_password
+from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from core.db.select import select
 from identity.models import TokenFamily, User
@@ -65,7 +65,30 @@ def user_with_family_state(user_id: object, family_id: uuid.UUID) -> User | None
     return user
 
 
+# Bearer tokens whose signature and claims were checked, by their exact bytes: the class that
+# accepted each and its payload. A client sends the same access token for its whole lifetime, and
+# simplejwt decoded and verified it again on every request (PyJWT's decoding and HMAC, its options
+# and key checks: about 5 % of a loaded web worker's Python, py-spy, issue 11). The same bytes
+# always verify the same way under the same key, so only the time-bound checks (expiry) run again
+# at each use. A token refused is never remembered (lru_cache keeps no exception).
+@functools.lru_cache(maxsize=10_000)
+def _verified(raw_token: bytes) -> tuple[type[Token], dict]:
+    token = JWTAuthentication.get_validated_token(FamilyJWTAuthentication(), raw_token)
+    return type(token), token.payload
+
+
 class FamilyJWTAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        token_class, payload = _verified(raw_token)
+        token = token_class.__new__(token_class)  # Token.__init__ would decode it again
+        token.token, token.current_time, token.payload = raw_token, aware_utcnow(), dict(payload)
+        try:
+            token.verify()  # expiry, type and id claims, as at the first use
+        except TokenError:
+            # Expired since: simplejwt's own path gives the refusal its usual shape.
+            return super().get_validated_token(raw_token)
+        return token
+
     def get_user(self, validated_token: Token) -> User:
         if FAMILY_CLAIM not in validated_token.payload:
             return super().get_user(validated_token)  # a token minted outside a family (for_user)

@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from portal.views import accounts, beneficiaries, profile, pwa, statements, transfers
+from portal.views import accounts, beneficiaries, notifications, profile, pwa, statements, transfers
 
 app_name = "portal"
 
@@ -18,6 +18,10 @@ urlpatterns: list = [
     path("statements/download/", statements.statement_download, name="statement-download"),
     path("profile/", profile.profile, name="profile"),
     path("profile/password/", profile.password_change, name="password-change"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read-all/", notifications.notification_read_all, name="notifications-read-all"),
+    path("notifications/stream/", notifications.notification_events, name="notifications-stream"),
+    path("notifications/<str:pk>/read/", notifications.notification_read, name="notification-read"),
     # The installable app: the offline page (the service worker's fallback) and the JWT hand-over.
     path("offline/", pwa.offline, name="offline"),
     path("token/", pwa.token, name="token"),

@@ -46,11 +46,21 @@ return {count, redis.call('PTTL', KEYS[1])}
 """
 
 
-def _redis_script(client):
-    """The count script registered on this client (EVALSHA, loaded again if Redis forgot it)."""
-    script = getattr(client, "_flux_count_script", None)
+# The count script, on one Redis client per process and cache settings. Under ASGI each request
+# runs in a context of its own, where `caches[...]` builds a new cache backend, a new django-redis
+# client and registers the script again: 9 % of a loaded worker's Python (py-spy, 16 clients,
+# issue 11). A redis-py client is thread-safe (its connection pool hands each command a connection),
+# so every request of the process shares this one.
+_scripts: dict[str, object] = {}
+
+
+def _redis_script(backend):
+    """The count script (EVALSHA, loaded again if Redis forgot it) on this process's client for
+    the Redis server and options `backend` (a django-redis cache) was built with."""
+    settings_key = repr((backend._server, backend._params.get("OPTIONS")))
+    script = _scripts.get(settings_key)
     if script is None:
-        script = client._flux_count_script = client.register_script(_COUNT_SCRIPT)
+        script = _scripts[settings_key] = backend.client.get_client(write=True).register_script(_COUNT_SCRIPT)
     return script
 
 
@@ -60,8 +70,7 @@ def count_hit(key: str, period: int) -> tuple[int, float]:
     after the previous one ended and lasts `period` seconds."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if _is_redis(backend):
-        client = backend.client.get_client(write=True)
-        count, ttl_ms = _redis_script(client)(keys=[backend.make_and_validate_key(key)], args=[period])
+        count, ttl_ms = _redis_script(backend)(keys=[backend.make_and_validate_key(key)], args=[period])
         return int(count), max(int(ttl_ms), 0) / 1000
     with _local_lock:
         now = time.time()

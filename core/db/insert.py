@@ -12,7 +12,7 @@ conflict handling, and fields the database computes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.db import connection, models
 from django.db.models import AutoField, BigAutoField, Model
@@ -44,9 +44,27 @@ def insert_all(objs: Sequence[Model]) -> None:
         else:
             model._default_manager.bulk_create(objs)
         return
+    sql, params = insert_sql(objs)
+    _run(objs, sql, params, _generated(model))
+
+
+def _generated(model: type[Model]) -> bool:
+    return isinstance(model._meta.pk, AutoField | BigAutoField)
+
+
+def insert_sql(objs: Sequence[Model], *, expressions: Mapping[str, str] | None = None) -> tuple[str, list]:
+    """The statement insert_all runs for a few rows (INSERT ... VALUES ... RETURNING the generated
+    keys), and its parameters, to run as part of a larger one (core.db.write_together).
+
+    `expressions` gives fields an SQL expression instead of the instances' values, the same for
+    every row: `{"transaction": "(SELECT id FROM t)"}` takes the key an earlier part of the
+    statement generated. Those fields' related objects need not be saved."""
+    expressions = expressions or {}
+    model = type(objs[0])
     meta = model._meta
-    generated = isinstance(meta.pk, AutoField | BigAutoField)
+    generated = _generated(model)
     fields = [field for field in meta.concrete_fields if not (generated and field.primary_key)]
+    valued = [field for field in fields if field.name not in expressions]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     returning = f" RETURNING {quote(meta.pk.column)}" if generated else ""
@@ -54,11 +72,34 @@ def insert_all(objs: Sequence[Model]) -> None:
     for obj in objs:
         # A foreign key set to an object saved since (a transaction inserted just before its
         # entries) takes that object's new primary key, as bulk_create does.
-        obj._prepare_related_fields_for_save(operation_name="insert_all")
-        params.extend(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    _run(objs, f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([placeholders] * len(objs))}"
-         f"{returning}", params, generated)
+        obj._prepare_related_fields_for_save(operation_name="insert_all", fields=valued if expressions else None)
+        params.extend(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in valued)
+    row = "(" + ", ".join(expressions.get(field.name, "%s") for field in fields) + ")"
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(objs))}{returning}", params
+
+
+def write_together(parts: Sequence[tuple[str, str, list]], select: str) -> tuple:
+    """Run several statements as one, on PostgreSQL: `parts` are (name, statement, parameters), each
+    statement an INSERT or UPDATE that a later part or `select` may read by its name (its RETURNING
+    rows); `select` is the final SELECT over them. Returns its one row.
+
+    One round trip where each statement took its own: a transfer's transaction, entries, balances,
+    audit event and outbox row go in one statement instead of five (issue 11). PostgreSQL runs
+    every part exactly once, whether read or not, in one snapshot; the foreign keys are checked
+    when the transaction commits (Django declares them DEFERRABLE INITIALLY DEFERRED)."""
+    sql = "WITH " + ", ".join(f"{name} AS ({statement})" for name, statement, _ in parts) + " " + select
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param for _, _, params in parts for param in params])
+        return cursor.fetchone()
+
+
+def mark_saved(objs: Sequence[Model], pks: Sequence | None = None) -> None:
+    """Mark instances inserted by write_together as saved, with their generated keys if given."""
+    for index, obj in enumerate(objs):
+        if pks is not None:
+            obj.pk = pks[index]
+        obj._state.adding = False
+        obj._state.db = connection.alias
 
 
 def _run(objs: Sequence[Model], sql: str, params: list, generated: bool) -> None:

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "identity",
     "banking",
     "audit",
+    "notifications",  # customers' notifications, written by the notifier process (manage.py run_notifier)
     "portal",
     "workspace",
     # Lockout after repeated failed sign-ins, and staff two-factor sign-in (see "Identity").
@@ -421,6 +422,12 @@ FLUX_LOGS_STREAM = os.environ.get("FLUX_LOGS_STREAM", "LOGS")
 FLUX_LOGS_STREAM_MAX_MSGS = int(os.environ.get("FLUX_LOGS_STREAM_MAX_MSGS", "1000"))
 # Core NATS subject on which the consumer announces each stored record (the live tail feeds on it).
 FLUX_AUDIT_RECORDED_SUBJECT = "auditlog.recorded"
+# The notifier (notifications/notifier.py): its own durable consumer on AUDIT, the batch it writes
+# in one transaction, and the core NATS subject (<subject>.<customer id>) on which it announces each
+# notification to the customer's open app (notifications/live.py).
+FLUX_NOTIFIER_CONSUMER = os.environ.get("FLUX_NOTIFIER_CONSUMER", "notifier")
+FLUX_NOTIFIER_BATCH_SIZE = int(os.environ.get("FLUX_NOTIFIER_BATCH_SIZE", "200"))
+FLUX_NOTIFY_SUBJECT = "notify.customer"
 # Each process connects as its own NATS user (deploy/nats/nats.conf: relay, consumer, web), with
 # these or with credentials in NATS_URL (nats://user:password@host:port). Empty: no credentials
 # (a server without users, as the tests' own).

@@ -29,6 +29,7 @@ from banking.tests.factories import EXTERNAL_IBAN, AccountFactory, fund
 from core.testing.users import TEST_PASSWORD
 from identity.models import User
 from identity.tests.factories import AgentFactory, CustomerFactory, SupervisorFactory
+from notifications.models import Notification, NotificationKind
 from workspace.imports.reader import HEADER as IMPORT_HEADER
 from workspace.imports.services import import_create
 from workspace.models import ImportBatch
@@ -133,6 +134,25 @@ class World:
     @cached_property
     def beneficiary(self) -> Beneficiary:
         return beneficiary_create(customer=self.owner, name="Landlord", iban=EXTERNAL_IBAN)
+
+    def unread_notifications(self, caller: str) -> Call:
+        """Read-all, with one unread notification of the owner's and one of the caller's, if a customer."""
+        assert self.notification.read_at is None
+        if caller == "other":
+            self.make_notification(self.other)
+        return Call("notifications/read-all/", {})
+
+    @staticmethod
+    def make_notification(customer: User) -> Notification:
+        """The notifier writes them from the audit stream; here, directly."""
+        return Notification.objects.create(customer=customer, kind=NotificationKind.MONEY_IN, event_id=customer.pk,
+                                           params={"amount_minor": 100, "currency": "EUR", "payer": "Matrix"},
+                                           created_at=timezone.now())
+
+    @cached_property
+    def notification(self) -> Notification:
+        """The owner's."""
+        return self.make_notification(self.owner)
 
     @cached_property
     def inactive_agent(self) -> User:
@@ -359,6 +379,12 @@ MATRIX: dict[str, dict[str, Row]] = {
     "audit/verify/": {"GET": Row(supervisor(200), lambda w, c: Call("audit/verify/"))},
     # portal
     "sync/": {"GET": Row(customers(200), lambda w, c: w.listing("sync/"), lists_own=True)},
+    # notifications: a customer's own (staff get none: 403)
+    "notifications/": {"GET": Row(customers(200), lambda w, c: Call("notifications/"))},
+    "notifications/read-all/": {"POST": Row(customers(200), lambda w, c: w.unread_notifications(c))},
+    "notifications/<str:pk>/read/": {
+        "POST": Row(customers(200) | {"other": 404}, lambda w, c: Call(f"notifications/{w.notification.pk}/read/", {})),
+    },
     # the schema and its browsable docs are public
     "schema/": {"GET": Row(public(200), lambda w, c: Call("schema/"))},
     "docs/": {"GET": Row(public(200), lambda w, c: Call("docs/"))},

@@ -30,6 +30,7 @@ from core.idempotency import STORED_REFUSAL_STATUSES
 from core.models import IdempotencyKey
 from core.testing.api import bearer_client as signed_in_client
 from identity.models import User
+from notifications.models import Notification
 from project.tests.authz_matrix import APPROVAL_THRESHOLD, CALLERS, MATRIX, World
 from workspace.models import ImportBatch, ImportLine
 
@@ -127,6 +128,7 @@ def state(snapshot) -> dict:
         "transaction_rows": rows(Transaction),
         "users": rows(User),
         "beneficiaries": rows(Beneficiary),
+        "notifications": rows(Notification),
         "import_batches": rows(ImportBatch),
         "import_lines": rows(ImportLine),
         "blacklisted_tokens": rows(BlacklistedToken),

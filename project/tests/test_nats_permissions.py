@@ -13,17 +13,20 @@ import nats
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.test import AsyncClient
+from django.urls import reverse
 
 from audit.logshipping import NatsLogHandler
 from audit.models import AuditLogRecord
 from audit.monitoring import jetstream_status
 from audit.nats import audit_stream_config, connect, ensure_stream
-from audit.tests.support import assert_everything_logged_once, consumer_idle, open_stream, read_events
-from banking.services import deposit_create
+from audit.tests.support import assert_everything_logged_once, consumer_idle, jetstream, open_stream, read_events
+from banking.services import deposit_create, transfer_create
 from core.testing.nats import NatsServer, wait_until
+from notifications.models import Notification
 
 CONFIG = settings.BASE_DIR / "deploy" / "nats" / "nats.conf"
-USERS = ("relay", "consumer", "web", "scheduler")
+USERS = ("relay", "consumer", "web", "scheduler", "notifier")
 
 
 @pytest.fixture
@@ -231,3 +234,49 @@ def test_the_pipeline_and_the_dashboards_work_each_as_its_own_user(
     assert [entry["message"] for entry in status["recent_logs"]] == ["dashboard check"]
     # Every process had every permission it needed: the only violation is the forgery.
     assert violations(nats_server) == [("web", "Publish", "audit.transaction.posted")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_notifier_and_a_customers_live_stream_work_each_as_its_own_user(
+        alice, bob, alice_account, bob_account, nats_server, pipeline, settings, passwords):
+    pipeline("audit_relay", NATS_USER="relay", NATS_PASSWORD=passwords["relay"])
+    pipeline("run_notifier", NATS_USER="notifier", NATS_PASSWORD=passwords["notifier"])
+    notifier_login = {"user": "notifier", "password": passwords["notifier"], "inbox_prefix": "_INBOX.notifier"}
+
+    async def subscribed(js):
+        try:
+            return bool(await js.consumer_info(settings.FLUX_AUDIT_STREAM, settings.FLUX_NOTIFIER_CONSUMER))
+        except nats.js.errors.NotFoundError:
+            return False
+
+    wait_until(lambda: jetstream(nats_server.url, subscribed, **notifier_login), timeout=30, interval=0.2)
+    settings.NATS_USER, settings.NATS_PASSWORD = "web", passwords["web"]  # this test process plays the web
+    web, notifier = Client(settings, "web", passwords["web"]), Client(settings, "notifier", passwords["notifier"])
+
+    async def scenario():
+        client = AsyncClient()
+        await sync_to_async(client.force_login)(bob)
+        response = await client.get(reverse("portal:notifications-stream"))
+        try:
+            [status] = await read_events(response, count=1)
+            assert status["data"]["state"] == "live"
+            async with web as nc:  # the web may listen to a customer's notifications, never announce one
+                await nc.publish(f"notify.customer.{bob.pk}", b"{}")
+                await web.refused("publish", f"notify.customer.{bob.pk}")
+            async with notifier as nc:  # nor may the notifier write to the audit stream
+                await nc.publish("audit.x.y", b"{}")
+                await notifier.refused("publish", "audit.x.y")
+            await sync_to_async(transfer_create)(initiator=alice, source_account_id=alice_account.pk,
+                                                 destination_iban=bob_account.iban, amount=4_00)
+            # Relay -> JetStream -> notifier -> notify.customer.<bob> -> bob's stream.
+            [event] = await read_events(response, count=1, timeout=20)
+        finally:
+            response.close()
+        return event
+
+    event = async_to_sync(scenario)()
+
+    assert event["data"]["kind"] == "money_in" and "Alice Liddell" in event["data"]["body"]
+    assert Notification.objects.filter(customer=bob).count() == 1
+    assert sorted(violations(nats_server)) == [("notifier", "Publish", "audit.x.y"),
+                                               ("web", "Publish", f"notify.customer.{bob.pk}")]

@@ -1,6 +1,6 @@
 """`make serve`: the production configuration started as a newcomer starts it (DESIGN.md,
 "Running"), probed, then stopped. It runs migrate and collectstatic, then web (two workers),
-relay, consumer and scheduler under honcho, on the test database and a test nats-server."""
+relay, consumer, scheduler and notifier under honcho, on the test database and a test nats-server."""
 
 from __future__ import annotations
 
@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from nats.js.errors import NotFoundError
 
 from audit.models import AuditLogRecord
+from audit.tests.support import jetstream
 from banking.models import Account
 from core.testing.nats import database_url_for_subprocess, free_port, wait_until
 from core.testing.users import TEST_PASSWORD
+from notifications.models import Notification, NotificationKind
 
 BASE_DIR = Path(settings.BASE_DIR)
 REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "FLUX_NUM_PROXIES", "DATABASE_URL", "NATS_URL")
@@ -89,6 +92,16 @@ def get(url: str, *, headers: dict[str, str] | None = None, data: dict | None = 
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode()
 
 
+def notifier_subscribed(url: str) -> bool:
+    async def check(js):
+        try:
+            return bool(await js.consumer_info(settings.FLUX_AUDIT_STREAM, settings.FLUX_NOTIFIER_CONSUMER))
+        except NotFoundError:
+            return False
+
+    return jetstream(url, check)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_make_serve_runs_every_process_in_production_and_stops(nats_server, alice, alice_account, bob_account,
                                                                settings):
@@ -96,7 +109,7 @@ def test_make_serve_runs_every_process_in_production_and_stops(nats_server, alic
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     alice.set_password(TEST_PASSWORD)
     alice.save(update_fields=["password"])
-    port, relay_port, consumer_port, scheduler_port = (free_port() for _ in range(4))
+    port, relay_port, consumer_port, scheduler_port, notifier_port = (free_port() for _ in range(5))
     token = secrets.token_urlsafe(24)
     env = clean_environment() | {
         "SECRET_KEY": secrets.token_urlsafe(60),
@@ -111,6 +124,7 @@ def test_make_serve_runs_every_process_in_production_and_stops(nats_server, alic
         "FLUX_RELAY_METRICS_PORT": str(relay_port),
         "FLUX_CONSUMER_METRICS_PORT": str(consumer_port),
         "FLUX_SCHEDULER_METRICS_PORT": str(scheduler_port),
+        "FLUX_NOTIFIER_METRICS_PORT": str(notifier_port),
         "FLUX_AUDIT_STREAM": settings.FLUX_AUDIT_STREAM,
     }
     output = tempfile.TemporaryFile(mode="w+")
@@ -140,7 +154,11 @@ def test_make_serve_runs_every_process_in_production_and_stops(nats_server, alic
         # Production: plain HTTP pages go to HTTPS; the probes above were exempt.
         assert get(f"{base}/login/")[0] == 301
 
-        # A transfer over the API, found by its request id in the audit log (relay and consumer).
+        # The notifier's durable consumer exists (it takes the events published from then on).
+        wait_until(lambda: notifier_subscribed(nats_server.url), timeout=30, interval=0.5,
+                   message="the notifier never subscribed to the AUDIT stream")
+        # A transfer over the API, found by its request id in the audit log (relay and consumer),
+        # and in bob's notifications (notifier).
         status, _headers, body = get(f"{base}/api/v1/auth/token/", data={"username": alice.username,
                                                                           "password": TEST_PASSWORD},
                                      headers={"X-Forwarded-Proto": "https"})
@@ -157,10 +175,14 @@ def test_make_serve_runs_every_process_in_production_and_stops(nats_server, alic
         wait_until(lambda: AuditLogRecord.objects.filter(data__request_id="serve-transfer-1").exists(), timeout=30,
                    message="the transfer's audit event never reached the audit log")
         assert Account.objects.get(pk=bob_account.pk).balance == bob_account.balance + 3_00
+        wait_until(lambda: Notification.objects.filter(customer=bob_account.customer,
+                                                      kind=NotificationKind.MONEY_IN).exists(),
+                   timeout=30, message="the notifier never told bob that money arrived")
 
         scheduled = 'flux_scheduler_runs_total{job="expire_pending",outcome="done"}'
         for metrics_port, series in ((relay_port, "flux_audit_events_published_total"),
-                                     (consumer_port, "flux_audit_events_stored_total"), (scheduler_port, scheduled)):
+                                     (consumer_port, "flux_audit_events_stored_total"), (scheduler_port, scheduled),
+                                     (notifier_port, "flux_notifications_written_total 1.0")):
             status, _headers, text = get(f"http://127.0.0.1:{metrics_port}/metrics")
             assert status == 200 and series in text, (metrics_port, text[-2000:])
     finally:
