@@ -41,3 +41,31 @@ def test_the_currency_stays_beside_a_five_digit_balance(page: Page, live_server,
         assert figures and all(figure["amountLines"] == 1 and figure["currencyOnTheAmountsLine"] and figure["cardFits"]
                                for figure in figures), figures
         screenshot(f"{language}-{'accounts' if path == '/app/' else 'account'}")
+
+
+# The offline forms (static/js/offline.js) read a typed amount with static/js/lib/amount.js, by the
+# same rules as the pages' forms (core.money.parse_typed_amount): the same cases give the same answers.
+TYPED = [
+    ("fr", "1 234,50", "1234.50"), ("fr", "1\u00a0234,50", "1234.50"), ("fr", "1\u202f234,50", "1234.50"),
+    ("fr", "1.234,50", "1234.50"), ("fr", "12,5", "12.5"), ("fr", "1.234.567", "1234567"),
+    ("en", "1,234.50", "1234.50"), ("en", "1,234", "1234"), ("en", "12,50", "12.50"),
+    ("fr", "1.234", None), ("fr", "1,234", None), ("en", "1.234", None), ("fr", "1 23,50", None),
+    ("fr", "1 234.567,50", None), ("fr", "0,00", None), ("fr", "-5", None), ("en", "abc", None),
+]
+
+
+def test_the_offline_forms_read_typed_amounts_as_the_pages_do(page: Page, alice):
+    from core.money import AmountError, parse_typed_amount
+
+    page.goto("/login/")
+    answers = page.evaluate("""(cases) => import('/static/js/lib/amount.js').then(({ plainAmount }) =>
+        cases.map(([language, typed]) => plainAmount(typed, language)))""", [[lang, typed] for lang, typed, _ in TYPED])
+    assert answers == [plain for _lang, _typed, plain in TYPED]
+    for (language, typed, _plain), answer in zip(TYPED, answers, strict=True):
+        try:
+            minor = parse_typed_amount(typed, language=language)
+        except AmountError:
+            minor = None
+        assert (minor is None) == (answer is None), typed
+        if minor is not None:
+            assert round(float(answer) * 100) == minor, typed

@@ -4,6 +4,7 @@
 // Templates hold every sentence (data- attributes); this file holds none a page shows.
 // A module (deferred, before Alpine, so its components are registered in time) importing the store
 // and the outbox; see templates/includes/pwa_head.html.
+import { plainAmount } from "./lib/amount.js";
 import { valid as validIban } from "./lib/iban.js";
 import { formatDate, formatShortTime as formatTime } from "./lib/when.js";
 import { outbox } from "./offline-outbox.js";
@@ -74,9 +75,10 @@ function startOfflinePages() {
       iban = found ? found[0] : "";
     }
     iban = iban.replace(/\s+/g, "").toUpperCase();
-    const amount = String(fields.get("amount") || "").trim().replace(",", ".");
+    // As typed, in the page's language ("1 234,50"): the plain decimal the API takes, or null.
+    const amount = plainAmount(fields.get("amount"));
     const source = (await db.accounts()).find((account) => String(account.id) === String(fields.get("source")));
-    if (!source || !validIban(iban) || !AMOUNT.test(amount) || Number(amount) <= 0) {
+    if (!source || !validIban(iban) || amount === null) {
       window.alert(messages.offlineInvalid);
       return;
     }
@@ -105,8 +107,6 @@ function startOfflinePages() {
       if (node) node.textContent = value;
     }
   }
-
-  const AMOUNT = /^[0-9]{1,13}(\.[0-9]{1,2})?$/;
 
   const STATUS_STYLES = {
     queued: "bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100",
@@ -252,11 +252,11 @@ function startOfflinePages() {
         const messages = this.$root.dataset;
         const select = this.$refs.source;
         const iban = this.$refs.iban.value.replace(/\s+/g, "").toUpperCase();
-        const amount = this.$refs.amount.value.trim().replace(",", ".");
+        const amount = plainAmount(this.$refs.amount.value);
         this.notice = "";
         if (!select.value) return this.fail(messages.errorSource, select);
         if (!validIban(iban)) return this.fail(messages.errorIban, this.$refs.iban);
-        if (!AMOUNT.test(amount) || Number(amount) <= 0) return this.fail(messages.errorAmount, this.$refs.amount);
+        if (amount === null) return this.fail(messages.errorAmount, this.$refs.amount);
         this.error = "";
         await queueTransfer({
           source_account: Number(select.value),
