@@ -69,3 +69,18 @@ def test_the_offline_forms_read_typed_amounts_as_the_pages_do(page: Page, alice)
         assert (minor is None) == (answer is None), typed
         if minor is not None:
             assert round(float(answer) * 100) == minor, typed
+
+
+def test_a_frozen_account_on_a_phone_in_french(page: Page, live_server, alice, alice_account, agnes, screenshot):
+    from banking.services import account_freeze
+
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Carte déclarée volée")
+    sign_in(page, "alice")
+    page.context.add_cookies([{"name": "django_language", "value": "fr", "url": live_server.url}])
+    page.goto(f"/app/accounts/{alice_account.pk}/")
+
+    expect(page.get_by_test_id("account-status")).to_contain_text("Gelé")
+    expect(page.get_by_test_id("account-available")).to_have_text("0,00\u00a0EUR")
+    expect(page.get_by_test_id("account-balance")).to_have_text("1\u00a0000,00\u00a0EUR")
+    expect(page.get_by_test_id("account-frozen-reason")).to_have_text("Motif indiqué\u00a0: Carte déclarée volée")
+    screenshot("frozen-fr")

@@ -168,3 +168,21 @@ def test_slash_in_the_focused_search_types_no_slash(desk: Page, agnes, alice, al
     reason.click()
     desk.keyboard.type("1/2")
     expect(reason).to_have_value("1/2")
+
+
+def test_the_french_desk_reads_in_words_and_one_date_format(desk: Page, live_server, agnes, alice, alice_account):
+    from banking.services import account_freeze
+
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Carte déclarée volée")
+    sign_in(desk, "agnes")
+    desk.context.add_cookies([{"name": "django_language", "value": "fr", "url": live_server.url}])
+    desk.goto(f"/agent/customers/{alice.pk}/")
+
+    expect(desk.get_by_role("heading", name="Événements d’audit")).to_be_visible()
+    expect(desk.get_by_test_id("event-label").first).to_have_text("Compte gelé")
+    expect(desk.get_by_test_id("event-reason").first).to_contain_text("Carte déclarée volée")
+    expect(desk.get_by_test_id("audit-event").first).to_contain_text("Compte #")
+    # One date format: "28 novembre 2026", never "28 Nov 2026" nor "2026-11-28".
+    dates = desk.locator('[data-testid="audit-event"] > span').first.inner_text()
+    assert " 20" in dates and "-" not in dates.split(",")[0]
+    shot(desk, "customer-fr")
