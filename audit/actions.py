@@ -42,6 +42,8 @@ TRANSACTION_APPROVED = "transaction.approved"
 TRANSACTION_REJECTED = "transaction.rejected"
 TRANSACTION_EXPIRED = "transaction.expired"
 TRANSACTION_REVERSED = "transaction.reversed"
+# The initiating customer (or staff) withdrew a pending transaction: hold released, nothing posted.
+TRANSACTION_CANCELLED = "transaction.cancelled"
 
 IMPORT_UPLOADED = "import.uploaded"
 IMPORT_STARTED = "import.started"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.core.paginator import Page, Paginator
 from django.db.models import CharField, F, FilteredRelation, Q, QuerySet
 from django.db.models.functions import Cast
@@ -141,6 +144,62 @@ def pending_transactions_of_account(*, account: Account) -> list[Transaction]:
         .select_related("initiated_by")
         .order_by("id")
     )
+
+
+def pending_transfers_of_customer(*, customer, account: Account | None = None) -> list[Transaction]:
+    """The transfers `customer` made that wait for approval (not yet expired), from any of their
+    accounts or from `account` only, oldest first: what the customer may still cancel."""
+    pending = Transaction.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()),
+        status=TransactionStatus.PENDING,
+        initiated_by=customer,
+        kind__in=[TransactionKind.TRANSFER, TransactionKind.EXTERNAL_TRANSFER],
+        source__customer=customer,
+    )
+    if account is not None:
+        pending = pending.filter(source=account)
+    return list(pending.select_related("source", "destination").order_by("created_at", "id"))
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One step of a transaction's status history: what happened (`event`: created, pending,
+    posted, approved, rejected, cancelled, expired, reversal_requested, reversed), when, by whom
+    (a user or None for the system) and why (a rejection's reason)."""
+
+    event: str
+    at: datetime
+    actor: User | None = None
+    reason: str = ""
+
+
+def transaction_timeline(txn: Transaction) -> list[TimelineStep]:
+    """A transaction's status history, oldest first, from its own fields (created, posted, decided)
+    and its standing reversal's: Transaction keeps every time and decider it went through."""
+    steps = [TimelineStep("created", txn.created_at, txn.initiated_by)]
+    decided = {
+        TransactionStatus.REJECTED: "rejected",
+        TransactionStatus.CANCELLED: "cancelled",
+        TransactionStatus.EXPIRED: "expired",
+    }
+    if txn.decided_at is None and txn.status == TransactionStatus.PENDING:
+        steps.append(TimelineStep("pending", txn.created_at))
+    elif txn.decided_at is not None:
+        steps.append(TimelineStep("pending", txn.created_at))
+        if txn.status == TransactionStatus.POSTED:
+            steps.append(TimelineStep("approved", txn.decided_at, txn.decided_by))
+        elif txn.status in decided:
+            steps.append(TimelineStep(decided[txn.status], txn.decided_at, txn.decided_by, txn.decision_reason))
+    elif txn.status == TransactionStatus.EXPIRED:
+        steps.append(TimelineStep("expired", txn.created_at))
+    if txn.posted_at is not None:
+        steps.append(TimelineStep("posted", txn.posted_at))
+    reversal = standing_reversal_of(txn)
+    if reversal is not None:
+        steps.append(TimelineStep("reversal_requested", reversal.created_at, reversal.initiated_by))
+        if reversal.posted_at is not None:
+            steps.append(TimelineStep("reversed", reversal.posted_at, reversal.decided_by))
+    return sorted(steps, key=lambda step: step.at)
 
 
 def transaction_for_staff_page(*, user, transaction_id: object) -> Transaction:

@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from portal.views import accounts, beneficiaries, notifications, profile, pwa, statements, transfers
+from portal.views import accounts, beneficiaries, notifications, profile, pwa, statements, transactions, transfers
 
 app_name = "portal"
 
@@ -11,6 +11,9 @@ urlpatterns: list = [
     path("accounts/<str:pk>/", accounts.account_detail, name="account"),
     path("transfer/", transfers.transfer, name="transfer"),
     path("transfer/<str:pk>/", transfers.transfer_result, name="transfer-result"),
+    path("transactions/<str:pk>/", transactions.transaction_detail, name="transaction"),
+    path("transactions/<str:pk>/cancel/", transactions.transaction_cancel, name="transaction-cancel"),
+    path("transactions/<str:pk>/receipt/", transactions.transaction_receipt, name="transaction-receipt"),
     path("beneficiaries/", beneficiaries.beneficiary_list, name="beneficiaries"),
     path("beneficiaries/<str:pk>/rename/", beneficiaries.beneficiary_rename, name="beneficiary-rename"),
     path("beneficiaries/<str:pk>/delete/", beneficiaries.beneficiary_delete, name="beneficiary-delete"),

@@ -37,6 +37,7 @@ APPROVED = {**TRANSFER_PENDING, "status": "posted", "posted_at": "2026-04-01T11:
             "decided_at": "2026-04-01T11:30:00Z"}
 REJECTED = {**TRANSFER_PENDING, "status": "rejected", "decided_by": 4, "decided_at": "2026-04-01T11:30:00Z",
             "decision_reason": "The customer called to cancel it."}
+CANCELLED = {**TRANSFER_PENDING, "status": "cancelled", "decided_by": 5, "decided_at": "2026-04-01T10:20:00Z"}
 REVERSAL = {
     **TRANSFER_POSTED, "id": 97, "kind": "reversal", "status": "pending", "source_account": 42,
     "source_iban": BOB_IBAN, "destination_account": 17, "destination_iban": ALICE_IBAN,
@@ -98,6 +99,7 @@ CASH_EXAMPLES = [
 ]
 APPROVAL_LIST_EXAMPLES = [response("Pending transfer", TRANSFER_PENDING), response("Pending reversal", REVERSAL)]
 APPROVE_EXAMPLES = [response("Approved", APPROVED)]
+CANCEL_EXAMPLES = [response("Cancelled", CANCELLED)]
 REJECT_EXAMPLES = [request("Reason", {"reason": "The customer called to cancel it."}), response("Rejected", REJECTED)]
 REVERSE_EXAMPLES = [request("Reason", {"reason": "Paid twice by mistake."}), response("Reversal", REVERSAL, 201)]
 BENEFICIARY = {"id": 7, "name": "Bob", "iban": BOB_IBAN, "created_at": "2026-03-01T08:00:00Z"}

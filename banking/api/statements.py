@@ -1,4 +1,5 @@
-"""GET accounts/{id}/statement/?month=YYYY-MM&format=csv|pdf: a month's statement as a file."""
+"""GET accounts/{id}/statement/?month=YYYY-MM&format=csv|pdf: a month's statement as a file; GET
+transactions/{id}/receipt/: a transaction's receipt as a PDF."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from banking.access import account_for_user
+from banking.access import account_for_user, transaction_for_user
 from banking.api.examples import ALICE_IBAN
+from banking.receipts import receipt_response
 from banking.statements.exports import FORMATS, statement_response
 from core.api.schema import errors
 
@@ -56,3 +58,26 @@ class AccountStatementView(APIView):
             account=account, month_param=request.query_params.get("month"),
             format_param=request.query_params.get("format"),
         )
+
+
+class TransactionReceiptView(APIView):
+    def perform_content_negotiation(self, request, force=False):
+        # The receipt is an HttpResponse (a PDF): only errors go through a renderer, as JSON.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
+    @extend_schema(
+        summary="A transaction's receipt (PDF)",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="Proof of payment: Flux's name and BIC, the parties' names and IBANs, the amount, "
+                "the transaction id, its status and times, and its reference, in the caller's language "
+                "(Accept-Language).",
+            ),
+            **errors(404),
+        },
+        description="Its parties (the customers whose accounts it touches) and staff; anyone else gets 404.",
+    )
+    def get(self, request: Request, pk: str) -> HttpResponse:
+        return receipt_response(transaction_for_user(request.user, pk))

@@ -324,6 +324,29 @@ class TransactionRejectView(APIView):
         return idempotent_response(request, operation, required=False)
 
 
+class TransactionCancelView(APIView):
+    @extend_schema(
+        summary="Cancel a pending transaction",
+        description="Withdraws it before anyone decides it: `cancelled`, its hold released (available "
+        "restored, balance unchanged), nothing moves. The customer who made it, or staff. Another "
+        "customer's transaction is 404 `not_found`; a party who did not make it (the payee) gets 403 "
+        "`permission_denied`; 409 `not_pending` once decided, cancelled or expired.",
+        request=None,
+        responses={
+            200: TransactionSerializer,
+            **errors(400, 403, 404, "not_pending", "idempotency_key_reused"),
+        },
+        parameters=idempotent(200, required=False),
+        examples=examples.CANCEL_EXAMPLES,
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        def operation():
+            txn = services.transaction_cancel(actor=request.user, transaction_id=parse_id(pk))
+            return status.HTTP_200_OK, transaction_body(txn)
+
+        return idempotent_response(request, operation, required=False)
+
+
 class TransactionReverseView(APIView):
     permission_classes = [IsBankStaff]
 

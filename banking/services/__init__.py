@@ -7,7 +7,7 @@ from banking.services.accounts import (
     account_set_overdraft_limit,
     account_unfreeze,
 )
-from banking.services.approvals import pending_expire, transaction_approve, transaction_reject
+from banking.services.approvals import pending_expire, transaction_approve, transaction_cancel, transaction_reject
 from banking.services.batches import movements_apply, transfer_batch_create
 from banking.services.beneficiaries import beneficiary_create, beneficiary_delete, beneficiary_rename
 from banking.services.movements import (
@@ -35,6 +35,7 @@ __all__ = [
     "movements_apply",
     "pending_expire",
     "transaction_approve",
+    "transaction_cancel",
     "transaction_reject",
     "transaction_reverse",
     "transfer_batch_create",

@@ -168,3 +168,46 @@ def pending_expire(*, now: datetime | None = None) -> int:
             )
             expired += 1
     return expired
+
+
+def transaction_cancel(*, actor: User, transaction_id: int) -> Transaction:
+    """Withdraw a pending transaction before anyone decides it: it becomes `cancelled`, nothing
+    posts and its hold is released (available restored, balance unchanged).
+
+    The customer who initiated it may cancel it; staff may cancel any. A customer who cannot see
+    the transaction gets not_found (never learning that it exists); one who can see it (the payee,
+    or the holder of an account a member of staff debited) but did not initiate it gets
+    permission_denied.
+
+    Errors: not_found, permission_denied, not_pending (decided, cancelled or expired).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        txn = lock_transaction(transaction_id)
+        if txn is None:
+            raise NotFound("Transaction not found.")
+        if not actor.is_bank_staff:
+            own_accounts = set(Account.objects.filter(customer=actor).values_list("pk", flat=True))
+            if not own_accounts & {txn.source_id, txn.destination_id}:
+                raise NotFound("Transaction not found.")
+            if txn.initiated_by_id != actor.pk:
+                raise ApplicationError("permission_denied", "Only whoever made this transaction may cancel it.")
+        if txn.status != TransactionStatus.PENDING:
+            raise ApplicationError("not_pending", f"This transaction is {txn.status}, not pending.")
+        if txn.expires_at and txn.expires_at <= now:
+            raise ApplicationError("not_pending", "This transaction has expired.")
+        accounts = lock_accounts([txn.source_id])
+        _release_hold(txn, accounts[txn.source_id])
+        txn.status = TransactionStatus.CANCELLED
+        txn.decided_by = actor
+        txn.decided_at = now
+        txn.save(update_fields=["status", "decided_by", "decided_at"])
+        count_transactions([(txn.kind, txn.status)])
+        audit_record(
+            actor=actor,
+            action=actions.TRANSACTION_CANCELLED,
+            target_type="transaction",
+            target_id=txn.pk,
+            data=transaction_audit_data(txn) | {"initiated_by": txn.initiated_by_id},
+        )
+        return txn

@@ -15,9 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from banking import selectors
 from banking.access import accounts_visible_to
-from banking.api.examples import ACCOUNT, ENTRY
-from banking.api.serializers import AccountSerializer, EntrySerializer
+from banking.api.examples import ACCOUNT, ENTRY, TRANSFER_PENDING
+from banking.api.serializers import AccountSerializer, EntrySerializer, TransactionSerializer
 from core.api.permissions import IsCustomer
 from core.api.schema import errors
 from core.ids import MAX_ID
@@ -32,6 +33,20 @@ class SyncEntrySerializer(EntrySerializer):
     class Meta(EntrySerializer.Meta):
         fields = [*EntrySerializer.Meta.fields, "account"]
         read_only_fields = fields
+
+
+class SyncPendingSerializer(TransactionSerializer):
+    """A transfer the customer made that waits for approval (what the app lists, and may cancel)."""
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [
+            "id", "kind", "status", "amount", "currency", "source_account", "source_iban", "destination_iban",
+            "reference", "created_at", "expires_at",
+        ]
+        read_only_fields = fields
+
+
+PENDING_EXAMPLE = {name: TRANSFER_PENDING[name] for name in SyncPendingSerializer.Meta.fields}
 
 
 def encode_cursor(entry_id: int) -> str:
@@ -58,6 +73,8 @@ SyncResponse = inline_serializer(
     fields={
         "accounts": AccountSerializer(many=True),
         "entries": SyncEntrySerializer(many=True),
+        "pending": SyncPendingSerializer(many=True, help_text="Every transfer the customer made that waits for "
+                                         "approval, oldest first (the whole list each time: replace it)."),
         "cursor": serializers.CharField(help_text="Send it back as ?cursor= next time."),
         "has_more": serializers.BooleanField(help_text="More entries are waiting: ask again now."),
         "synced_at": serializers.DateTimeField(),
@@ -66,7 +83,8 @@ SyncResponse = inline_serializer(
 
 
 class SyncView(APIView):
-    """The signed-in customer's accounts (current balances) and the entries added since `cursor`.
+    """The signed-in customer's accounts (current balances), the entries added since `cursor` and
+    every transfer of theirs that waits for approval.
 
     Without a cursor: every account and its last 100 entries. The answer's `cursor` goes into the
     next call; entries are oldest first and may repeat the newest ones of the last answer (store
@@ -80,7 +98,8 @@ class SyncView(APIView):
         summary="The offline feed (customers)",
         responses={200: SyncResponse, **errors(400, 403)},
         examples=[OpenApiExample("First sync", response_only=True, status_codes=["200"], value={
-            "accounts": [ACCOUNT], "entries": [{**ENTRY, "account": 17}], "cursor": "ZTozMDE",
+            "accounts": [ACCOUNT], "entries": [{**ENTRY, "account": 17}], "pending": [PENDING_EXAMPLE],
+            "cursor": "ZTozMDE",
             "has_more": False, "synced_at": "2026-04-01T08:00:00Z",
         })],
     )
@@ -94,6 +113,9 @@ class SyncView(APIView):
             {
                 "accounts": AccountSerializer(accounts, many=True).data,
                 "entries": SyncEntrySerializer(entries, many=True).data,
+                "pending": SyncPendingSerializer(
+                    selectors.pending_transfers_of_customer(customer=request.user), many=True
+                ).data,
                 "cursor": encode_cursor(next_id),
                 "has_more": has_more,
                 "synced_at": synced_at,

@@ -168,3 +168,32 @@ def test_the_sync_feed_costs_the_same_whatever_the_history(alice, alice_account,
         first = client.get(SYNC)
     with django_assert_max_num_queries(6):
         client.get(SYNC, {"cursor": first.json()["cursor"]})
+
+
+def test_the_transfers_waiting_for_approval_come_whole_each_time(alice, bob, alice_account, open_account,
+                                                                 bob_account):
+    from banking.services import transaction_cancel
+
+    rich = open_account(alice, balance=30_000_00)
+    bob_rich = open_account(bob, balance=30_000_00)
+    waiting = transfer_create(initiator=alice, source_account_id=rich.pk, destination_iban=bob_account.iban,
+                              amount=12_000_00, reference="Car")
+    cancelled = transfer_create(initiator=alice, source_account_id=rich.pk, destination_iban=bob_account.iban,
+                                amount=11_000_00)
+    transaction_cancel(actor=alice, transaction_id=cancelled.pk)
+    # Bob's pending transfer to Alice is not hers to list.
+    transfer_create(initiator=bob, source_account_id=bob_rich.pk, destination_iban=alice_account.iban,
+                    amount=10_000_00)
+    client = client_for(alice)
+
+    first = client.get(SYNC).json()
+
+    assert first["pending"] == [{
+        "id": waiting.pk, "kind": "transfer", "status": "pending", "amount": "12000.00", "currency": "EUR",
+        "source_account": rich.pk, "source_iban": rich.iban, "destination_iban": bob_account.iban,
+        "reference": "Car", "created_at": first["pending"][0]["created_at"],
+        "expires_at": first["pending"][0]["expires_at"],
+    }]
+    transaction_cancel(actor=alice, transaction_id=waiting.pk)
+    again = client.get(SYNC, {"cursor": first["cursor"]}).json()
+    assert again["pending"] == []

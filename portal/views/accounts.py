@@ -38,7 +38,8 @@ class EntryPagination(IdCursorPagination):
 @customer_required
 def account_list(request: HttpRequest) -> HttpResponse:
     accounts = with_freeze_reasons(list(accounts_visible_to(request.user).order_by("id")))
-    return render(request, "portal/accounts.html", {"accounts": accounts})
+    pending = selectors.pending_transfers_of_customer(customer=request.user)
+    return render(request, "portal/accounts.html", {"accounts": accounts, "pending": pending})
 
 
 def with_freeze_reasons(accounts: list) -> list:
@@ -95,6 +96,7 @@ def account_detail(request: HttpRequest, pk: str) -> HttpResponse:
         status = 400
     context = {
         "account": account,
+        "pending": selectors.pending_transfers_of_customer(customer=request.user, account=account),
         "entries": entries,
         "next_url": next_url,
         "form": filterset.form,

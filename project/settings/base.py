@@ -369,6 +369,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # A transaction's kind and status keep one name wherever they appear (sync/ lists transactions
+    # next to accounts, whose kind and status are other choice sets).
+    "ENUM_NAME_OVERRIDES": {
+        "TransactionKindEnum": "banking.models.TransactionKind",
+        "TransactionStatusEnum": "banking.models.TransactionStatus",
+    },
     # 401, 429 (with Retry-After) and 413 on every operation (core/api/schema.py); the default
     # enum hook first.
     "POSTPROCESSING_HOOKS": [
@@ -389,6 +395,10 @@ FLUX_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
 # Flux IBANs: country NL, bank code FLUX (a code no real Dutch bank uses).
 FLUX_IBAN_COUNTRY = "NL"
 FLUX_IBAN_BANK_CODE = "FLUX"
+# Flux's name and BIC as printed on receipts (proof of payment); the BIC's bank and country codes
+# follow the IBANs' (FLUX, NL).
+FLUX_BANK_NAME = os.environ.get("FLUX_BANK_NAME", "Flux")
+FLUX_BIC = os.environ.get("FLUX_BIC", "FLUXNL2AXXX")
 # Idempotency keys are kept at least this long; then the scheduler (or `manage.py purge_idempotency_keys`) purges them.
 FLUX_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("FLUX_IDEMPOTENCY_TTL_HOURS", "48"))
 

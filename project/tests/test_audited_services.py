@@ -22,6 +22,7 @@ from banking.services import (
     deposit_create,
     pending_expire,
     transaction_approve,
+    transaction_cancel,
     transaction_reject,
     transaction_reverse,
     transfer_create,
@@ -167,6 +168,15 @@ def test_reject(sam, pending_deposit):
     assert_event(event, actor=sam, action=actions.TRANSACTION_REJECTED, target_type="transaction",
                  target_id=pending_deposit.pk)
     assert event.data["reason"] == "fake notes"
+
+
+def test_cancel(alice, open_account, bob_account):
+    rich = open_account(alice, balance=2 * PENDING_TRANSFER)
+    txn = transfer_create(
+        initiator=alice, source_account_id=rich.pk, destination_iban=bob_account.iban, amount=PENDING_TRANSFER)
+    _, event = only_new_event(lambda: transaction_cancel(actor=alice, transaction_id=txn.pk))
+    assert_event(event, actor=alice, action=actions.TRANSACTION_CANCELLED, target_type="transaction", target_id=txn.pk)
+    assert event.data["status"] == "cancelled"
 
 
 def test_pending_expire_is_audited_without_an_actor(pending_deposit):

@@ -6,7 +6,8 @@
 // see templates/includes/pwa_head.html. This script element carries the URLs (data- attributes).
 // On a customer page, online:
 //   1. POST /app/token/ (session cookie + CSRF token) hands this page a JWT pair, kept in memory only;
-//   2. GET /api/v1/sync/?cursor= stores the accounts and new entries (last 100 per account).
+//   2. GET /api/v1/sync/?cursor= stores the accounts and new entries (last 100 per account), and
+//      the transfers waiting for approval (replaced whole).
 // Offline (navigator.onLine false, or a fetch fails), `isOffline()` says so and CHANGED is fired.
 // The other two modules import `store` (null where the page has no #flux-offline element).
 function createStore() {
@@ -28,7 +29,7 @@ function createStore() {
   const CHANGED = "flux:offline-changed";
 
   // --- IndexedDB ------------------------------------------------------------------------------
-  // Stores: meta (user, cursor, syncedAt, lang), accounts (by id), entries (by id, index on account),
+  // Stores: meta (user, cursor, syncedAt, lang, pending: the transfers waiting for approval), accounts (by id), entries (by id, index on account),
   // outbox (by Idempotency-Key).
   let dbPromise = null;
   function openDb() {
@@ -108,6 +109,8 @@ function createStore() {
         s.meta.put(user, "user");
         s.meta.put(answer.cursor, "cursor");
         s.meta.put(syncedAt, "syncedAt");
+        // The transfers waiting for approval come whole with every answer: replace them.
+        if (Array.isArray(answer.pending)) s.meta.put(answer.pending, "pending");
         for (const account of answer.accounts) {
           await new Promise((resolve) => {
             let kept = 0;

@@ -217,6 +217,36 @@ function startOfflinePages() {
       },
     }));
 
+    // The offline page's transfers waiting for approval, as the last sync saw them.
+    window.Alpine.data("offlinePending", () => ({
+      count: 0,
+      init() {
+        this.render();
+        window.addEventListener(CHANGED, () => this.render());
+      },
+      get sectionHidden() {
+        return this.count === 0;
+      },
+      async render() {
+        const since = this.$root.dataset.since;
+        const pending = (await db.meta("pending").catch(() => null)) || [];
+        const list = this.$refs.list;
+        list.replaceChildren();
+        for (const txn of pending) {
+          const row = this.$refs.item.content.cloneNode(true);
+          fill(row, {
+            amount: formatMoney(txn.amount, txn.currency),
+            destination: groupIban(txn.destination_iban),
+            reference: txn.reference || "",
+            since: since.replace("{date}", formatDate(txn.created_at)),
+          });
+          row.querySelector("li").dataset.transactionId = txn.id;
+          list.append(row);
+        }
+        this.count = pending.length;
+      },
+    }));
+
     // "Queue a transfer": stored in the outbox first, sent when the network is back.
     window.Alpine.data("outboxForm", () => ({
       error: "",
