@@ -17,6 +17,7 @@ pytest.register_assert_rewrite("core.testing", "audit.tests", "banking.tests", "
 
 from django.db import connection
 from django.test import TransactionTestCase
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from banking.ledger import internal_account
@@ -58,6 +59,16 @@ def flush_past_append_only_tables():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(TransactionTestCase, "_fixture_teardown", fixture_teardown)
         yield
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Each test ends in the default language. Django's LocaleMiddleware activates the language of
+    a request (a test client with `django_language=fr`) in the thread and never deactivates it, so
+    a French page left French on for the next tests of the process: a statement then came out in
+    French and its test failed, depending on the order the tests ran in."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from audit.api.filters import AuditLogFilter
 from audit.models import AuditLogRecord
 from audit.nats import connect
+from audit.presentation import event_details
 from audit.selectors import REPLAY_LIMIT, active_filters, records_after
 from audit.signing import Refused, verify
 
@@ -80,6 +81,8 @@ def audit_row(record: Mapping) -> dict:
         "target_id": target_id,
         "target_label": f"{target_type} {target_id}".strip(),
         "target_url": target_url(target_type, target_id),
+        # What happened in words, with the amount and the reason (audit.presentation).
+        **{f"detail_{name}": value for name, value in event_details(record["action"], record.get("data")).items()},
     }
 
 
@@ -87,7 +90,7 @@ def record_row(record: AuditLogRecord) -> dict:
     return audit_row({
         "seq": record.seq, "id": record.event_id, "occurred_at": record.occurred_at,
         "actor": record.actor_username, "action": record.action,
-        "target_type": record.target_type, "target_id": record.target_id,
+        "target_type": record.target_type, "target_id": record.target_id, "data": record.data,
     })
 
 

@@ -14,6 +14,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -35,8 +37,8 @@ def _refusal(request: HttpRequest, user, *, page: bool) -> HttpResponse | None:
     if page:
         return render(request, "audit/forbidden.html", status=403)
     if not user.is_authenticated:
-        return error_response("not_authenticated", "Sign in first.")
-    return error_response("permission_denied", "Only supervisors may do this.")
+        return error_response("not_authenticated", _("Sign in first."))
+    return error_response("permission_denied", _("Only supervisors may do this."))
 
 
 def supervisor_required(*, page: bool) -> Callable:
@@ -97,7 +99,10 @@ async def audit_stream(request: HttpRequest) -> StreamingHttpResponse:
 @supervisor_required(page=True)
 def nats_dashboard(request: HttpRequest) -> HttpResponse:
     status = async_to_sync(nats_status)()
-    return render(request, "audit/nats.html", {"status": status, "status_url": reverse("staff-nats-status")})
+    # Shown in the bank's time zone, as the page's script then shows each refresh (lib/when.js).
+    checked_at = parse_datetime(status["checked_at"])
+    return render(request, "audit/nats.html", {"status": status, "checked_at": checked_at,
+                                               "status_url": reverse("staff-nats-status")})
 
 
 @require_GET

@@ -4,6 +4,7 @@ by the pages alike; bad values give 400 validation_error in the API."""
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction, TransactionStatus
 from core.filters import AmountFilter, FromFilter, IdFilter, MaxAmountFilter, MinAmountFilter, ToFilter
@@ -47,7 +48,7 @@ class TransferFilterForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("direction") and cleaned.get("account") is None:
-            self.add_error("direction", "Give an account with a direction.")
+            self.add_error("direction", _("Give an account with a direction."))
         return cleaned
 
 

@@ -16,6 +16,13 @@ def normalize_iban(value: str) -> str:
     return "".join(str(value).split()).upper()
 
 
+def group_iban(iban: object) -> str:
+    """"NL91FLUX0417164300" -> "NL91 FLUX 0417 1643 00": groups of four, as IBANs are printed and
+    read aloud (pages, statements, receipts). Whatever spaces it came with are dropped first."""
+    compact = "".join(str(iban or "").split())
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
 def parse_iban(value: object) -> IBAN:
     """Validate an IBAN (country format, length, mod-97 check digits) or raise `invalid_iban`."""
     if not isinstance(value, str) or not value.strip():

@@ -8,9 +8,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from banking.models import Transaction, TransactionKind, TransactionStatus
+from banking.models import Account, Transaction, TransactionKind, TransactionStatus
 from core.errors import ApplicationError
 from core.money import decimal_to_minor, format_minor
+
+
+def may_spend(account: Account, amount: int) -> bool:
+    """Has `account` `amount` (minor units) available: balance, less what is held, plus its
+    overdraft limit? The rule banking.ledger.ensure_available enforces when the money moves (or is
+    held, for a transfer that waits for approval); a page asks it first to say so before the
+    customer confirms. The bank's internal accounts are never short."""
+    return account.is_internal or account.available >= amount
 
 
 def may_set_overdraft(user, overdraft_limit: int | None = None) -> bool:

@@ -15,15 +15,10 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from banking.iban import group_iban
 from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
 from banking.statements.exports import _latin1
-from core.templatetags.money import format_money
-
-
-def group_iban(iban: str) -> str:
-    """"NL91FLUX0417164300" -> "NL91 FLUX 0417 1643 00"."""
-    compact = "".join(str(iban or "").split())
-    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+from core.money import format_money
 
 
 @dataclass(frozen=True)

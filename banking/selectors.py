@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.paginator import Page, Paginator
 from django.db.models import CharField, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Concat, Trim
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from audit.actions import ACCOUNT_FROZEN
 from audit.models import AuditEvent
 from audit.selectors import event_queryset_about
 from banking.access import transactions_visible_to
 from banking.models import (
     LIVE_REVERSAL_STATUSES,
     Account,
+    AccountStatus,
     Beneficiary,
     Entry,
     Transaction,
@@ -160,6 +163,14 @@ def customer_events(*, customer_id: int, limit: int = 50) -> list[AuditEvent]:
     return list(customer_event_queryset(customer_id=customer_id).order_by("-occurred_at", "-pk")[:limit])
 
 
+def customer_event_page(*, customer_id: int, page: object, per_page: int = 20) -> Page:
+    """One page (`page`, 1 = the newest; a page that is not one gives the nearest) of the events
+    of `customer_event_queryset`, newest first: the desk's customer page lists them page by page
+    rather than as one wall."""
+    events = customer_event_queryset(customer_id=customer_id).order_by("-occurred_at", "-pk")
+    return Paginator(events, per_page).get_page(page)
+
+
 def recent_transactions_of_customer(*, customer, limit: int) -> list[Transaction]:
     """The customer's newest `limit` transactions (from or to any of their accounts), newest
     first, each with its standing reversal (with_reversal): the desk's customer page."""
@@ -251,3 +262,18 @@ def transaction_for_staff_page(*, user, transaction_id: object) -> Transaction:
 def entries_of_transaction(txn: Transaction) -> list[Entry]:
     """A transaction's entries with their accounts, in the order they were written."""
     return list(txn.entries.select_related("account").order_by("id"))
+
+
+def freeze_reasons(*, accounts: list[Account]) -> dict[int, str]:
+    """The reason each frozen account of `accounts` was frozen for (the latest account.frozen
+    event's reason), by account id: what the customer is told, beside "Frozen". One query."""
+    frozen = [str(account.pk) for account in accounts if account.status == AccountStatus.FROZEN]
+    if not frozen:
+        return {}
+    events = AuditEvent.objects.filter(
+        action=ACCOUNT_FROZEN, target_type="account", target_id__in=frozen
+    ).order_by("target_id", "-occurred_at", "-pk").values_list("target_id", "data")
+    reasons: dict[int, str] = {}
+    for target_id, data in events:
+        reasons.setdefault(int(target_id), str((data or {}).get("reason") or ""))
+    return reasons

@@ -32,8 +32,9 @@ class AmountFormField(forms.CharField):
             return None
         try:
             return parse_amount(value, allow_zero=True)
-        except AmountError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        except AmountError:
+            # The pages show it too (the history search): in the page's language.
+            raise forms.ValidationError(_("Enter an amount such as 12.50 (at most two decimals).")) from None
 
 
 class MomentFormField(forms.CharField):
@@ -57,7 +58,7 @@ class MomentFormField(forms.CharField):
             else:
                 moment = datetime.fromisoformat(value)
         except ValueError:
-            raise forms.ValidationError("Use a date (2026-01-31) or an ISO 8601 date-time.") from None
+            raise forms.ValidationError(_("Use a date (2026-01-31) or an ISO 8601 date-time.")) from None
         try:
             moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
             return moment.astimezone(UTC)

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import ApplicationError, ErrorCode
 from core.idempotency import Outcome, fingerprint, run_once
+from core.money import AmbiguousAmountError, AmountError, parse_typed_amount
 
 # Where a page shows a refusal, per code it says in a person's words (the code's sentence,
 # core.errors.ErrorCode.message): next to that form field, or on top of the form (None). A code the
@@ -40,6 +43,21 @@ def refusal_message(error: ApplicationError, refusal_fields: RefusalFields | Non
     if refusal_fields is not None and error.code in refusal_fields:
         return str(error.code.message)
     return error.message
+
+
+def clean_typed_amount(value: str, *, invalid: str, allow_zero: bool = False) -> int:
+    """An amount typed on a page in minor units: in the display format of the active language
+    ("1 234,50" in French, "1,234.50" in English) or as a plain decimal (core.money.parse_typed_amount).
+    A form error otherwise: `invalid`, or, for an amount that reads two ways, a sentence saying so."""
+    try:
+        return parse_typed_amount(value, language=get_language() or "en", allow_zero=allow_zero)
+    except AmbiguousAmountError:
+        raise forms.ValidationError(
+            _("“%(amount)s” reads two ways: type the amount without a thousands separator, such as 1234.50."),
+            code="ambiguous", params={"amount": value},
+        ) from None
+    except AmountError:
+        raise forms.ValidationError(invalid, code="invalid") from None
 
 
 @dataclass(frozen=True)

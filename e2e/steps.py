@@ -24,3 +24,11 @@ def sign_in(page: Page, username: str, password: str = TEST_PASSWORD, *, path: s
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def confirm_in_dialog(page: Page, label: str) -> None:
+    """Answer the staff pages' confirmation (templates/workspace/_confirm_dialog.html), asked before
+    approve, reject, freeze, close and deactivate, with its confirm button (`label`)."""
+    dialog = page.get_by_test_id("confirm-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=label).click()

@@ -22,7 +22,7 @@ from banking.services import withdrawal_create
 from core.money import decimal_to_minor, format_minor, parse_amount
 from core.templatetags.money import format_money
 from core.testing.users import TEST_PASSWORD
-from e2e.steps import sign_in
+from e2e.steps import confirm_in_dialog, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.parametrize("viewport", ["desktop"])]
 
@@ -126,6 +126,7 @@ def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_app
     row = approval_row(page, deposit)
     expect(row).to_contain_text("agnes")
     row.get_by_role("button", name="Approve").click()
+    confirm_in_dialog(page, "Approve")
     expect(approval_row(page, deposit)).to_have_count(0)
     deposit.refresh_from_db()
     assert deposit.status == TransactionStatus.POSTED and deposit.decided_by == sam
@@ -161,6 +162,7 @@ def test_agnes_onboards_and_deposits_sam_approves_the_customer_transfers_sam_app
     expect(row).to_contain_text("chloe")
     screenshot("queue")
     row.get_by_role("button", name="Approve").click()
+    confirm_in_dialog(page, "Approve")
     expect(approval_row(page, transfer)).to_have_count(0)
     transfer.refresh_from_db()
     assert transfer.status == TransactionStatus.POSTED and transfer.decided_by == sam
@@ -227,6 +229,7 @@ def test_agnes_cannot_approve_the_reversal_of_her_own_withdrawal_sam_does(
     expect(page.get_by_test_id("reversal-link")).to_have_text(f"#{reversal.pk}")
     page.goto("/agent/approvals/")
     approval_row(page, reversal).get_by_role("button", name="Approve").click()
+    confirm_in_dialog(page, "Approve")
     expect(approval_row(page, reversal)).to_have_count(0)
     reversal.refresh_from_db()
     assert reversal.status == TransactionStatus.POSTED and reversal.decided_by == sam

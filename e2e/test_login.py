@@ -41,8 +41,12 @@ def test_customer_signs_in_sees_the_customer_navigation_and_signs_out(page: Page
     expect(page.get_by_role("status")).to_contain_text("You have signed out.")
     assert len(web_events(actions.AUTH_LOGOUT, actor=alice)) == 1
     page.goto("/")
+    # The landing page says what Flux is and leads to sign in (issue 14's walk), as the menu does.
+    expect(page.get_by_test_id("landing").get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("on their way")).to_have_count(0)
+    screenshot("landing")
     open_menu(page)
-    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
     expect(page.get_by_test_id("signed-in-user")).to_have_count(0)
 
 

@@ -190,3 +190,20 @@ def test_without_nats_the_stream_replays_then_says_the_tail_is_paused(sam, nats_
     assert body.startswith("retry: 2000\n\n")
     assert f"id: {record.seq}\n" in body
     assert "event: status\n" in body and '"state": "paused"' in body
+
+
+def test_the_replayed_rows_say_what_happened_in_the_pages_language(sam, nats_server):
+    seen = log(actor="alice")
+    log("account.frozen", actor="sam", target_type="account", target_id="3")
+
+    async def scenario():
+        response = await open_stream(sam, **{"Last-Event-ID": str(seen.seq), "Accept-Language": "fr"})
+        try:
+            return await read_events(response, count=1)
+        finally:
+            response.close()
+
+    [row] = async_to_sync(scenario)()
+
+    assert row["data"]["action"] == "account.frozen"
+    assert row["data"]["detail_label"] == "Compte gelé"

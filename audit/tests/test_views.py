@@ -270,3 +270,19 @@ def test_nats_down_is_said_clearly_and_the_database_figures_remain(as_user, sam,
     assert 'data-testid="nats-unreachable" x-cloak' not in html
     assert "NATS is unreachable." in html
     assert f'x-text="status.outbox.backlog">{status["outbox"]["backlog"]}</span>' in html
+
+
+def test_the_rows_say_what_happened_with_the_amount_reason_and_who(as_user, sam):
+    from audit.chain import append
+    append({"event_id": next(log_event_ids), "occurred_at": timezone.now().isoformat(), "actor_id": None,
+            "actor_username": "sam", "action": "transaction.rejected", "target_type": "transaction",
+            "target_id": "7", "data": {"amount": "12000.00", "currency": "EUR", "reason": "No proof of funds"}})
+    append({"event_id": next(log_event_ids), "occurred_at": timezone.now().isoformat(), "actor_id": None,
+            "actor_username": "sam", "action": "staff.created", "target_type": "user",
+            "target_id": "9", "data": {"username": "arthur", "role": "agent"}})
+
+    page = as_user(sam).get(reverse("staff-audit")).content.decode()
+
+    assert "Rejected" in page and 'data-testid="detail-amount">12,000.00\xa0EUR<' in page
+    assert 'data-testid="detail-reason">Reason: No proof of funds<' in page
+    assert "Staff member created" in page and "· arthur" in page

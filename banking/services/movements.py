@@ -12,13 +12,22 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit import actions
 from banking.access import account_for_user, account_visible_to
 from banking.iban import is_flux_iban, parse_iban
 from banking.ledger import Leg, Postings, ensure_available, ensure_open, internal_account
 from banking.locks import lock_account_and_iban, lock_accounts
-from banking.models import Account, AccountKind, PayeeCheck, Transaction, TransactionKind, TransactionStatus
+from banking.models import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    PayeeCheck,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
 from banking.policies import cash_needs_approval, transfer_needs_approval
 from core.db.atomic import atomic_joined
 from core.errors import ApplicationError, NotFound, ValidationFailed
@@ -94,6 +103,22 @@ class Movement:
     payee_check: str = ""
 
 
+def ensure_open_for(initiator: User, *, source: Account, destination: Account) -> None:
+    """Both accounts take money (banking.ledger.ensure_open), said so that a payer learns nothing
+    of another customer's account: its status stays unsaid ("the payment cannot be made to this
+    account"), under the same code (account_frozen or account_closed) as any other refusal.
+    The source is the initiator's own (or staff's to see), so its status is said in full."""
+    if source.status == AccountStatus.FROZEN:
+        raise ApplicationError("account_frozen", _("The account %(iban)s is frozen: no money can go in or out of it.")
+                               % {"iban": source.iban})
+    ensure_open(source)
+    if destination.status != AccountStatus.ACTIVE and not (
+            initiator.is_bank_staff or destination.customer_id == initiator.pk or destination.is_internal):
+        code = "account_frozen" if destination.status == AccountStatus.FROZEN else "account_closed"
+        raise ApplicationError(code, _("The payment cannot be made to this account."))
+    ensure_open(destination)
+
+
 def _apply(
     movement: Movement, *, initiator: User, accounts: dict[int, Account], at: datetime | None, postings: Postings
 ) -> Transaction:
@@ -106,8 +131,7 @@ def _apply(
     item sees the balances and holds the earlier items left (Postings changes them in memory)."""
     now = at or timezone.now()
     source, destination = accounts[movement.source_id], accounts[movement.destination_id]
-    ensure_open(source)
-    ensure_open(destination)
+    ensure_open_for(initiator, source=source, destination=destination)
     if not movement.needs_approval or movement.hold:
         # The source is debited now (posted) or has the amount held (pending): the same test.
         ensure_available(source, movement.amount)

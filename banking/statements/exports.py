@@ -11,10 +11,11 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from banking.iban import group_iban
 from banking.statements.selectors import Statement, parse_month, statement_for_month
 from core import safe_csv
 from core.errors import ValidationFailed
-from core.money import format_minor
+from core.money import format_minor, format_money
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -102,8 +103,16 @@ def _latin1(value: str) -> str:
     return value.encode("latin-1", "replace").decode("latin-1")
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{format_minor(minor)} {currency}"
+def _money(minor: int, currency: str = "") -> str:
+    """As people read it in the statement's language, grouped: "4,482.98 EUR", "4 482,98 EUR" (the
+    CSV keeps plain decimals, for spreadsheets)."""
+    return _latin1(format_money(minor, currency))
+
+
+def _counterparty(value: str) -> str:
+    """An IBAN grouped by four; a name (or "Cash") as it is."""
+    compact = "".join(value.split())
+    return group_iban(compact) if len(compact) >= 15 and compact[:2].isalpha() and compact[2:4].isdigit() else value
 
 
 class _StatementPDF(FPDF):
@@ -113,7 +122,7 @@ class _StatementPDF(FPDF):
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=True, margin=18)
         self.set_title(_latin1(_("Flux statement %(iban)s %(month)s") % {
-            "iban": statement.account.iban, "month": statement.label}))
+            "iban": group_iban(statement.account.iban), "month": statement.label}))
         self.set_author("Flux")
         self.set_creator("Flux")
 
@@ -122,12 +131,13 @@ class _StatementPDF(FPDF):
         self.set_font("Helvetica", size=8)
         self.set_text_color(100, 116, 139)
         self.cell(0, 5, _latin1(_("%(iban)s, %(month)s, page %(page)s of {nb}") % {
-            "iban": self.statement.account.iban, "month": self.statement.label, "page": self.page_no()}),
+            "iban": group_iban(self.statement.account.iban), "month": self.statement.label,
+            "page": self.page_no()}),
             align="C")
 
 
 # Column widths (mm, 180 in all) and alignment of the entries table.
-COLUMNS = [(22, "L"), (34, "L"), (44, "L"), (40, "L"), (20, "R"), (20, "R")]
+COLUMNS = [(21, "L"), (31, "L"), (48, "L"), (40, "L"), (20, "R"), (20, "R")]  # a grouped IBAN fits its column
 
 
 def statement_pdf(statement: Statement) -> bytes:
@@ -149,7 +159,7 @@ def statement_pdf(statement: Statement) -> bytes:
     holder = (account.customer.get_full_name() or account.customer.get_username()) if account.customer else ""
     for label, value in (
         (_("Account holder"), holder),
-        (_("IBAN"), account.iban),
+        (_("IBAN"), group_iban(account.iban)),
         (_("Account"), f"{account.get_kind_display()}, {currency}"),
         (_("Period"), f"{statement.month.isoformat()} - {statement.period_end.isoformat()}"),
     ):
@@ -198,10 +208,10 @@ def statement_pdf(statement: Statement) -> bytes:
                 for value in (
                     line.booked_at.date().isoformat(),
                     line.description,
-                    line.counterparty,
+                    _counterparty(line.counterparty),
                     line.reference,
-                    format_minor(line.amount),
-                    format_minor(line.balance_after),
+                    _money(line.amount),
+                    _money(line.balance_after),
                 ):
                     row.cell(_latin1(value))
 

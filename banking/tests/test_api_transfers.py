@@ -437,3 +437,45 @@ def test_a_validation_error_is_not_kept_and_the_corrected_body_runs_under_the_sa
     corrected = transfer(client, alice_account, bob_account, "12.34", key=key)
     assert corrected.status_code == 201 and "Idempotent-Replayed" not in corrected
     assert balance_of(alice_account) == 987_66
+
+
+def test_paying_another_customers_frozen_or_closed_account_tells_nothing_of_its_status(
+    api_client_for, agnes, sam, alice, alice_account, bob_account, open_account, bob
+):
+    """The code stays the contract's (account_frozen, account_closed); the message says only that
+    the payment cannot be made to this account, in English and in French."""
+    client, teller = api_client_for(alice), api_client_for(agnes)
+    assert lifecycle(teller, bob_account, "freeze", reason="Suspected fraud").status_code == 200
+    empty = open_account(bob)
+    assert lifecycle(teller, empty, "close").status_code == 200
+    before = ledger_snapshot()
+
+    refused = transfer(client, alice_account, bob_account, "10.00")
+    assert_error(refused, 409, "account_frozen")
+    assert refused.json()["error"]["message"] == "The payment cannot be made to this account."
+    french = client.post(TRANSFERS, {"source_account": alice_account.pk, "destination_iban": bob_account.iban,
+                                     "amount": "10.00"}, format="json",
+                         headers={"Idempotency-Key": idempotency_key(), "Accept-Language": "fr"})
+    assert french.json()["error"]["message"] == "Le paiement ne peut pas être fait vers ce compte."
+
+    closed = transfer(client, alice_account, empty, "10.00")
+    assert_error(closed, 409, "account_closed")
+    assert closed.json()["error"]["message"] == "The payment cannot be made to this account."
+    assert ledger_snapshot() == before
+
+
+def test_a_customers_own_frozen_account_is_named_as_frozen(api_client_for, agnes, alice, alice_account,
+                                                          bob_account, open_account):
+    client, teller = api_client_for(alice), api_client_for(agnes)
+    savings = open_account(alice, kind="savings")
+    assert lifecycle(teller, savings, "freeze").status_code == 200
+
+    to_own = transfer(client, alice_account, savings, "10.00")
+    assert_error(to_own, 409, "account_frozen")
+    assert "frozen" in to_own.json()["error"]["message"]
+
+    assert lifecycle(teller, alice_account, "freeze").status_code == 200
+    from_frozen = transfer(client, alice_account, bob_account, "10.00")
+    assert_error(from_frozen, 409, "account_frozen")
+    assert to_own.json()["error"]["message"] != "The payment cannot be made to this account."
+    assert "is frozen" in from_frozen.json()["error"]["message"]

@@ -10,6 +10,7 @@ import pytest
 from django.utils import translation
 from pypdf import PdfReader
 
+from banking.iban import group_iban
 from banking.models import Entry
 from banking.services import transfer_create
 from banking.statements.exports import statement_csv, statement_filename, statement_pdf
@@ -31,6 +32,7 @@ from banking.tests.history import (
     previous_month,
 )
 from core.errors import ApplicationError
+from core.money import format_money
 from core.safe_csv import safe_cell
 from core.testing.spreadsheet import assert_spreadsheet_safe
 
@@ -161,10 +163,29 @@ def test_pdf_is_an_a4_statement_with_iban_and_totals(history):
     reader = PdfReader(io.BytesIO(content))
     page = reader.pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
-    text = "\n".join(page.extract_text() for page in reader.pages)
-    for expected in (history.checking.iban, LAST_LABEL, "300.00 EUR", "1225.00 EUR", "-290.00 EUR", "1235.00 EUR",
-                     "Salary", "-50.00", EXTERNAL_IBAN, "Alice"):
+    text = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+    for expected in (group_iban(history.checking.iban), LAST_LABEL, "300.00 EUR", "1,225.00 EUR", "-290.00 EUR",
+                     "1,235.00 EUR", "Salary", "-50.00", group_iban(EXTERNAL_IBAN), "Alice"):
         assert expected in text, expected
+    assert "1225.00" not in text and history.checking.iban not in text  # grouped, as people read them
+
+
+def test_pdf_in_french_groups_thousands_the_french_way(history):
+    with translation.override("fr"):
+        content = statement_pdf(statement_for_month(account=history.checking, month=LAST_MONTH))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).replace("\xa0", " ")
+    for expected in ("1 225,00 EUR", "1 235,00 EUR", "-290,00 EUR", "-50,00", group_iban(history.checking.iban)):
+        assert expected in text, expected
+
+
+def test_grouping_helpers_for_statements_and_receipts():
+    assert group_iban("NL91FLUX0417164300") == "NL91 FLUX 0417 1643 00"
+    assert group_iban(" NL91 FLUX0417164300 ") == "NL91 FLUX 0417 1643 00"
+    with translation.override("en"):
+        assert format_money(448298, "EUR") == "4,482.98\xa0EUR"
+        assert format_money(-5) == "-0.05"
+    with translation.override("fr"):
+        assert format_money(448298, "EUR") == "4\xa0482,98\xa0EUR"
 
 
 def test_pdf_of_a_long_month_spans_pages_and_of_an_empty_one_says_so(history, agnes):

@@ -6,20 +6,11 @@ Django's number formatting for the active language."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import template
-from django.utils.formats import number_format
 
-from core.money import format_minor
+from core.money import format_money
 
 register = template.Library()
-
-
-def format_money(minor: int, currency: str = "") -> str:
-    """Minor units as a grouped decimal for the active language, followed by the currency code."""
-    amount = number_format(Decimal(format_minor(int(minor))), decimal_pos=2, use_l10n=True, force_grouping=True)
-    return f"{amount}\N{NO-BREAK SPACE}{currency}" if currency else amount
 
 
 @register.filter(name="money")

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
-from core.money import MAX_MINOR, AmountError, decimal_to_minor, format_minor, parse_amount
+from core.money import (
+    MAX_MINOR,
+    AmbiguousAmountError,
+    AmountError,
+    decimal_to_minor,
+    format_minor,
+    parse_amount,
+    parse_typed_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -135,3 +143,69 @@ def test_error_bodies_have_the_documented_shape():
     }
     with pytest.raises(ValueError):  # an unknown code fails loudly (core/tests/test_error_codes.py)
         ApplicationError("some_new_code", "?")
+
+
+# --- Amounts as people type them on the pages (issue 14's walk) --------------------------------
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+@pytest.mark.parametrize(("language", "text", "minor"), [
+    # French: Flux's own display ("1 234,50", with any of the spaces it may print) and "1.234,50".
+    ("fr", "1 234,50", 123450),
+    ("fr", f"1{NBSP}234,50", 123450),
+    ("fr", f"1{NNBSP}234,50", 123450),
+    ("fr", f"12{NNBSP}345{NNBSP}678,09", 1234567809),
+    ("fr", "1.234,50", 123450),
+    ("fr", "1.234.567", 123456700),
+    ("fr", "12,5", 1250),
+    ("fr", "12.50", 1250),
+    ("fr", "1 234", 123400),
+    ("fr", " 1 234,50 ", 123450),
+    # English: "1,234.50", and what a French habit types.
+    ("en", "1,234.50", 123450),
+    ("en", "1,234", 123400),
+    ("en", "1,234,567.89", 123456789),
+    ("en", "1 234.50", 123450),
+    ("en", "12,50", 1250),
+    ("en", "12.5", 1250),
+    ("en", "1.234,50", 123450),
+])
+def test_typed_amounts_in_the_display_format_of_the_language(language, text, minor):
+    assert parse_typed_amount(text, language=language) == minor
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("fr", "1.234"),  # 1 234 or 1,234? (French groups with spaces)
+    ("en", "1.234"),  # three decimals
+    ("fr", "1,234"),  # three decimals
+    ("en", "12,345.678"),
+    ("fr", "1 23,50"),  # groups of three digits only
+    ("fr", "12 34"),
+    ("en", "1,23,456"),
+    ("fr", "1.234.56"),
+    ("fr", "1.234,567"),
+    ("fr", "1 234.567,50"),  # two ways of grouping
+    ("en", "1,234,50"),
+    ("fr", "1,234,50"),
+    ("fr", "-1 234,50"),
+    ("fr", "1 234,50 EUR"),
+    ("fr", ""),
+    ("fr", "0,00"),
+    ("en", "1e3"),
+    ("fr", "١٢٣"),
+])
+def test_typed_amounts_that_are_wrong_or_read_two_ways_are_refused(language, text):
+    with pytest.raises(AmountError):
+        parse_typed_amount(text, language=language)
+
+
+def test_an_ambiguous_amount_is_told_apart():
+    with pytest.raises(AmbiguousAmountError):
+        parse_typed_amount("1.234", language="fr")
+    assert parse_typed_amount("1,234", language="en") == 123400
+
+
+def test_typed_amounts_keep_the_plain_decimal_rules():
+    assert parse_typed_amount("0,00", language="fr", allow_zero=True) == 0
+    with pytest.raises(AmountError):
+        parse_typed_amount("10 000 000 000 000,00", language="fr")  # 14 digits

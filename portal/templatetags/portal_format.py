@@ -6,6 +6,7 @@ from django import template
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from banking.iban import group_iban
 from banking.models import AccountStatus, TransactionKind, TransactionStatus
 from banking.selectors import counterparty_name_of
 from core.templatetags.money import format_money
@@ -27,8 +28,7 @@ def choice_label(choices: type[models.TextChoices], value: str) -> str:
 @register.filter
 def iban_groups(iban: str) -> str:
     """"NL91FLUX0417164300" -> "NL91 FLUX 0417 1643 00", as IBANs are printed and read aloud."""
-    compact = "".join(str(iban or "").split())
-    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+    return group_iban(iban)
 
 
 @register.filter

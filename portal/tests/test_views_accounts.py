@@ -223,6 +223,21 @@ def test_search_by_text_amount_and_dates(client, alice, alice_account, second_ac
     assert b"Nothing matches this search." in client.get(url, {"q": "nothing like this"}).content
 
 
+def test_search_amounts_typed_in_the_display_format_of_the_language(client, alice, alice_account, second_account):
+    move(alice, alice_account, second_account, 1, amount=25_00, reference="Groceries")
+    move(alice, alice_account, second_account, 1, amount=250_00, reference="Bike")
+    client.force_login(alice)
+    client.cookies["django_language"] = "fr"
+    url = reverse("portal:account", args=[alice_account.pk])
+
+    page = client.get(url, {"min": "200,00", "max": "1\u202f000"}).content.decode()
+    assert re.findall(r'data-testid="entry-reference">([^<]*)<', page) == ["Bike 0", "Opening deposit"]
+    # The opening deposit of 1 000,00 EUR, its amount typed as the page shows it.
+    page = client.get(url, {"min": "1\u202f000,00", "max": "1.000,00"}).content.decode()
+    assert re.findall(r'data-testid="entry-reference">([^<]*)<', page) == ["Opening deposit"]
+    assert client.get(url, {"min": "1.234"}).status_code == 400  # 1 234 or 1,234? not guessed
+
+
 def test_a_bad_search_is_a_400_with_the_error_next_to_the_field(client, alice, alice_account):
     client.force_login(alice)
     response = client.get(reverse("portal:account", args=[alice_account.pk]), {"min": "12.345", "from": "yesterday"})
@@ -274,3 +289,28 @@ def test_amounts_follow_the_language(client, alice, alice_account):
     french = client.get(reverse("portal:accounts"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert re.search(r'data-testid="account-balance">1,000\.00 ', english)
     assert re.search(r'data-testid="account-balance">1\s000,00 ', french)
+
+
+def test_a_frozen_account_shows_nothing_available_and_the_reason(client, alice, agnes, alice_account):
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Card reported stolen")
+    client.force_login(alice)
+
+    for url in (reverse("portal:accounts"), reverse("portal:account", args=[alice_account.pk])):
+        page = client.get(url).content.decode()
+        assert "Frozen: no payments in or out" in page
+        assert re.search(r'data-testid="account-balance">1,000\.00 ', page)  # the money is still there
+        assert re.search(r'data-testid="account-available">0\.00 ', page)  # but none of it can go out
+        assert "The bank has frozen this account" in page
+        assert 'data-testid="account-frozen-reason">Reason given: Card reported stolen<' in page
+
+
+def test_a_frozen_account_in_french(client, alice, agnes, alice_account):
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Carte déclarée volée")
+    client.force_login(alice)
+    client.cookies["django_language"] = "fr"
+
+    page = client.get(reverse("portal:account", args=[alice_account.pk])).content.decode()
+
+    assert "La banque a gelé ce compte" in page
+    assert "Motif indiqué : Carte déclarée volée" in page
+    assert re.search(r'data-testid="account-available">0,00 ', page)

@@ -193,6 +193,35 @@ def test_at_the_threshold_the_result_says_pending_approval(signed_in, alice_acco
     assert (alice_account.balance, alice_account.available) == (1000_00, 900_00)
 
 
+def test_step_two_of_a_large_transfer_says_the_amount_will_be_held_once_confirmed(signed_in, rich_account):
+    # 12,000.00: above the approval threshold. Nothing is held yet at step 2: it will be, once
+    # the customer confirms.
+    data = fields(form_token(signed_in), rich_account, amount="12000.00")
+    with_review = signed_in.post(URL, {**data, "step": "review"}).content.decode()
+    rich_account.refresh_from_db()
+    assert rich_account.held == 0
+    assert "once you confirm, the amount will be held on your account until the bank decides" in with_review
+    assert "the amount is held" not in with_review
+
+    signed_in.cookies["django_language"] = "fr"
+    french = signed_in.post(URL, {**data, "step": "review"}).content.decode()
+    assert "une fois confirmé, le montant sera réservé sur votre compte" in french
+
+
+def test_not_enough_money_is_said_at_step_one_before_confirming(signed_in, alice_account, unchanged):
+    data = fields(form_token(signed_in), alice_account, amount="1000.01")
+    with unchanged():
+        response = signed_in.post(URL, {**data, "step": "review"})
+    assert response.status_code == 422 and error_code(response) == "insufficient_funds"
+    page = response.content.decode()
+    assert 'id="transfer-amount-error"' in page and "There is not enough money available on this account." in page
+    assert 'name="step" value="confirm"' not in page  # no confirmation offered
+    assert f'name="token" value="{data["token"]}"' in page  # nothing ran: the same form, corrected, goes on
+
+    corrected = signed_in.post(URL, {**data, "amount": "1000.00", "step": "review"})
+    assert corrected.status_code == 200 and 'name="step" value="confirm"' in corrected.content.decode()
+
+
 # --- Double submission -------------------------------------------------------------------------
 
 
@@ -230,6 +259,38 @@ def test_the_same_token_for_other_details_is_refused_and_a_new_token_offered(sig
 def test_an_amount_with_a_decimal_comma_as_typed_in_french(signed_in, alice_account):
     confirm(signed_in, fields(form_token(signed_in), alice_account, amount="12,5"))
     assert Transaction.objects.get(source=alice_account, kind="external_transfer").amount == 12_50
+
+
+# Amounts typed as Flux shows them in the page's language (issue 14's walk): "1 234,50" in French,
+# with the space, no-break space or narrow no-break space a page may print; "1,234.50" in English.
+@pytest.mark.parametrize(("language", "typed"), [
+    ("fr", "1 234,50"), ("fr", "1\u00a0234,50"), ("fr", "1\u202f234,50"), ("fr", "1.234,50"),
+    ("en", "1,234.50"), ("en", "1 234.50"),
+])
+def test_an_amount_in_the_display_format_of_the_language(signed_in, rich_account, language, typed):
+    signed_in.cookies["django_language"] = language
+    data = fields(form_token(signed_in), rich_account, amount=typed)
+
+    review = signed_in.post(URL, {**data, "step": "review"})
+    assert review.status_code == 200 and 'name="step" value="confirm"' in review.content.decode()
+    confirm(signed_in, data)
+
+    assert Transaction.objects.get(source=rich_account, kind="external_transfer").amount == 1234_50
+
+
+@pytest.mark.parametrize(("language", "typed", "said"), [
+    ("fr", "1.234", "« 1.234 » se lit de deux façons"),  # 1 234 or 1,234?
+    ("fr", "1,000", "Saisissez un montant supérieur à zéro"),  # three decimals in French
+    ("en", "1.234", "Enter an amount greater than zero"),  # three decimals in English
+])
+def test_an_amount_that_reads_two_ways_or_has_three_decimals_is_refused(signed_in, alice_account, unchanged,
+                                                                       language, typed, said):
+    signed_in.cookies["django_language"] = language
+    with unchanged():
+        response = signed_in.post(URL, {**fields(form_token(signed_in), alice_account, amount=typed), "step": "review"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="transfer-amount-error"' in page and said in page.replace("&nbsp;", "\u00a0").replace("\u00a0", " ")
 
 
 def token_on(response) -> str:
@@ -291,7 +352,9 @@ def test_a_frozen_destination(signed_in, agnes, alice_account, bob_account, unch
     with unchanged():
         response = confirm(signed_in, fields(form_token(signed_in), alice_account, iban=bob_account.iban))
     assert response.status_code == 409 and error_code(response) == "account_frozen"
-    assert b"One of the accounts is frozen" in response.content
+    # Bob's account is not Alice's business: only that the payment cannot be made to it.
+    assert b"The payment cannot be made to this account." in response.content
+    assert "frozen" not in re.sub(r"<[^>]*>", "", response.content.decode()).lower()
 
 
 def test_a_source_frozen_since_the_form_was_shown(signed_in, agnes, alice_account, unchanged):
@@ -330,7 +393,7 @@ def test_an_invalid_iban_is_refused_at_either_step(signed_in, alice_account, unc
     assert "Confirm transfer" not in page
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", "1,000", "12,345", "abc", ""])
+@pytest.mark.parametrize("amount", ["0", "-5", "1e3", "12.345", "1,2345", "1,000,00", "abc", ""])
 def test_a_bad_amount(signed_in, alice_account, unchanged, amount):
     with unchanged():
         response = confirm(signed_in, fields(form_token(signed_in), alice_account, amount=amount))

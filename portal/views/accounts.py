@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import ValidationError as PaginationError
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from banking import selectors
 from banking.access import account_for_user, accounts_visible_to
 from banking.filters import EntryFilter
 from core.api.pagination import IdCursorPagination
+from core.money import AmountError, format_minor, parse_typed_amount
 from portal.views.customer import customer_required
 
 # The search form's fields, in the order the API names them; they travel with the cursor.
@@ -35,9 +37,17 @@ class EntryPagination(IdCursorPagination):
 @require_GET
 @customer_required
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = list(accounts_visible_to(request.user).order_by("id"))
+    accounts = with_freeze_reasons(list(accounts_visible_to(request.user).order_by("id")))
     pending = selectors.pending_transfers_of_customer(customer=request.user)
     return render(request, "portal/accounts.html", {"accounts": accounts, "pending": pending})
+
+
+def with_freeze_reasons(accounts: list) -> list:
+    """Each account with `freeze_reason`: why the bank froze it ("" when it is not frozen)."""
+    reasons = selectors.freeze_reasons(accounts=accounts)
+    for account in accounts:
+        account.freeze_reason = reasons.get(account.pk, "")
+    return accounts
 
 
 def _next_url(request: HttpRequest, next_link: str | None, search: dict[str, str]) -> str:
@@ -48,13 +58,28 @@ def _next_url(request: HttpRequest, next_link: str | None, search: dict[str, str
     return f"{request.path}?{urlencode({**search, 'cursor': cursor})}"
 
 
+def typed_amounts_as_plain(params: QueryDict) -> QueryDict:
+    """The search's amounts as the customer typed them in the page's language ("1 234,50") turned
+    into the plain decimals the API's filterset reads; one that does not parse is left for the
+    filterset to refuse with its own error."""
+    params = params.copy()
+    for name in ("min", "max"):
+        if params.get(name, "").strip():
+            try:
+                params[name] = format_minor(parse_typed_amount(params[name], language=get_language(), allow_zero=True))
+            except AmountError:
+                pass
+    return params
+
+
 @require_GET
 @customer_required
 def account_detail(request: HttpRequest, pk: str) -> HttpResponse:
-    account = account_for_user(request.user, pk)
+    [account] = with_freeze_reasons([account_for_user(request.user, pk)])
     # The API's filterset and selector: the same search, the same query, the same errors.
     search = {name: request.GET[name] for name in SEARCH_PARAMS if request.GET.get(name, "").strip()}
-    filterset = EntryFilter(request.GET, queryset=selectors.entry_list_for_account(account=account))
+    filterset = EntryFilter(typed_amounts_as_plain(request.GET),
+                            queryset=selectors.entry_list_for_account(account=account))
     entries: list = []
     next_url = ""
     cursor_invalid = False

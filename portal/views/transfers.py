@@ -14,7 +14,6 @@ customer can correct it (or simply try again, knowingly) as a new transfer.
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from django import forms
@@ -29,17 +28,15 @@ from banking.access import account_for_user, accounts_visible_to, beneficiaries_
 from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus, Beneficiary, PayeeCheck
 from banking.payees import payee_check
-from banking.policies import transfer_needs_approval
+from banking.policies import may_spend, transfer_needs_approval
 from banking.services.movements import validate_beneficiary_name
 from core.errors import ApplicationError, ErrorCode, NotFound
-from core.forms import FormOnce
-from core.money import AmountError, parse_amount
+from core.forms import FormOnce, add_refusal, clean_typed_amount
 from core.templatetags.money import format_money
 from portal.templatetags.portal_format import account_kind_label, iban_groups
 from portal.views.customer import customer_required
 
 TOKEN_PREFIX = "portal-transfer:"
-DECIMAL_COMMA = re.compile(r"\A[0-9]+,[0-9]{1,2}\Z")
 
 OWN, BENEFICIARY, IBAN = "own", "beneficiary", "iban"
 DESTINATION_TYPES = [
@@ -49,11 +46,11 @@ DESTINATION_TYPES = [
 ]
 
 # The service's refusals said in a person's words (each code's sentence, core.errors.ErrorCode),
-# next to the field they concern (None: on top of the form).
+# next to the field they concern (None: on top of the form). Not listed, so the service's own
+# sentence shows: a frozen or closed account, which names the customer's own account but says of
+# another customer's only that the payment cannot be made to it (banking's ensure_open_for).
 REFUSAL_FIELDS: dict[ErrorCode, str | None] = {
     ErrorCode.INSUFFICIENT_FUNDS: "amount",
-    ErrorCode.ACCOUNT_FROZEN: None,
-    ErrorCode.ACCOUNT_CLOSED: None,
     ErrorCode.INVALID_IBAN: "iban",
     # The destination may be one of the customer's accounts or a beneficiary, not a typed IBAN.
     ErrorCode.UNKNOWN_ACCOUNT: None,
@@ -116,15 +113,11 @@ class TransferForm(forms.Form):
 
     def clean_amount(self) -> int:
         value = self.cleaned_data["amount"].strip()
-        # "12,50" as typed in French; "1,000" stays refused (a thousands separator, not cents).
-        if DECIMAL_COMMA.match(value):
-            value = value.replace(",", ".")
-        try:
-            return parse_amount(value)
-        except AmountError:
-            raise forms.ValidationError(
-                _("Enter an amount greater than zero, such as 12.50 (at most two decimals)."), code="invalid"
-            ) from None
+        # As Flux shows amounts in the page's language ("1 234,50" in French, "1,234.50" in
+        # English), or a plain decimal; what reads two ways is refused with its own sentence.
+        return clean_typed_amount(
+            value, invalid=_("Enter an amount greater than zero, such as 12.50 (at most two decimals).")
+        )
 
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip()
@@ -244,6 +237,12 @@ def _flow(request: HttpRequest) -> FormOnce:
         return render(request, "portal/transfer_form.html", context, status=status)
 
     def render_confirm(form: TransferForm) -> HttpResponse:
+        # Not enough money is said at step 1, before the customer confirms (banking.policies, the
+        # rule the service enforces again when the money moves). Nothing ran: the token stays.
+        if not may_spend(form.source_account, form.cleaned_data["amount"]):
+            refusal = ApplicationError("insufficient_funds")
+            add_refusal(form, refusal, REFUSAL_FIELDS)
+            return render_form(form, refusal.status, refusal)
         return render(request, "portal/transfer_confirm.html", {
             "form": form,
             "fields": _fields_of(form),

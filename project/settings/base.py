@@ -197,6 +197,9 @@ USE_TZ = True
 # nothing needs gettext at install time; `manage.py makemessages -l fr` / `compilemessages` update it.
 LANGUAGES = [("en", "English"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per language, on the pages (`date:"DATE_FORMAT"`, `date:"DATETIME_FORMAT"`) as in
+# their scripts (static/js/lib/when.js), always in TIME_ZONE, the bank's: core/formats/.
+FORMAT_MODULE_PATH = ["core.formats"]
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -2,6 +2,8 @@
 // CSP build evaluates no expressions from templates: they only name properties and methods.
 // Every sentence shown comes from the page (data- attributes). A module (deferred) before
 // alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
+import { formatTime } from "./lib/when.js";
+
 document.addEventListener("alpine:init", () => {
   const MAX_LIVE_ROWS = 200;
 
@@ -172,7 +174,7 @@ document.addEventListener("alpine:init", () => {
     get recentLogs() {
       return this.status.recent_logs.map((entry) => ({
         ...entry,
-        when: entry.time ? new Date(entry.time).toLocaleTimeString() : "",
+        when: entry.time ? formatTime(entry.time) : "",
       }));
     },
     get noRecentLogs() {
@@ -188,7 +190,7 @@ document.addEventListener("alpine:init", () => {
       return this.status.log_shipping || { service: this.texts.thisProcessText, shipped: "—", dropped: "—", waiting: "—" };
     },
     get checkedAt() {
-      return new Date(this.status.checked_at).toLocaleTimeString();
+      return formatTime(this.status.checked_at);
     },
   }));
 });

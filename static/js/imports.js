@@ -22,8 +22,8 @@
       },
       get progressText() {
         return (this.texts.progressText || "")
-          .replace("__DONE__", this.done.toLocaleString())
-          .replace("__TOTAL__", this.total.toLocaleString());
+          .replace("__DONE__", this.done.toLocaleString(document.documentElement.lang || undefined))
+          .replace("__TOTAL__", this.total.toLocaleString(document.documentElement.lang || undefined));
       },
       get runningText() {
         return this.texts.runningText || "";

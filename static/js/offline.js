@@ -4,7 +4,9 @@
 // Templates hold every sentence (data- attributes); this file holds none a page shows.
 // A module (deferred, before Alpine, so its components are registered in time) importing the store
 // and the outbox; see templates/includes/pwa_head.html.
+import { plainAmount } from "./lib/amount.js";
 import { valid as validIban } from "./lib/iban.js";
+import { formatDate, formatShortTime as formatTime } from "./lib/when.js";
 import { outbox } from "./offline-outbox.js";
 import { store } from "./offline-store.js";
 
@@ -73,9 +75,10 @@ function startOfflinePages() {
       iban = found ? found[0] : "";
     }
     iban = iban.replace(/\s+/g, "").toUpperCase();
-    const amount = String(fields.get("amount") || "").trim().replace(",", ".");
+    // As typed, in the page's language ("1 234,50"): the plain decimal the API takes, or null.
+    const amount = plainAmount(fields.get("amount"));
     const source = (await db.accounts()).find((account) => String(account.id) === String(fields.get("source")));
-    if (!source || !validIban(iban) || !AMOUNT.test(amount) || Number(amount) <= 0) {
+    if (!source || !validIban(iban) || amount === null) {
       window.alert(messages.offlineInvalid);
       return;
     }
@@ -96,9 +99,6 @@ function startOfflinePages() {
     const number = new Intl.NumberFormat(lang(), { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     return `${number.format(Number(amount))}\u00a0${currency || ""}`.trim();
   }
-  const formatTime = (timestamp) =>
-    new Intl.DateTimeFormat(lang(), { hour: "2-digit", minute: "2-digit" }).format(new Date(timestamp));
-  const formatDate = (iso) => new Intl.DateTimeFormat(lang(), { dateStyle: "medium" }).format(new Date(iso));
   const groupIban = (iban) => String(iban || "").replace(/\s+/g, "").replace(/(.{4})(?=.)/g, "$1 ");
 
   function fill(fragment, values) {
@@ -107,8 +107,6 @@ function startOfflinePages() {
       if (node) node.textContent = value;
     }
   }
-
-  const AMOUNT = /^[0-9]{1,13}(\.[0-9]{1,2})?$/;
 
   const STATUS_STYLES = {
     queued: "bg-amber-100 text-amber-900 dark:bg-amber-900/60 dark:text-amber-100",
@@ -199,7 +197,8 @@ function startOfflinePages() {
             iban: groupIban(account.iban),
             status: labels[`status${account.status[0].toUpperCase()}${account.status.slice(1)}`] || account.status,
             balance: formatMoney(account.balance, account.currency),
-            available: formatMoney(account.available, account.currency),
+            // Nothing can go out of a frozen account: its money is not available.
+            available: formatMoney(account.status === "frozen" ? "0" : account.available, account.currency),
           });
           card.querySelector("li").dataset.accountId = account.id;
           const entries = card.querySelector('[data-slot="entries"]');
@@ -283,11 +282,11 @@ function startOfflinePages() {
         const messages = this.$root.dataset;
         const select = this.$refs.source;
         const iban = this.$refs.iban.value.replace(/\s+/g, "").toUpperCase();
-        const amount = this.$refs.amount.value.trim().replace(",", ".");
+        const amount = plainAmount(this.$refs.amount.value);
         this.notice = "";
         if (!select.value) return this.fail(messages.errorSource, select);
         if (!validIban(iban)) return this.fail(messages.errorIban, this.$refs.iban);
-        if (!AMOUNT.test(amount) || Number(amount) <= 0) return this.fail(messages.errorAmount, this.$refs.amount);
+        if (amount === null) return this.fail(messages.errorAmount, this.$refs.amount);
         this.error = "";
         await queueTransfer({
           source_account: Number(select.value),

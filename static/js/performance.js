@@ -5,6 +5,8 @@
 // JavaScript get. The first figures come with the page (json_script). Every sentence comes from the
 // page's data- attributes, so it speaks the page's language. A module (deferred) before
 // alpine-csp.min.js (base.html), so `alpine:init` is heard in time.
+import { formatTime } from "./lib/when.js";
+
 document.addEventListener("alpine:init", () => {
   const REFRESH_MS = 2000;
   const HISTORY_POINTS = 60;
@@ -86,7 +88,7 @@ document.addEventListener("alpine:init", () => {
         return sets;
       },
       labels() {
-        return history.map((point) => point.at.toLocaleTimeString(document.documentElement.lang || undefined));
+        return history.map((point) => formatTime(point.at));
       },
       drawCharts() {
         if (typeof window.Chart !== "function") {
@@ -181,7 +183,7 @@ document.addEventListener("alpine:init", () => {
         return !this.status.connected;
       },
       get checkedAt() {
-        return new Date(this.status.checked_at * 1000).toLocaleTimeString(document.documentElement.lang || undefined);
+        return formatTime(this.status.checked_at * 1000);
       },
     };
   });

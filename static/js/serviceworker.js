@@ -10,9 +10,9 @@
 // - The API, /app/token/ and anything not GET pass straight through: nothing carrying a token or
 //   a customer's data is ever put in this cache.
 // Bumped when the shell's files change (v2: offline.js split in three; v3: ES modules, with
-// static/js/lib/): installed apps then put the new shell in a new cache and drop the old one, stale
-// unhashed scripts with it.
-const VERSION = "flux-shell-v3";
+// static/js/lib/; v4: static files stored under their path alone): installed apps then put the new
+// shell in a new cache and drop the old one, stale unhashed scripts with it.
+const VERSION = "flux-shell-v4";
 const OFFLINE_URL = "/app/offline/";
 const MANIFEST_URL = "/manifest.json";
 const PASS_THROUGH = ["/api/", "/app/token/", "/serviceworker.js"];
@@ -27,7 +27,9 @@ async function precacheShell(lang = "") {
   const html = await response.clone().text();
   if (lang && !html.includes(`<html lang="${lang}"`)) return;
   const assets = new Set([MANIFEST_URL]);
-  for (const match of html.matchAll(/(?:src|href)="(\/static\/[^"?#]+)"/g)) assets.add(match[1]);
+  // Stored under the path alone: the page may link it with a query (`styles.css?v=<time>`, added
+  // by django-tailwind under DEBUG, a new one at every render); cachedStatic looks it up the same way.
+  for (const match of html.matchAll(/(?:src|href)="(\/static\/[^"?#]+)/g)) assets.add(match[1]);
   await cache.put(OFFLINE_URL, response);
   await cache.addAll([...assets]);
 }
@@ -81,12 +83,22 @@ async function networkFirstPage(request) {
 // "styles.3f2a9c1b7d4e.css": the name changes whenever the content does.
 const HASHED = /\.[0-9a-f]{12}\.[A-Za-z0-9]+$/;
 
+// A static file's cache key is its path without the query: under the development settings the
+// stylesheet is linked as `styles.css?v=<time>` with a new time on every page, so a key with the
+// query would never be found again offline (the offline page came out unstyled) and the cache would
+// grow with every page. The query only busts the browser's HTTP cache, which this refresh bypasses.
+function staticKey(request) {
+  const url = new URL(request.url);
+  return url.origin + url.pathname;
+}
+
 async function cachedStatic(request, event) {
   const cache = await caches.open(VERSION);
-  const cached = await cache.match(request);
+  const key = staticKey(request);
+  const cached = await cache.match(key);
   const refresh = () =>
     fetch(request).then(async (response) => {
-      if (response.ok && response.type === "basic") await cache.put(request, response.clone());
+      if (response.ok && response.type === "basic") await cache.put(key, response.clone());
       return response;
     });
   if (!cached) return refresh();

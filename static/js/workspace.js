@@ -22,7 +22,13 @@ document.addEventListener("alpine:init", () => {
       this.urls = { ...this.$el.dataset };
     },
     onKey(event) {
-      if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (isTyping(event.target)) {
+        // "/" in the customer search itself: the shortcut's aim is met already, and a slash
+        // would only spoil the search. In any other field the key is the person's to type.
+        if (event.key === "/" && event.target.id === "customer-search") event.preventDefault();
+        return;
+      }
       const { urls } = this;
       if (event.key === "/") {
         event.preventDefault();

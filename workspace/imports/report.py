@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from core import safe_csv
 from core.money import format_minor
+from workspace.imports.messages import for_people
 from workspace.imports.reader import HEADER
 from workspace.models import ImportBatch, ImportLine, ImportLineStatus
 
@@ -18,7 +19,7 @@ def import_report_rows(batch: ImportBatch) -> Iterable[list[str]]:
     yield ["line", *HEADER, "result", "message", "transaction"]
     for line in batch.lines.order_by("number").iterator(chunk_size=2000):
         cells = [*line.raw, *[""] * (len(HEADER) - len(line.raw))][: len(HEADER)]
-        yield [str(line.number), *(str(cell) for cell in cells), str(labels[line.status]), line.message,
+        yield [str(line.number), *(str(cell) for cell in cells), str(labels[line.status]), for_people(line.message),
                str(line.transaction_id or "")]
 
 

@@ -19,6 +19,7 @@ from core.db.insert import insert_all
 from core.errors import ApplicationError, ErrorCode, NotFound, ValidationFailed
 from identity.models import User
 from identity.permissions import require_staff
+from workspace.imports.messages import in_english
 from workspace.imports.reader import (
     MAX_BYTES,
     MAX_LINES,
@@ -63,7 +64,8 @@ def import_create(*, uploader: User, file_name: str, content: bytes) -> ImportBa
                 "count": len(rows), "max": MAX_LINES}
         ]})
     accounts = FileAccounts.load(rows)
-    lines = [validate_line(number, row, accounts) for number, row in rows]
+    with in_english():  # stored in English, shown in the reader's language (imports/messages.py)
+        lines = [validate_line(number, row, accounts) for number, row in rows]
     now = timezone.now()
     with transaction.atomic():
         batch = ImportBatch.objects.create(
@@ -193,19 +195,21 @@ def import_apply_next(*, actor: User, batch_id: int, limit: int = CHUNK) -> Impo
         caches: dict = {"by_iban": {}, "accounts": {}, "vaults": {}}
         to_apply: list[ImportLine] = []
         planned: list[Movement | ApplicationError] = []
-        for line in lines:
-            if line.number in earlier:
-                _record_earlier(line, earlier[line.number])
-                continue
-            try:
-                planned.append(_movement(actor, line, caches))
-            except ApplicationError as error:
-                planned.append(error)
-            to_apply.append(line)
-        if planned:
-            for line, outcome in zip(to_apply, services.movements_apply(initiator=actor, planned=planned),
-                                     strict=True):
-                _record(line, outcome)
+        # The lines' messages are stored in English, shown in the reader's language (imports/messages.py).
+        with in_english():
+            for line in lines:
+                if line.number in earlier:
+                    _record_earlier(line, earlier[line.number])
+                    continue
+                try:
+                    planned.append(_movement(actor, line, caches))
+                except ApplicationError as error:
+                    planned.append(error)
+                to_apply.append(line)
+            if planned:
+                for line, outcome in zip(to_apply, services.movements_apply(initiator=actor, planned=planned),
+                                         strict=True):
+                    _record(line, outcome)
         _save_results(lines)
     progress = import_progress(batch)
     if progress.finished and batch.finished_at is None:

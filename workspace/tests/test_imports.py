@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -208,3 +209,45 @@ def test_a_started_batch_resumes_by_itself_when_its_page_is_reloaded(agnes_clien
     html = agnes_client.get(url).content.decode()
     assert 'data-autostart="true"' in html and "Continue applying the valid lines" in html
     assert 'data-done="1"' in html and 'data-total="3"' in html
+
+
+def test_the_report_speaks_the_language_of_the_page_that_shows_it(agnes_client, alice_account, bob_account,
+                                                                   good_and_bad):
+    """Line errors are stored when the file is checked and applied; the report is read later,
+    maybe in the other language: each line says its problem in the language of the page."""
+    upload(agnes_client, good_and_bad)  # checked in English
+    batch = ImportBatch.objects.latest("pk")
+    apply_all(agnes_client, batch)
+
+    agnes_client.cookies["django_language"] = "fr"
+    page = agnes_client.get(reverse("workspace:import", args=[batch.pk])).content.decode()
+
+    messages = re.findall(r'data-testid="import-line-message">([^<]*)<', page)
+    assert "Le disponible de ce compte est insuffisant." in messages  # the 2000.00 transfer, refused
+    assert any(message.startswith("Aucun compte client Flux n’a l’IBAN NL64FLUX0000000001") for message in messages)
+    assert not any("The " in message or "There " in message or "No Flux" in message for message in messages), messages
+
+    agnes_client.cookies["django_language"] = "en"
+    english = agnes_client.get(reverse("workspace:import", args=[batch.pk])).content.decode()
+    assert "There is not enough money available on this account." in english
+
+
+def test_stored_line_messages_are_said_in_the_readers_language():
+    from django.utils import translation
+
+    from workspace.imports.messages import for_people
+
+    stored = ("The type must be deposit, withdrawal or transfer. The counterparty NL00X is not a valid IBAN. "
+              "Keep the reference to 140 characters.")
+    nested = ("Refused by import #3: There is not enough money available on this account. "
+              "To try this line again, send it in a new file.")
+    with translation.override("fr"):
+        french = for_people(stored)
+        assert "Le type doit être deposit, withdrawal ou transfer." in french
+        assert "La référence doit faire au plus 140 caractères." in french
+        assert "NL00X n’est pas un IBAN valide" in french
+        assert for_people(nested) == ("Refusée par l’import n° 3 : Le disponible de ce compte est insuffisant. "
+                                      "Pour réessayer cette ligne, envoyez-la dans un nouveau fichier.")
+        assert for_people("Something a service said.") == "Something a service said."
+    with translation.override("en"):
+        assert for_people(stored) == stored

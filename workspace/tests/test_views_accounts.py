@@ -186,6 +186,29 @@ def test_a_malformed_amount_is_refused_on_the_form(agnes, alice_account, unchang
     assert 'id="cash-amount-error"' in response.content.decode()
 
 
+@pytest.mark.parametrize(("language", "typed"), [("fr", "1 234,50"), ("fr", "1\u202f234,50"), ("fr", "1.234,50"),
+                                                ("en", "1,234.50")])
+def test_an_amount_in_the_display_format_of_the_language_at_the_counter(agnes, alice_account, language, typed):
+    client = client_for(agnes)
+    client.cookies["django_language"] = language
+    token = form_token(client, cash_url(alice_account))
+
+    done = client.post(cash_url(alice_account), {**cash_fields(token, amount=typed), "step": "confirm"})
+
+    assert done.status_code == 302
+    assert Account.objects.get(pk=alice_account.pk).balance == 1_000_00 + 1234_50
+
+
+def test_an_amount_that_reads_two_ways_is_refused_at_the_counter(agnes, alice_account, unchanged):
+    client = client_for(agnes)
+    client.cookies["django_language"] = "fr"
+    token = form_token(client, cash_url(alice_account))
+    with unchanged():
+        response = client.post(cash_url(alice_account), {**cash_fields(token, amount="1.234"), "step": "confirm"})
+    assert response.status_code == 400
+    assert "se lit de deux façons" in response.content.decode()
+
+
 def test_a_large_deposit_is_pending_and_its_receipt_says_so(agnes, alice_account):
     client = client_for(agnes)
     token = form_token(client, cash_url(alice_account))

@@ -39,6 +39,44 @@ def test_the_customer_page_shows_accounts_transactions_and_audit_events(agnes, a
         actions.TRANSACTION_POSTED, actions.TRANSACTION_POSTED, actions.ACCOUNT_OPENED]
 
 
+def test_the_customers_events_are_readable_and_paginated(agnes, alice, alice_account, bob_account):
+    transfer_create(initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban,
+                    amount=25_00, reference="Rent share")
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Card reported stolen")
+    for _ in range(25):
+        AuditEvent.objects.create(occurred_at=alice.date_joined, actor=alice, actor_username="alice",
+                                  action=actions.AUTH_LOGIN, target_type="user", target_id=str(alice.pk),
+                                  data={"channel": "web"})
+    client = client_for(agnes)
+
+    first = client.get(f"/agent/customers/{alice.pk}/").content.decode()
+
+    # Words, the amount, the reason and who, not bare codes.
+    assert len(re.findall(r'data-testid="audit-event"', first)) == 20
+    assert 'data-testid="event-label">Account frozen<' in first
+    assert 'data-testid="event-reason">Reason: Card reported stolen<' in first
+    assert re.search(r'data-testid="event-label">Transaction posted</span>\s*<span[^>]*data-testid="event-amount">'
+                     r'· 25\.00\xa0EUR<', first)
+    assert "· by agnes" in first
+    assert 'data-testid="events-pages"' in first and "Page 1 of 2" in first
+    second = client.get(f"/agent/customers/{alice.pk}/", {"events": "2"}).content.decode()
+    assert "Page 2 of 2" in second
+    total = 25 + 4  # the sign-ins, the account opened, its deposit, the transfer, the freeze
+    assert len(re.findall(r'data-testid="audit-event"', second)) == total - 20
+
+
+def test_the_customers_events_in_french(agnes, alice, alice_account):
+    account_freeze(actor=agnes, account_id=alice_account.pk, reason="Carte volée")
+    client = client_for(agnes)
+    client.cookies["django_language"] = "fr"
+
+    page = client.get(f"/agent/customers/{alice.pk}/").content.decode()
+
+    assert 'data-testid="event-label">Compte gelé<' in page
+    assert 'data-testid="event-amount">· 1\xa0000,00\xa0EUR<' in page  # the opening deposit
+    assert re.search(r"Motif\s: Carte volée<", page)
+
+
 def test_a_staff_page_is_404_for_a_non_customer_id(agnes, sam):
     assert client_for(agnes).get(f"/agent/customers/{sam.pk}/").status_code == 404
     assert client_for(agnes).get("/agent/customers/nope/").status_code == 404

@@ -3,17 +3,12 @@ and the way a refusal reaches a form."""
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import forms as core_forms
 from core.errors import ApplicationError, ErrorCode
-from core.money import AmountError, parse_amount
-
-DECIMAL_COMMA = re.compile(r"\A[0-9]+,[0-9]{1,2}\Z")
 
 # The services' refusals the desk says in a person's words (each code's sentence,
 # core.errors.ErrorCode), on top of the form. Codes not listed show the service's message.
@@ -43,7 +38,7 @@ def add_refusal(form: forms.Form, error: ApplicationError) -> None:
 
 
 class AmountField(forms.CharField):
-    """An amount as typed at the desk ("12.50", or "12,50" in French) in minor units."""
+    """An amount as typed at the desk ("12.50", "1 234,50" in French) in minor units."""
 
     def __init__(self, *, allow_zero: bool = False, **kwargs):
         self.allow_zero = allow_zero
@@ -53,14 +48,10 @@ class AmountField(forms.CharField):
         value = super().to_python(value).strip()
         if value in self.empty_values:
             return None
-        if DECIMAL_COMMA.match(value):
-            value = value.replace(",", ".")
-        try:
-            return parse_amount(value, allow_zero=self.allow_zero)
-        except AmountError:
-            raise forms.ValidationError(
-                _("Enter an amount such as 12.50 (at most two decimals)."), code="invalid"
-            ) from None
+        # "1 234,50" in French, "1,234.50" in English, or a plain decimal (core.forms).
+        return core_forms.clean_typed_amount(
+            value, invalid=_("Enter an amount such as 12.50 (at most two decimals)."), allow_zero=self.allow_zero
+        )
 
 
 class ReasonForm(forms.Form):

@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.presentation import event_details
 from banking import services
 from banking.models import CUSTOMER_KINDS
 from banking.policies import may_set_overdraft
-from banking.selectors import customer_events, recent_transactions_of_customer
+from banking.selectors import customer_event_page, recent_transactions_of_customer
 from core.errors import ApplicationError
 from identity import lockout, password_links
 from identity.decorators import staff_required
@@ -82,11 +83,14 @@ def render_customer(request: HttpRequest, customer: User, *, contact_form: Conta
     contact_form = contact_form or ContactForm(
         initial={"email": customer.email, "phone": customer.phone, "address": customer.address}
     )
+    events = customer_event_page(customer_id=customer.pk, page=request.GET.get("events"))
+    for event in events:
+        event.details = event_details(event.action, event.data)
     return render(request, "workspace/customer.html", {
         "customer": customer,
         "accounts": accounts,
         "transactions": transactions,
-        "events": customer_events(customer_id=customer.pk),
+        "events": events,
         "locked_out": lockout.is_locked_out(username=customer.username),
         "contact_form": contact_form,
     }, status=status)

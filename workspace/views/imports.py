@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError, error_response
 from identity.decorators import staff_required
+from workspace.imports.messages import for_people as messages_for_people
 from workspace.imports.reader import EXAMPLE_CSV, HEADER, MAX_BYTES, MAX_LINES
 from workspace.imports.report import describe_amount, import_report_csv_lines
 from workspace.imports.selectors import import_batch_get, import_batches_recent, import_progress
@@ -82,6 +83,7 @@ def import_detail(request: HttpRequest, pk: str) -> HttpResponse:
     page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
     for line in page.object_list:
         line.amount_text = describe_amount(line)
+        line.message = messages_for_people(line.message)  # stored in English; not saved
     counts = progress.as_json()["counts"]
     filters = [("", _("All"), batch.line_count)] + [
         (status.value, status.label, counts[status.value]) for status in ImportLineStatus if counts[status.value]
