@@ -24,9 +24,14 @@ class EntryFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return qs
-        return qs.filter(
-            Q(counterparty__icontains="".join(value.split())) | Q(transaction__reference__icontains=value)
+        found = (
+            Q(counterparty__icontains="".join(value.split()))
+            | Q(transaction__reference__icontains=value)
+            | Q(transaction__beneficiary_name__icontains=value)
         )
+        if "counterparty_holder" in qs.query.annotations:  # banking.selectors.with_counterparty_names
+            found |= Q(counterparty_holder__icontains=value) | Q(counterparty_saved__icontains=value)
+        return qs.filter(found)
 
 
 # `from` is a Python keyword, so it cannot be a class attribute.

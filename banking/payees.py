@@ -92,8 +92,12 @@ def payee_check(*, iban: str, name: str) -> PayeeCheckResult:
     parsed = parse_iban(iban)
     if not is_flux_iban(parsed):
         return PayeeCheckResult(PayeeCheck.UNAVAILABLE)
-    holder = holder_name_of(str(parsed))
-    if not holder:
+    return check_against(name, holder_name_of(str(parsed)))
+
+
+def check_against(name: str, holder_name: str | None) -> PayeeCheckResult:
+    """The answer for `name` when the IBAN's holder is `holder_name` (None or "": no customer)."""
+    if not holder_name:
         return PayeeCheckResult(PayeeCheck.NO_MATCH)
-    result = compare_names(name, holder)
-    return PayeeCheckResult(result, holder if result == PayeeCheck.CLOSE_MATCH else None)
+    result = compare_names(name, holder_name)
+    return PayeeCheckResult(result, holder_name if result == PayeeCheck.CLOSE_MATCH else None)

@@ -10,7 +10,18 @@ from rest_framework.views import APIView
 
 from banking.payees import payee_check
 from core.api.schema import errors
-from core.api.throttling import ScopedRateThrottle, UserRateThrottle
+from core.api.throttling import AtomicRateThrottle, ScopedRateThrottle, UserRateThrottle
+
+
+class PayeeCheckRateThrottle(AtomicRateThrottle):
+    """The `payee_check` rate outside a view (the portal's transfer form checks the payee as it
+    validates), on the counter of ScopedRateThrottle for the same user (`throttle_payee_check_<id>`):
+    one allowance per user, whichever way the check is asked."""
+
+    scope = "payee_check"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
 class PayeeCheckSerializer(serializers.Serializer):

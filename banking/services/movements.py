@@ -28,6 +28,7 @@ from banking.models import (
     TransactionKind,
     TransactionStatus,
 )
+from banking.payees import check_against, holder_name_of
 from banking.policies import cash_needs_approval, transfer_needs_approval
 from core.db.atomic import atomic_joined
 from core.errors import ApplicationError, NotFound, ValidationFailed
@@ -83,6 +84,26 @@ def _validate_payee_check(value: str) -> str:
     if value and value not in PayeeCheck.values:
         raise ValidationFailed({"payee_check": ["Unknown payee check result."]})
     return value or ""
+
+
+def _holder_name(account: Account) -> str:
+    """The name of `account`'s holder: read with the account when it could be (the locked read's
+    `holder_name`, or the customer joined), else asked (one query)."""
+    if hasattr(account, "holder_name"):
+        return (account.holder_name or "").strip()
+    if Account.customer.is_cached(account):
+        customer = account.customer
+        return f"{customer.first_name} {customer.last_name}".strip() if customer else ""
+    return holder_name_of(account.iban) or ""
+
+
+def _server_payee_check(beneficiary_name: str, destination: Account | None) -> str:
+    """What the verification of payee says of the name given with a transfer whose caller did not
+    say it (the API, a batch): unavailable for another bank's IBAN (destination None), else the
+    rule of banking.payees against the Flux account's holder, as the account was read."""
+    if destination is None:
+        return PayeeCheck.UNAVAILABLE
+    return check_against(beneficiary_name, _holder_name(destination)).result
 
 
 @dataclass(frozen=True)
@@ -190,7 +211,9 @@ def transfer_movement(
     """The checks of a transfer that need no lock (shared by transfer_create and transfer_batch_create).
 
     `accounts_by_iban` caches the Flux destinations already read and `sources` the source accounts
-    the initiator may use (a batch reads each once: one query less per item).
+    the initiator may use (a batch reads each once: one query less per item). A `beneficiary_name`
+    without the caller's `payee_check` (the API, a batch) is checked here, against the destination
+    holder's name as the account was read (banking.payees), and the answer kept with the transfer.
     Errors: validation_error, not_found, invalid_iban, unknown_account, same_account,
     currency_mismatch."""
     amount = _validate_amount(amount)
@@ -210,7 +233,7 @@ def transfer_movement(
         if accounts_by_iban is not None and str(iban) in accounts_by_iban:
             destination = accounts_by_iban[str(iban)]
         else:
-            destination = Account.objects.filter(iban=str(iban)).first()
+            destination = Account.objects.filter(iban=str(iban)).select_related("customer").first()
             if accounts_by_iban is not None:
                 accounts_by_iban[str(iban)] = destination
         if destination is None or destination.is_internal:
@@ -223,10 +246,14 @@ def transfer_movement(
                 f"The source account is in {source.currency}, the destination in {destination.currency}.",
             )
         kind = TransactionKind.TRANSFER
+        if beneficiary_name and not payee_check:
+            payee_check = _server_payee_check(beneficiary_name, destination)
     else:
         destination = internal_account(AccountKind.CLEARING, source.currency)
         external_iban = str(iban)
         kind = TransactionKind.EXTERNAL_TRANSFER
+        if beneficiary_name and not payee_check:
+            payee_check = _server_payee_check(beneficiary_name, None)
     return Movement(
         kind=kind,
         source_id=source.pk,
@@ -259,8 +286,10 @@ def transfer_create(
     accounts both sides post at once; to another bank the customer is debited and the clearing
     account credited. At or above FLUX_APPROVAL_THRESHOLD the transfer is pending and its amount
     held. `beneficiary_name` is the payee's name as the payer gave it, `payee_check` what the
-    verification of payee (banking.payees) told the payer: both stored with the transaction, in
-    the same INSERT. `at` back-dates the booking (demo data only).
+    verification of payee (banking.payees) told the payer (the portal's form says it; without it,
+    as through the API, it is checked here from the locked read, no statement more): both stored
+    with the transaction, in the same INSERT. A no_match is not refused: the payer was warned.
+    `at` back-dates the booking (demo data only).
 
     Errors: not_found, invalid_iban, unknown_account, same_account, currency_mismatch,
     account_frozen, account_closed, insufficient_funds, validation_error (reference,
@@ -286,7 +315,8 @@ def transfer_create(
         # the destination by IBAN, then the lock): 2 ms of a transfer's 15 (issue 11). A source
         # the initiator may not use is not_found, its lock released by the rollback.
         source_id = parse_id(source_account_id)
-        accounts = lock_account_and_iban(source_id, str(iban))
+        # With a payee's name to check, the holder's name comes in the same locked read.
+        accounts = lock_account_and_iban(source_id, str(iban), holder_names=bool(beneficiary_name and not payee_check))
         source = accounts.get(source_id)
         if source is None or not account_visible_to(initiator, source):
             raise NotFound("Account not found.")

@@ -83,6 +83,7 @@ def transaction_reverse(*, actor: User, transaction_id: int, reason: str) -> Tra
                     source=debited,
                     destination_id=original.source_id,
                     external_iban=original.external_iban,
+                    beneficiary_name=original.beneficiary_name,
                     reference=f"Reversal of #{original.pk}: {reason}"[:140],
                     initiated_by=actor,
                     created_at=now,

@@ -26,12 +26,15 @@ pytestmark = [
 MAX_STATEMENTS_PER_TRANSFER = 7
 
 
-def test_one_transfer_runs_a_bounded_number_of_statements(alice, alice_account, bob_account):
+# With the payee's name, its check reads the holder's name in the same locked read (issue 14).
+@pytest.mark.parametrize("named", [{}, {"beneficiary_name": "Bob Builder"}])
+def test_one_transfer_runs_a_bounded_number_of_statements(alice, alice_account, bob_account, named):
     client = bearer_client(alice)
-    assert transfer(client, alice_account, bob_account, "0.01").status_code == 201  # warm caches
+    assert transfer(client, alice_account, bob_account, "0.01", **named).status_code == 201  # warm caches
     with CaptureQueriesContext(connection) as captured:
-        response = transfer(client, alice_account, bob_account, "0.01")
+        response = transfer(client, alice_account, bob_account, "0.01", **named)
     assert response.status_code == 201, response.content
+    assert response.json()["payee_check"] == ("match" if named else "")
     statements = [query["sql"] for query in captured.captured_queries]
     listing = "\n".join(sql[:120] for sql in statements)
     assert len(statements) <= MAX_STATEMENTS_PER_TRANSFER, f"{len(statements)} statements:\n{listing}"

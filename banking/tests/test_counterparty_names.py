@@ -7,11 +7,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from audit import actions
+from audit.models import AuditEvent
 from banking import services
 from banking.models import Transaction
 from banking.tests.factories import EXTERNAL_IBAN
 from banking.tests.support import ACCOUNTS, DEPOSITS, cash, transfer
 from core.testing.api import API, assert_error, idempotency_key, page, post
+from core.testing.request_ids import request_data
 
 
 def entries_of(client, account):
@@ -39,7 +42,7 @@ def test_a_transfer_to_another_bank_keeps_the_name_it_was_given(api_client_for, 
                         beneficiary_name="  Hans   Müller ")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["beneficiary_name"], body["payee_check"]) == ("Hans Müller", "")
+    assert (body["beneficiary_name"], body["payee_check"]) == ("Hans Müller", "unavailable")
     assert Transaction.objects.get(pk=body["id"]).beneficiary_name == "Hans Müller"
     line = entries_of(api_client_for(alice), alice_account)[0]
     assert (line["counterparty"], line["counterparty_name"]) == (EXTERNAL_IBAN, "Hans Müller")
@@ -98,3 +101,61 @@ def test_names_cost_no_query_per_entry(api_client_for, alice, alice_account, bob
         lines = page(client.get(url))
     assert len(lines) >= 9 and {"Bob Builder", "Hans"} <= {line["counterparty_name"] for line in lines}
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- The payee check of a transfer made through the API (issue 14): computed by the service -----
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("Bob Builder", "match"), ("builder bob", "match"), ("Bob Bilder", "close_match"), ("Carl Smith", "no_match"),
+     ("", "")],
+)
+def test_an_api_transfer_keeps_what_the_check_says_of_its_name(api_client_for, alice, alice_account, bob_account,
+                                                                name, expected):
+    response = transfer(api_client_for(alice), alice_account, bob_account, "1.00", beneficiary_name=name)
+    assert response.status_code == 201, response.content
+    assert response.json()["payee_check"] == expected
+    txn = Transaction.objects.get(pk=response.json()["id"])
+    assert (txn.beneficiary_name, txn.payee_check) == (name, expected)
+    data = request_data(AuditEvent.objects.get(action=actions.TRANSACTION_POSTED, target_id=str(txn.pk)), response)
+    assert data.get("payee_check", "") == expected
+
+
+def test_a_batch_item_keeps_its_check(api_client_for, alice, alice_account, bob_account):
+    body = {"transfers": [
+        {"source_account": alice_account.pk, "destination_iban": bob_account.iban, "amount": "1.00",
+         "beneficiary_name": "Robert Smith"},
+        {"source_account": alice_account.pk, "destination_iban": bob_account.iban, "amount": "1.00",
+         "beneficiary_name": "Bob Builder"},
+        {"source_account": alice_account.pk, "destination_iban": EXTERNAL_IBAN, "amount": "1.00",
+         "beneficiary_name": "Hans"},
+    ]}
+    response = post(api_client_for(alice), f"{API}transfers/batch/", body, key=idempotency_key())
+    checks = [item["transaction"]["payee_check"] for item in response.json()["results"]]
+    assert checks == ["no_match", "match", "unavailable"]
+
+
+def test_a_reversal_keeps_the_name(api_client_for, alice, agnes, sam, alice_account):
+    response = transfer(api_client_for(alice), alice_account, EXTERNAL_IBAN, "5.00", beneficiary_name="Hans Müller")
+    reversal = services.transaction_reverse(actor=agnes, transaction_id=response.json()["id"], reason="Mistake")
+    services.transaction_approve(approver=sam, transaction_id=reversal.pk)
+    lines = entries_of(api_client_for(alice), alice_account)
+    assert [(line["kind"], line["counterparty_name"]) for line in lines[:2]] == [
+        ("reversal", "Hans Müller"), ("external_transfer", "Hans Müller")]
+
+
+def test_the_history_search_finds_a_name(api_client_for, alice, alice_account, bob_account):
+    client = api_client_for(alice)
+    transfer(client, alice_account, bob_account, "1.00", reference="Lunch")
+    transfer(client, alice_account, EXTERNAL_IBAN, "2.00", reference="Flat", beneficiary_name="Hans Müller")
+    transfer(client, alice_account, "NL91ABNA0417164300", "3.00", reference="Food")
+    services.beneficiary_create(customer=alice, name="Grocer Jansen", iban="NL91ABNA0417164300")
+
+    def search(q):
+        return [line["reference"] for line in page(client.get(f"{ACCOUNTS}{alice_account.pk}/entries/", {"q": q}))]
+
+    assert search("builder") == ["Lunch"]  # the holder's name
+    assert search("hans") == ["Flat"]  # the name given with the transfer
+    assert search("jansen") == ["Food"]  # a saved beneficiary's name
+    assert search("nobody") == []

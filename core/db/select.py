@@ -11,7 +11,7 @@ a QuerySet builds them: the same objects, for PostgreSQL and SQLite alike.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from django.db import connections
 from django.db.models import Model
@@ -35,13 +35,25 @@ def _columns(model: type[Model], using: str) -> tuple[str, list[str], list[tuple
 
 
 def select[M: Model](
-    model: type[M], where: str, params: Sequence, *, order_by: str = "", lock: bool = False, using: str = "default"
+    model: type[M],
+    where: str,
+    params: Sequence,
+    *,
+    order_by: str = "",
+    lock: bool = False,
+    extra: Mapping[str, str] | None = None,
+    using: str = "default",
 ) -> list[M]:
     """`model`'s rows matching `where` (SQL with %s placeholders), in `order_by`'s order (SQL),
     locked FOR UPDATE when `lock` (where the database has row locks: SQLite's IMMEDIATE
-    transactions lock it all)."""
+    transactions lock it all). `extra` maps attribute names to SQL expressions read in the same
+    statement and set on each instance as they come (a scalar subquery in the select list is not
+    locked by FOR UPDATE)."""
     connection = connections[using]
     select_list, attnames, converters = _columns(model, using)
+    extra = extra or {}
+    if extra:
+        select_list += "".join(f", ({expression})" for expression in extra.values())
     sql = f"SELECT {select_list} FROM {connection.ops.quote_name(model._meta.db_table)} WHERE {where}"
     if order_by:
         sql += f" ORDER BY {order_by}"
@@ -57,5 +69,8 @@ def select[M: Model](
             for index, column_converters in converters:
                 for converter, column in column_converters:
                     row[index] = converter(row[index], column, connection)
-        found.append(model.from_db(using, attnames, row))
+        instance = model.from_db(using, attnames, row[: len(attnames)])
+        for name, value in zip(extra, row[len(attnames) :], strict=True):
+            setattr(instance, name, value)
+        found.append(instance)
     return found

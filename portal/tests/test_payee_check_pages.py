@@ -129,3 +129,23 @@ def test_the_check_speaks_french(signed_in, alice_account, bob_account):
     assert "cochez « J’ai vérifié les coordonnées »" in refused
     confirm_page = signed_in.post(URL, {**data, "payee_confirmed": "on", "step": "review"}).content.decode()
     assert "Vérification du nom" in confirm_page
+
+
+def test_the_form_counts_its_check_against_the_same_rate(signed_in, alice_account, bob_account, monkeypatch,
+                                                         unchanged):
+    """Step 1 says match or not (and a close match's name): it is no way around the check's rate."""
+    cache.clear()
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES",
+                        {"payee_check": "2/min", "user": "1000/min", "anon": "1000/min", "auth": "1000/min"})
+    try:
+        data = form(alice_account, iban=bob_account.iban, beneficiary_name="Bob Bilder")
+        with unchanged():
+            assert signed_in.get(CHECK, {"iban": bob_account.iban, "name": "Bob"}).status_code == 200
+            assert signed_in.post(URL, {**data, "step": "review"}).status_code == 200
+            refused = signed_in.post(URL, {**data, "step": "review"})
+            assert refused.status_code == 400
+            page = refused.content.decode()
+            assert "Too many requests" in page and "Bob Builder" not in page
+            assert signed_in.post(URL, {**data, "step": "confirm"}).status_code == 400
+    finally:
+        cache.clear()

@@ -15,6 +15,7 @@ customer can correct it (or simply try again, knowingly) as a new transfer.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from banking import services
 from banking.access import account_for_user, accounts_visible_to, beneficiaries_visible_to, transaction_for_user
+from banking.api.payees import PayeeCheckRateThrottle
 from banking.iban import normalize_iban, parse_iban
 from banking.models import Account, AccountStatus, Beneficiary, PayeeCheck
 from banking.payees import payee_check
@@ -85,8 +87,12 @@ class TransferForm(forms.Form):
     # Required when the check says the name does not match: the payer says they checked.
     payee_confirmed = forms.BooleanField(required=False, label=gettext_lazy("I have checked the details"))
 
-    def __init__(self, *args, accounts: list[Account], beneficiaries: list[Beneficiary], **kwargs):
+    def __init__(self, *args, accounts: list[Account], beneficiaries: list[Beneficiary],
+                 payee_check_allowed: Callable[[], bool] = lambda: True, **kwargs):
         super().__init__(*args, **kwargs)
+        # Counts one check against the customer's `payee_check` rate: the form's answer (match or
+        # not, a close match's name) must not be a way around the rate of the check itself.
+        self.payee_check_allowed = payee_check_allowed
         self.accounts = {account.pk: account for account in accounts}
         self.beneficiaries = {beneficiary.pk: beneficiary for beneficiary in beneficiaries}
         # Only active accounts are offered, but any open one is accepted, so that an account frozen
@@ -135,6 +141,9 @@ class TransferForm(forms.Form):
         data["payee_check"], data["payee_check_name"] = "", None
         name = data.get("beneficiary_name", "")
         if not name or "destination_iban" not in data:
+            return
+        if not self.payee_check_allowed():
+            self.add_error(None, str(ErrorCode.THROTTLED.message))
             return
         try:
             check = payee_check(iban=data["destination_iban"], name=name)
@@ -201,7 +210,8 @@ class TransferForm(forms.Form):
 def _form(request: HttpRequest, data=None, *, initial: dict | None = None) -> TransferForm:
     accounts = list(accounts_visible_to(request.user).exclude(status=AccountStatus.CLOSED).order_by("id"))
     beneficiaries = list(beneficiaries_visible_to(request.user).order_by("name", "id"))
-    return TransferForm(data, initial=initial, accounts=accounts, beneficiaries=beneficiaries)
+    return TransferForm(data, initial=initial, accounts=accounts, beneficiaries=beneficiaries,
+                        payee_check_allowed=lambda: PayeeCheckRateThrottle().allow_request(request, None))
 
 
 def _render_form(request: HttpRequest, form: TransferForm, *, status: int = 200) -> HttpResponse:

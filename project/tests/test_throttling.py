@@ -138,11 +138,14 @@ def test_the_rates_come_from_the_environment():
     code = ("import django, json; django.setup(); from django.conf import settings; "
             "print(json.dumps(settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']))")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings.dev", "FLUX_THROTTLE_USER": "11/min",
-           "FLUX_THROTTLE_ANON": "12/hour", "FLUX_THROTTLE_AUTH": "13/second", "FLUX_LOG_SHIPPING": "0"}
+           "FLUX_THROTTLE_ANON": "12/hour", "FLUX_THROTTLE_AUTH": "13/second", "FLUX_THROTTLE_PAYEE_CHECK": "14/min",
+           "FLUX_LOG_SHIPPING": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == '{"user": "11/min", "anon": "12/hour", "auth": "13/second"}'
+    assert out.stdout.strip().splitlines()[-1] == (
+        '{"user": "11/min", "anon": "12/hour", "auth": "13/second", "payee_check": "14/min"}'
+    )
 
-    for name in ("FLUX_THROTTLE_USER", "FLUX_THROTTLE_ANON", "FLUX_THROTTLE_AUTH"):
+    for name in ("FLUX_THROTTLE_USER", "FLUX_THROTTLE_ANON", "FLUX_THROTTLE_AUTH", "FLUX_THROTTLE_PAYEE_CHECK"):
         env.pop(name)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     import json
@@ -151,6 +154,8 @@ def test_the_rates_come_from_the_environment():
                 json.loads(out.stdout.strip().splitlines()[-1]).items()}
     per_minute = {scope: num * 60 / period for scope, (num, period) in defaults.items()}
     assert per_minute["auth"] < per_minute["anon"] < per_minute["user"]
+    # The payee check: a person typing, never a scan of who holds which IBAN (banking/payees.py).
+    assert per_minute["payee_check"] <= per_minute["auth"]
 
 
 def test_password_changes_are_held_to_the_sign_in_rate(rates, api_client_for, alice):

@@ -87,6 +87,15 @@ SUPERMARKET = "NL91ABNA0417164300"
 ENERGY = "NL90ABNA0602837741"
 NOTARY = "NL76TRIO0390462179"
 HOLIDAY_GITE = "FR1420041010050500013M02606"  # a foreign IBAN
+# Who holds them, as the customers name them when they pay (beneficiary_name): the history shows it.
+PAYEE_NAMES = {
+    ALICE_LANDLORD: "Van Dijk Vastgoed",
+    BOB_LANDLORD: "Jansen Verhuur",
+    SUPERMARKET: "Albert Heijn",
+    ENERGY: "Vattenfall",
+    NOTARY: "Notariskantoor De Boer",
+    HOLIDAY_GITE: "Gîte des Collines",
+}
 
 MONTHS = (
     "January",
@@ -368,6 +377,7 @@ class Command(BaseCommand):
                     destination_iban=destination,
                     amount=movement.amount,
                     reference=movement.reference,
+                    beneficiary_name=PAYEE_NAMES.get(movement.to, ""),
                     at=movement.at,
                 )
             created.append(txn)
