@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 
 # Given the request and its user: None to let the view answer, or the answer to give instead
@@ -15,7 +15,8 @@ Refusal = Callable[[HttpRequest, object], HttpResponse | None]
 
 def refuse_unless(refusal: Refusal) -> Callable[[Callable], Callable]:
     """A view decorator that asks `refusal` first. On an async view the user is loaded without a
-    synchronous query (request.auser()) and set on the request, where templates read it."""
+    synchronous query (request.auser()) and set on the request, where templates read it, and the
+    refusal runs on a thread."""
 
     def decorate(view: Callable) -> Callable:
         if iscoroutinefunction(view):
@@ -23,7 +24,9 @@ def refuse_unless(refusal: Refusal) -> Callable[[Callable], Callable]:
             async def async_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
                 user = await request.auser()
                 request.user = user
-                return refusal(request, user) or await view(request, *args, **kwargs)
+                # On a thread: a refusal may render a page, whose navigation reads the database
+                # (the customer's notification bell).
+                return await sync_to_async(refusal)(request, user) or await view(request, *args, **kwargs)
 
             return async_view
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from banking.models import CUSTOMER_KINDS, Account, Entry, Transaction
+from banking.models import CUSTOMER_KINDS, Account, Entry, PayeeCheck, Transaction
 from banking.selectors import counterparty_name_of, standing_reversal_of
 from core.api.fields import AmountField
 from core.ids import MAX_ID
@@ -73,6 +73,9 @@ class TransactionSerializer(serializers.ModelSerializer):
         help_text="The reversal of this transaction, posted or still waiting for approval (`reversal_status`)."
     )
     reversal_status = serializers.SerializerMethodField(help_text="`pending` or `posted`, with `reversed_by`.")
+    # Blank when no name was checked: declared so that the schema admits "" (a read-only model
+    # field's choices would not).
+    payee_check = serializers.ChoiceField(choices=PayeeCheck.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Transaction

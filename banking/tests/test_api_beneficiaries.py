@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from audit import actions
 from audit.models import AuditEvent
+from banking.iban import group_iban
 from banking.models import Beneficiary
 from banking.services import beneficiary_create
 from banking.tests.factories import EXTERNAL_IBAN
@@ -162,7 +163,8 @@ def test_owner_downloads_a_pdf(alice, history):
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
-    assert history.checking.iban in text and "1235.00 EUR" in text
+    # Grouped as the pages show them: the IBAN by fours, the amount by thousands (English).
+    assert group_iban(history.checking.iban) in text and "1,235.00\u00a0EUR" in text
 
 
 def test_staff_read_any_statement(agnes, history):
