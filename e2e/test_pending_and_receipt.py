@@ -1,4 +1,4 @@
-"""Alice on a phone (Pixel 5): a transfer large enough to wait for approval shows under "Waiting
+"""Alice on a phone (Pixel 5; the cancel on a desktop too): a transfer large enough to wait for approval shows under "Waiting
 for approval"; she cancels it through the confirmation step and the money is available again; she
 opens a transaction's page from her history and downloads its receipt, a PDF."""
 
@@ -20,13 +20,14 @@ from e2e.steps import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 on_the_phone = pytest.mark.parametrize("viewport", ["phone"])
+on_the_phone_and_a_desktop = pytest.mark.parametrize("viewport", ["phone", "desktop"])
 
 
 def grouped(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
-@on_the_phone
+@on_the_phone_and_a_desktop
 def test_alice_cancels_a_transfer_waiting_for_approval(page: Page, live_server, alice, alice_account, rich_account,
                                                        bob_account, screenshot):
     sign_in(page, "alice")
