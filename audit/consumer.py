@@ -73,22 +73,38 @@ def authentic_event(subject: str, data: bytes, headers: Mapping[str, str] | None
     return event
 
 
-class Consumer:
-    def __init__(self, *, batch_size: int | None = None) -> None:
-        self.batch_size = batch_size or settings.FLUX_AUDIT_CONSUMER_BATCH_SIZE
-        self.stored = 0
-        self.duplicates = 0
+class AuditStreamReader:
+    """A durable pull consumer of the AUDIT stream that works in batches: what the audit consumer
+    and the notifier (notifications/notifier.py) share. Each fetch is checked message by message
+    (only what the relay signed is read; the rest is refused: logged at ERROR and terminated), the
+    authentic events are handed to `store` (one transaction), and only after it returns is each
+    message acked; if it raises, the whole batch is nak'ed and comes back. Then `committed` runs
+    with what `store` returned (announcements, counters)."""
+
+    name = ""  # the NATS connection's name
+    doing = ""  # for the logs: "consuming from"
+    lag_gauge = None  # a Prometheus gauge of the consumer's lag
+    lag_figure = ""  # its name in core.metrics.figures
+    refused_counter = None
+    log = logger  # the process's own logger
+
+    def __init__(self, *, durable: str, batch_size: int, config) -> None:
+        self.durable, self.batch_size, self.config = durable, batch_size, config
         self.refused = 0
+
+    async def store(self, events: list[dict]):
+        raise NotImplementedError
+
+    async def committed(self, nc, events: list[dict], stored) -> None:
+        """After the commit and the acks."""
 
     async def run(self, stop: asyncio.Event) -> None:
         async def work(nc, js, ready) -> None:
             subscription = await js.pull_subscribe(
-                "audit.>",
-                durable=settings.FLUX_AUDIT_CONSUMER,
-                stream=settings.FLUX_AUDIT_STREAM,
-                config=audit_consumer_config(),
+                "audit.>", durable=self.durable, stream=settings.FLUX_AUDIT_STREAM, config=self.config,
             )
             ready()
+            self.log.info("%s subscribed (durable %s)", self.name, self.durable)
             lag_read_at = 0.0
             while not stop.is_set():
                 if time.monotonic() - lag_read_at >= LAG_EVERY_SECONDS:
@@ -100,19 +116,18 @@ class Consumer:
                     continue
                 await self.handle_batch(nc, messages)
 
-        await serve_audit_stream(name="flux-audit-consumer", stop=stop, work=work, log=logger, doing="consuming from")
+        await serve_audit_stream(name=self.name, stop=stop, work=work, log=self.log, doing=self.doing)
 
-    @staticmethod
-    async def read_lag(subscription) -> None:
+    async def read_lag(self, subscription) -> None:
         """The consumer's lag (messages not yet delivered or not yet acked) into its gauge."""
         try:
             info = await subscription.consumer_info()
         except Exception as error:  # a metric: never a reason to stop consuming
-            logger.debug("could not read the consumer's lag: %s", error)
+            self.log.debug("%s could not read its lag: %s", self.name, error)
             return
         lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
-        CONSUMER_LAG.set(lag)
-        figures["consumer_lag"] = lag
+        self.lag_gauge.set(lag)
+        figures[self.lag_figure] = lag
 
     async def handle_batch(self, nc, messages: list) -> None:
         """Refuse what is not authentic, store the rest in one transaction, then ack it all."""
@@ -127,13 +142,51 @@ class Consumer:
         if not events:
             return
         try:
-            records, skipped = await sync_to_async(store)(events)
+            stored = await self.store(events)
         except Exception:
-            logger.exception("could not store a batch of %d audit events (%s to %s); it will be redelivered",
-                             len(events), events[0].get("event_id"), events[-1].get("event_id"))
+            self.log.exception("%s could not store a batch of %d audit events (%s to %s); it will be redelivered",
+                             self.name, len(events), events[0].get("event_id"), events[-1].get("event_id"))
             for message in delivered:
                 await message.nak(delay=1)
             return
+        # Only now, with the rows committed, does JetStream learn the events are safe. A lost ack
+        # means a redelivery, which `store` must find already done (a duplicate, not a second row).
+        for message in delivered:
+            await message.ack()
+        await nc.flush()
+        await self.committed(nc, events, stored)
+
+    async def refuse(self, message, reason: str) -> None:
+        """Not from the relay, or not readable: never stored. Terminated, not nak'ed: it would
+        come back forever."""
+        self.refused += 1
+        self.refused_counter.inc()
+        self.log.error("refused an audit message on %s: %s", message.subject, reason)
+        try:
+            await message.term()
+        except Exception:  # not a JetStream delivery (no reply subject to terminate it on)
+            self.log.warning("could not terminate the refused message on %s", message.subject)
+
+
+class Consumer(AuditStreamReader):
+    name = "flux-audit-consumer"
+    doing = "consuming from"
+    lag_gauge = CONSUMER_LAG
+    lag_figure = "consumer_lag"
+    refused_counter = EVENTS_REFUSED
+
+    def __init__(self, *, batch_size: int | None = None) -> None:
+        super().__init__(durable=settings.FLUX_AUDIT_CONSUMER,
+                         batch_size=batch_size or settings.FLUX_AUDIT_CONSUMER_BATCH_SIZE,
+                         config=audit_consumer_config())
+        self.stored = 0
+        self.duplicates = 0
+
+    async def store(self, events: list[dict]):
+        return await sync_to_async(store)(events)
+
+    async def committed(self, nc, events: list[dict], stored) -> None:
+        records, skipped = stored
         self.stored += len(records)
         self.duplicates += len(skipped)
         EVENTS_STORED.inc(len(records))
@@ -141,25 +194,9 @@ class Consumer:
         if records:
             CHAIN_LENGTH.set(records[-1].seq)
             figures["chain_length"] = records[-1].seq
-        # Only now, with the rows committed, does JetStream learn the events are safe. A lost ack
-        # means a redelivery, which append_batch counts as a duplicate.
-        for message in delivered:
-            await message.ack()
-        await nc.flush()
         for record in records:
             try:
                 subject, payload = f"{settings.FLUX_AUDIT_RECORDED_SUBJECT}.{record.action}", record_message(record)
                 await nc.publish(subject, payload, headers=announcement_headers(subject, payload))
             except Exception:
                 logger.warning("could not announce audit record %s to the live tail", record.seq)
-
-    async def refuse(self, message, reason: str) -> None:
-        """Not from the relay, or not readable: never stored. Terminated, not nak'ed: it would
-        come back forever."""
-        self.refused += 1
-        EVENTS_REFUSED.inc()
-        logger.error("refused an audit message on %s: %s", message.subject, reason)
-        try:
-            await message.term()
-        except Exception:  # not a JetStream delivery (no reply subject to terminate it on)
-            logger.warning("could not terminate the refused message on %s", message.subject)

@@ -21,10 +21,8 @@ language) and its facts, from which the web writes it again in its reader's lang
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -32,10 +30,9 @@ from django.db import close_old_connections
 from django.utils import translation
 from nats.js import api
 
-from audit.consumer import authentic_event
-from audit.nats import serve_audit_stream
-from audit.signing import Refused, announcement_headers
-from core.metrics import figures, totals
+from audit.consumer import AuditStreamReader
+from audit.signing import announcement_headers
+from core.metrics import totals
 from notifications.events import concerns_customers
 from notifications.messages import notification_text
 from notifications.metrics import NOTIFICATIONS_WRITTEN, NOTIFIER_LAG, NOTIFIER_REFUSED
@@ -43,8 +40,6 @@ from notifications.models import Notification
 from notifications.services import notifications_store
 
 logger = logging.getLogger("flux.notifications.notifier")
-
-LAG_EVERY_SECONDS = 5.0
 
 
 def notifier_consumer_config() -> api.ConsumerConfig:
@@ -83,78 +78,33 @@ def store(events: list[dict]) -> list[Notification]:
     return notifications_store(events=events)
 
 
-class Notifier:
+class Notifier(AuditStreamReader):
+    name = "flux-notifier"
+    doing = "notifying from"
+    lag_gauge = NOTIFIER_LAG
+    lag_figure = "notifier_lag"
+    refused_counter = NOTIFIER_REFUSED
+    log = logger
+
     def __init__(self, *, batch_size: int | None = None) -> None:
-        self.batch_size = batch_size or settings.FLUX_NOTIFIER_BATCH_SIZE
+        super().__init__(durable=settings.FLUX_NOTIFIER_CONSUMER,
+                         batch_size=batch_size or settings.FLUX_NOTIFIER_BATCH_SIZE,
+                         config=notifier_consumer_config())
         self.events = 0
         self.written = 0
-        self.refused = 0
 
-    async def run(self, stop: asyncio.Event) -> None:
-        async def work(nc, js, ready) -> None:
-            subscription = await js.pull_subscribe(
-                "audit.>",
-                durable=settings.FLUX_NOTIFIER_CONSUMER,
-                stream=settings.FLUX_AUDIT_STREAM,
-                config=notifier_consumer_config(),
-            )
-            ready()
-            logger.info("notifier subscribed (durable %s)", settings.FLUX_NOTIFIER_CONSUMER)
-            lag_read_at = 0.0
-            while not stop.is_set():
-                if time.monotonic() - lag_read_at >= LAG_EVERY_SECONDS:
-                    lag_read_at = time.monotonic()
-                    await self.read_lag(subscription)
-                try:
-                    messages = await subscription.fetch(self.batch_size, timeout=1)
-                except TimeoutError:  # nothing came
-                    continue
-                await self.handle_batch(nc, messages)
+    async def store(self, events: list[dict]) -> list[Notification]:
+        """The notifications of the batch, in one transaction (none when no event concerns a customer)."""
+        if not any(concerns_customers(event) for event in events):
+            return []
+        return await sync_to_async(store)(events)
 
-        await serve_audit_stream(name="flux-notifier", stop=stop, work=work, log=logger, doing="notifying from")
-
-    @staticmethod
-    async def read_lag(subscription) -> None:
-        try:
-            info = await subscription.consumer_info()
-        except Exception as error:  # a metric: never a reason to stop
-            logger.debug("could not read the notifier's lag: %s", error)
-            return
-        lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
-        NOTIFIER_LAG.set(lag)
-        figures["notifier_lag"] = lag
-
-    async def handle_batch(self, nc, messages: list) -> None:
-        """Refuse what is not authentic, write the rest's notifications in one transaction, ack
-        everything after the commit, then announce what was written."""
-        events, delivered = [], []
-        for message in messages:
-            try:
-                events.append(authentic_event(message.subject, message.data, message.headers))
-            except Refused as refusal:
-                await self.refuse(message, str(refusal))
-                continue
-            delivered.append(message)
-        if not events:
-            return
-        written: list[Notification] = []
-        if any(concerns_customers(event) for event in events):
-            try:
-                written = await sync_to_async(store)(events)
-            except Exception:
-                logger.exception("could not write the notifications of %d audit events (%s to %s); "
-                                 "they will be redelivered", len(events), events[0].get("event_id"),
-                                 events[-1].get("event_id"))
-                for message in delivered:
-                    await message.nak(delay=1)
-                return
+    async def committed(self, nc, events: list[dict], written: list[Notification]) -> None:
+        """Count, then announce what was written to each customer's open app."""
         self.events += len(events)
         self.written += len(written)
         NOTIFICATIONS_WRITTEN.inc(len(written))
         totals["notifications_written"] += len(written)
-        for message in delivered:
-            await message.ack()
-        await nc.flush()
         for notification in written:
             subject = customer_subject(notification.customer_id)
             payload = announcement(notification)
@@ -162,12 +112,3 @@ class Notifier:
                 await nc.publish(subject, payload, headers=announcement_headers(subject, payload))
             except Exception:
                 logger.warning("could not announce notification %s to its customer's app", notification.pk)
-
-    async def refuse(self, message, reason: str) -> None:
-        self.refused += 1
-        NOTIFIER_REFUSED.inc()
-        logger.error("refused an audit message on %s: %s", message.subject, reason)
-        try:
-            await message.term()
-        except Exception:  # not a JetStream delivery
-            logger.warning("could not terminate the refused message on %s", message.subject)
