@@ -100,6 +100,28 @@ def test_alice_opens_a_transaction_and_downloads_its_receipt(page: Page, alice, 
     assert "42.50 EUR" in text and grouped(bob_account.iban) in text and "Concert tickets" in text
 
 
+@pytest.mark.parametrize(("language", "history", "receipt"), [
+    ("en", "Status history", "Download receipt"),
+    ("fr", "Historique du statut", "Télécharger le reçu"),
+])
+def test_the_transaction_page_fits_the_phone_and_the_desktop_in_both_languages(
+        page: Page, live_server, alice, bob, alice_account, bob_account, viewport, screenshot,
+        language, history, receipt):
+    txn = transfer_create(initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban,
+                          amount=12_34, reference="Rent")
+    sign_in(page, "alice")
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page.goto(f"/app/transactions/{txn.pk}/")
+
+    expect(page.get_by_test_id("transaction")).to_have_attribute("data-transaction-id", str(txn.pk))
+    expect(page.locator("#history-heading")).to_have_text(history)
+    expect(page.get_by_test_id("transaction-receipt")).to_have_text(receipt)
+    expect(page.get_by_test_id("transaction-payee")).to_contain_text(grouped(bob_account.iban))
+    # Nothing runs off the right edge: no sideways scrolling at 360 px.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(f"transaction-{language}")
+
+
 # --- Offline: the list comes from the synced data ----------------------------------------------------
 
 OUTBOX_READY = ("import(document.getElementById('flux-outbox').src).then((module) => module.outbox)"
