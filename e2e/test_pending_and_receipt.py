@@ -1,6 +1,7 @@
-"""Alice on a phone (Pixel 5; the cancel on a desktop too): a transfer large enough to wait for approval shows under "Waiting
-for approval"; she cancels it through the confirmation step and the money is available again; she
-opens a transaction's page from her history and downloads its receipt, a PDF."""
+"""Alice on a phone (Pixel 5; the cancel on a desktop too): a transfer large enough to wait for
+approval shows under "Waiting for approval"; she cancels it through the confirmation step and the
+money is available again; she opens a transaction's page from her history and downloads its
+receipt, a PDF; the page fits 360 px and a desktop, in English and French."""
 
 from __future__ import annotations
 
