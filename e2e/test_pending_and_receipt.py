@@ -1,6 +1,7 @@
-"""Alice on a phone (Pixel 5; the cancel on a desktop too): a transfer large enough to wait for approval shows under "Waiting
-for approval"; she cancels it through the confirmation step and the money is available again; she
-opens a transaction's page from her history and downloads its receipt, a PDF."""
+"""Alice on a phone (Pixel 5; the cancel on a desktop too): a transfer large enough to wait for
+approval shows under "Waiting for approval"; she cancels it through the confirmation step and the
+money is available again; she opens a transaction's page from her history and downloads its
+receipt, a PDF; the page fits 360 px and a desktop, in English and French."""
 
 from __future__ import annotations
 
@@ -98,6 +99,28 @@ def test_alice_opens_a_transaction_and_downloads_its_receipt(page: Page, alice, 
     assert body.startswith(b"%PDF")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
     assert "42.50 EUR" in text and grouped(bob_account.iban) in text and "Concert tickets" in text
+
+
+@pytest.mark.parametrize(("language", "history", "receipt"), [
+    ("en", "Status history", "Download receipt"),
+    ("fr", "Historique du statut", "Télécharger le reçu"),
+])
+def test_the_transaction_page_fits_the_phone_and_the_desktop_in_both_languages(
+        page: Page, live_server, alice, bob, alice_account, bob_account, viewport, screenshot,
+        language, history, receipt):
+    txn = transfer_create(initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban,
+                          amount=12_34, reference="Rent")
+    sign_in(page, "alice")
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page.goto(f"/app/transactions/{txn.pk}/")
+
+    expect(page.get_by_test_id("transaction")).to_have_attribute("data-transaction-id", str(txn.pk))
+    expect(page.locator("#history-heading")).to_have_text(history)
+    expect(page.get_by_test_id("transaction-receipt")).to_have_text(receipt)
+    expect(page.get_by_test_id("transaction-payee")).to_contain_text(grouped(bob_account.iban))
+    # Nothing runs off the right edge: no sideways scrolling at 360 px.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(f"transaction-{language}")
 
 
 # --- Offline: the list comes from the synced data ----------------------------------------------------
