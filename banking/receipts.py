@@ -17,6 +17,7 @@ from fpdf.enums import XPos, YPos
 
 from banking.iban import group_iban
 from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
+from banking.selectors import named_as_typed
 from banking.statements.exports import _latin1
 from core.money import format_money
 
@@ -43,6 +44,8 @@ def payer(txn: Transaction) -> Party:
 
 
 def payee(txn: Transaction) -> Party:
+    if named_as_typed(txn):
+        return Party(txn.beneficiary_name, txn.destination.iban if txn.destination_id else txn.external_iban)
     if txn.external_iban and txn.kind != TransactionKind.REVERSAL:
         # The name given with a transfer to another bank, when the transfer kept one.
         return Party(getattr(txn, "beneficiary_name", "") or "", txn.external_iban)

@@ -21,6 +21,7 @@ from banking.models import (
     AccountStatus,
     Beneficiary,
     Entry,
+    PayeeCheck,
     Transaction,
     TransactionKind,
     TransactionStatus,
@@ -52,6 +53,13 @@ def with_counterparty_names(entries: QuerySet[Entry]) -> QuerySet[Entry]:
     )
 
 
+def named_as_typed(txn: Transaction) -> bool:
+    """Whether the payer is shown the payee's name as they typed it: after a payee check that said
+    no_match, the holder's name is never revealed to them, not even once the money has gone (their
+    history, the transaction's page and its receipt name the payee as instructed)."""
+    return txn.payee_check == PayeeCheck.NO_MATCH and bool(txn.beneficiary_name)
+
+
 def counterparty_name_of(entry: Entry) -> str:
     """Who is on the other side of `entry`, as its account holder should read it: "Cash" (in the
     reader's language) for cash at the counter; the holder's name for a Flux account; for another
@@ -60,6 +68,8 @@ def counterparty_name_of(entry: Entry) -> str:
     only "Cash" and the transfer's own name are known) and the entry's transaction (select_related)."""
     if entry.counterparty == CASH_COUNTERPARTY:
         return gettext("Cash")
+    if entry.amount < 0 and named_as_typed(entry.transaction):
+        return entry.transaction.beneficiary_name
     holder = getattr(entry, "counterparty_holder", None)
     if holder:
         return holder

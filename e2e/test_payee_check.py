@@ -71,10 +71,11 @@ def test_alice_is_warned_before_paying_the_wrong_name(
     expect(page.get_by_test_id("transfer-result")).to_have_attribute("data-status", "posted")
     txn = Transaction.objects.get(source=alice_account)
     assert (txn.payee_check, txn.beneficiary_name) == ("no_match", "Carol Danvers")
-    # The history names the account's holder (not the name typed), with the IBAN underneath.
+    # After a no match the history names the payee as she typed it, never the holder the check
+    # would not name (banking.selectors.named_as_typed), with the IBAN underneath.
     page.goto(f"/app/accounts/{alice_account.pk}/")
     newest = page.get_by_test_id("entry").first
-    expect(newest.get_by_test_id("entry-counterparty-name")).to_have_text("Bob Builder")
+    expect(newest.get_by_test_id("entry-counterparty-name")).to_have_text("Carol Danvers")
     expect(newest.get_by_test_id("entry-counterparty")).to_have_text(
         " ".join(bob_account.iban[i : i + 4] for i in range(0, len(bob_account.iban), 4)))
     screenshot(f"history-{language}")

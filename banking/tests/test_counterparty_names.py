@@ -3,14 +3,18 @@ are append-only), and a transfer keeps the `beneficiary_name` it was given."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pypdf import PdfReader
 
 from audit import actions
 from audit.models import AuditEvent
 from banking import services
 from banking.models import Transaction
+from banking.receipts import payee
 from banking.tests.factories import EXTERNAL_IBAN
 from banking.tests.support import ACCOUNTS, DEPOSITS, cash, transfer
 from core.testing.api import API, assert_error, idempotency_key, page, post
@@ -31,10 +35,26 @@ def test_both_sides_of_a_flux_transfer_see_the_other_holders_name(api_client_for
     assert (received["counterparty"], received["counterparty_name"]) == (alice_account.iban, "Alice Liddell")
 
 
-def test_the_holders_name_wins_over_the_name_the_payer_typed(api_client_for, alice, alice_account, bob_account):
-    response = transfer(api_client_for(alice), alice_account, bob_account, "1.00", beneficiary_name="Bobby")
-    assert response.json()["beneficiary_name"] == "Bobby"
+def test_the_holders_name_wins_over_a_close_name_the_payer_typed(api_client_for, alice, alice_account, bob_account):
+    response = transfer(api_client_for(alice), alice_account, bob_account, "1.00", beneficiary_name="Bob Bilder")
+    assert response.json()["payee_check"] == "close_match"
     assert entries_of(api_client_for(alice), alice_account)[0]["counterparty_name"] == "Bob Builder"
+
+
+def test_after_a_no_match_the_payer_never_learns_the_holders_name(api_client_for, alice, bob, alice_account,
+                                                                   bob_account):
+    """The check refused to say whose account it is; paying it anyway must not say it either: the
+    payer's history, the transaction's page and its receipt name the payee as the payer typed it."""
+    response = transfer(api_client_for(alice), alice_account, bob_account, "1.00", beneficiary_name="Bobby")
+    assert (response.json()["beneficiary_name"], response.json()["payee_check"]) == ("Bobby", "no_match")
+    assert entries_of(api_client_for(alice), alice_account)[0]["counterparty_name"] == "Bobby"
+    txn = Transaction.objects.get(pk=response.json()["id"])
+    assert payee(txn).name == "Bobby"
+    receipt = api_client_for(alice).get(f"{API}transactions/{txn.pk}/receipt/")
+    text = "".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(receipt.content)).pages)
+    assert "Bobby" in text and "Bob Builder" not in text
+    # The payee still reads who paid them.
+    assert entries_of(api_client_for(bob), bob_account)[0]["counterparty_name"] == "Alice Liddell"
 
 
 def test_a_transfer_to_another_bank_keeps_the_name_it_was_given(api_client_for, alice, alice_account):
