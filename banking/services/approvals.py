@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit import actions
 from audit.services import audit_record
+from banking.access import transaction_for_user
 from banking.ledger import ensure_open, post, transaction_audit_data
 from banking.locks import lock_accounts, lock_transaction
 from banking.models import LIVE_REVERSAL_STATUSES, Account, Entry, Transaction, TransactionKind, TransactionStatus
@@ -183,15 +184,12 @@ def transaction_cancel(*, actor: User, transaction_id: int) -> Transaction:
     """
     now = timezone.now()
     with transaction.atomic():
+        transaction_for_user(actor, transaction_id)  # not_found for whoever may not see it
         txn = lock_transaction(transaction_id)
         if txn is None:
             raise NotFound("Transaction not found.")
-        if not actor.is_bank_staff:
-            own_accounts = set(Account.objects.filter(customer=actor).values_list("pk", flat=True))
-            if not own_accounts & {txn.source_id, txn.destination_id}:
-                raise NotFound("Transaction not found.")
-            if txn.initiated_by_id != actor.pk:
-                raise ApplicationError("permission_denied", "Only whoever made this transaction may cancel it.")
+        if not actor.is_bank_staff and txn.initiated_by_id != actor.pk:
+            raise ApplicationError("permission_denied", "Only whoever made this transaction may cancel it.")
         if txn.status != TransactionStatus.PENDING:
             raise ApplicationError("not_pending", f"This transaction is {txn.status}, not pending.")
         if txn.expires_at and txn.expires_at <= now:
