@@ -167,48 +167,82 @@ def _replay_rows(seq: int, params: Mapping[str, str]) -> list[dict]:
     return [record_row(record) for record in records_after(seq=seq, params=params)]
 
 
-def _release_connection() -> None:
-    # Resolved here, in the request's thread: `connection` is per thread. Never inside a
-    # transaction (a test's), which closing would end.
+def release_connection() -> None:
+    """Give the request thread's database connection back to the pool: a stream may stay open for
+    hours and reads the database no more once it has replayed (the pool is small and bounded).
+    Called in the request's thread (`connection` is per thread); never inside a transaction (a
+    test's), which closing would end."""
     if not connection.in_atomic_block:
         connection.close()
+
+
+# What a stream's queue holds when no announcement came within the heartbeat.
+HEARTBEAT = object()
+
+
+class SignedAnnouncements:
+    """A core NATS subscription to `subject` for one event stream, whose announcements are read
+    only when signed (audit/signing.py; the rest are logged at ERROR and dropped). Enter it before
+    reading the database, so nothing committed in between is missed. `unreachable` when NATS could
+    not be reached; `next()` gives each announcement's data, HEARTBEAT after an idle heartbeat, and
+    None once the connection is lost or the reader fell more than `max_waiting` behind (the stream
+    then ends and the browser reconnects). Closed on exit. Shared by the audit live tail and the
+    customers' notification stream (notifications/live.py)."""
+
+    def __init__(self, *, name: str, subject: str, label: str, log: logging.Logger, max_waiting: int) -> None:
+        self.name, self.subject, self.label, self.log, self.max_waiting = name, subject, label, log, max_waiting
+        self.waiting: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.nc = None
+
+    @property
+    def unreachable(self) -> bool:
+        return self.nc is None
+
+    async def _on_message(self, message) -> None:
+        try:
+            verify(message.subject, message.data, message.headers, msg_id_required=False)
+        except Refused as refusal:
+            self.log.error("%s: ignoring an announcement on %s: %s", self.label, message.subject, refusal)
+            return
+        self.waiting.put_nowait(None if self.waiting.qsize() >= self.max_waiting else message.data)
+
+    async def _on_lost(self) -> None:
+        self.waiting.put_nowait(None)
+
+    async def __aenter__(self) -> SignedAnnouncements:
+        try:
+            self.nc = await connect(self.name, allow_reconnect=False, connect_timeout=1,
+                                    disconnected_cb=self._on_lost, closed_cb=self._on_lost)
+            await self.nc.subscribe(self.subject, cb=self._on_message)
+        except Exception as exc:
+            self.log.info("%s: NATS unreachable (%s)", self.label, exc)
+            await self.__aexit__()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        if self.nc is not None:
+            try:
+                await self.nc.close()
+            except Exception:  # closing a dead connection
+                pass
+            self.nc = None
+
+    async def next(self) -> bytes | object | None:
+        try:
+            return await asyncio.wait_for(self.waiting.get(), timeout=settings.FLUX_LIVE_TAIL_HEARTBEAT_SECONDS)
+        except TimeoutError:
+            return HEARTBEAT
 
 
 async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterator[str]:
     """The event stream: replay from the database after `last_seq`, then live announcements,
     with a heartbeat comment when idle. Ends (and closes its NATS connection) when NATS goes away,
     when the client falls too far behind, or when the client disconnects (Django cancels it)."""
-    waiting: asyncio.Queue[bytes | None] = asyncio.Queue()
-    nc = None
-
-    async def on_message(message) -> None:
-        try:
-            verify(message.subject, message.data, message.headers, msg_id_required=False)
-        except Refused as refusal:
-            logger.error("live tail: ignoring an announcement on %s: %s", message.subject, refusal)
-            return
-        if waiting.qsize() >= MAX_WAITING:
-            waiting.put_nowait(None)
-        else:
-            waiting.put_nowait(message.data)
-
-    async def on_lost() -> None:
-        waiting.put_nowait(None)
-
-    try:
-        yield f"retry: {RETRY_MILLISECONDS}\n\n"
-        try:
-            nc = await connect(
-                "flux-live-tail", allow_reconnect=False, connect_timeout=1,
-                disconnected_cb=on_lost, closed_cb=on_lost,
-            )
-            # Subscribe before reading the database, so nothing committed in between is missed
-            # (an announcement already replayed is skipped by its seq).
-            await nc.subscribe(f"{settings.FLUX_AUDIT_RECORDED_SUBJECT}.>", cb=on_message)
-        except Exception as exc:
-            logger.info("live tail: NATS unreachable (%s)", exc)
-            nc = None
-
+    yield f"retry: {RETRY_MILLISECONDS}\n\n"
+    # Subscribed before the database is read, so nothing committed in between is missed (an
+    # announcement already replayed is skipped by its seq).
+    async with SignedAnnouncements(name="flux-live-tail", subject=f"{settings.FLUX_AUDIT_RECORDED_SUBJECT}.>",
+                                   label="live tail", log=logger, max_waiting=MAX_WAITING) as announcements:
         matcher = await sync_to_async(live_filter)(params)
         last_sent = last_seq
         while True:
@@ -218,19 +252,15 @@ async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterato
                 last_sent = row["seq"]
             if len(rows) < REPLAY_LIMIT:
                 break
-        # The stream may stay open for hours and reads the database no more: give its connection
-        # back to the pool now rather than when the request ends (the pool is small and bounded).
-        await sync_to_async(_release_connection)()
+        await sync_to_async(release_connection)()
 
-        if nc is None:
+        if announcements.unreachable:
             yield sse_status("paused", "NATS is unreachable: live tail paused, retrying.")
             return
         yield sse_status("live", "Live: new events appear at the top.")
-        heartbeat = settings.FLUX_LIVE_TAIL_HEARTBEAT_SECONDS
         while True:
-            try:
-                data = await asyncio.wait_for(waiting.get(), timeout=heartbeat)
-            except TimeoutError:
+            data = await announcements.next()
+            if data is HEARTBEAT:
                 yield ": heartbeat\n\n"
                 continue
             if data is None:
@@ -246,9 +276,3 @@ async def live_tail(*, last_seq: int, params: Mapping[str, str]) -> AsyncIterato
                 continue
             yield sse_event(row)
             last_sent = row["seq"]
-    finally:
-        if nc is not None:
-            try:
-                await nc.close()
-            except Exception:  # closing a dead connection
-                pass

@@ -12,18 +12,15 @@ bell's count comes from the database."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
 from django.utils import translation
 
-from audit.nats import connect
-from audit.signing import Refused, verify
+from audit.live import HEARTBEAT, SignedAnnouncements, release_connection
 from notifications.messages import notification_text
 from notifications.models import Notification
 from notifications.selectors import notifications_after
@@ -82,56 +79,28 @@ def _replay(customer_id: int, after_id: int, language: str) -> list[dict]:
         return [notification_item(n) for n in notifications_after(customer_id=customer_id, after_id=after_id)]
 
 
-def _release_connection() -> None:
-    # The stream may stay open for hours and reads the database no more (see audit/live.py).
-    if not connection.in_atomic_block:
-        connection.close()
-
-
 async def notification_stream(*, customer_id: int, after_id: int, language: str) -> AsyncIterator[str]:
     """The customer's event stream: what the database has after `after_id`, then live
     announcements, with a heartbeat comment when idle. Ends (closing its NATS connection) when NATS
     goes away or the client falls behind; the browser reconnects with Last-Event-ID."""
-    subject = f"{settings.FLUX_NOTIFY_SUBJECT}.{int(customer_id)}"
-    waiting: asyncio.Queue[bytes | None] = asyncio.Queue()
-    nc = None
-
-    async def on_message(message) -> None:
-        try:
-            verify(message.subject, message.data, message.headers, msg_id_required=False)
-        except Refused as refusal:
-            logger.error("notification stream: ignoring an announcement on %s: %s", message.subject, refusal)
-            return
-        waiting.put_nowait(None if waiting.qsize() >= MAX_WAITING else message.data)
-
-    async def on_lost() -> None:
-        waiting.put_nowait(None)
-
-    try:
-        yield f"retry: {RETRY_MILLISECONDS}\n\n"
-        try:
-            nc = await connect("flux-notification-stream", allow_reconnect=False, connect_timeout=1,
-                               disconnected_cb=on_lost, closed_cb=on_lost)
-            # Subscribed before the database is read: nothing committed in between is missed.
-            await nc.subscribe(subject, cb=on_message)
-        except Exception as exc:
-            logger.info("notification stream: NATS unreachable (%s)", exc)
-            nc = None
-
+    yield f"retry: {RETRY_MILLISECONDS}\n\n"
+    # Subscribed before the database is read: nothing committed in between is missed.
+    async with SignedAnnouncements(name="flux-notification-stream",
+                                   subject=f"{settings.FLUX_NOTIFY_SUBJECT}.{int(customer_id)}",
+                                   label="notification stream", log=logger, max_waiting=MAX_WAITING) as announcements:
         last_sent = after_id
         for item in await sync_to_async(_replay)(customer_id, after_id, language):
             yield sse_item(item)
             last_sent = item["id"]
-        await sync_to_async(_release_connection)()
+        await sync_to_async(release_connection)()
 
-        if nc is None:
+        if announcements.unreachable:
             yield f"retry: {RETRY_PAUSED_MILLISECONDS}\n\n" + sse_status("paused")
             return
         yield sse_status("live")
         while True:
-            try:
-                data = await asyncio.wait_for(waiting.get(), timeout=settings.FLUX_LIVE_TAIL_HEARTBEAT_SECONDS)
-            except TimeoutError:
+            data = await announcements.next()
+            if data is HEARTBEAT:
                 yield ": heartbeat\n\n"
                 continue
             if data is None:
@@ -147,9 +116,3 @@ async def notification_stream(*, customer_id: int, after_id: int, language: str)
                 continue
             yield sse_item(item)
             last_sent = item["id"]
-    finally:
-        if nc is not None:
-            try:
-                await nc.close()
-            except Exception:  # closing a dead connection
-                pass
