@@ -45,6 +45,20 @@ def _ensure_within_approval_limit(*, approver: User, txn: Transaction) -> None:
         raise refusal
 
 
+def _end_unposted(txn: Transaction, status: str, *, actor: User | None, action: str, at: datetime,
+                  reason: str = "", data: dict | None = None) -> None:
+    """End a locked pending transaction without posting it (rejected, expired or cancelled): its
+    hold released on the source (locked here), the decision saved, counted and audited (the event
+    describes the transaction, plus `data`). In the caller's atomic block."""
+    accounts = lock_accounts([txn.source_id])
+    _release_hold(txn, accounts[txn.source_id])
+    txn.status, txn.decided_by, txn.decided_at, txn.decision_reason = status, actor, at, reason
+    txn.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    count_transactions([(txn.kind, txn.status)])
+    audit_record(actor=actor, action=action, target_type="transaction", target_id=txn.pk,
+                 data=transaction_audit_data(txn) | (data or {}))
+
+
 def _release_hold(txn: Transaction, source: Account) -> None:
     if txn.hold_amount:
         source.held -= txn.hold_amount
@@ -124,21 +138,8 @@ def transaction_reject(*, approver: User, transaction_id: int, reason: str) -> T
     now = timezone.now()
     with transaction.atomic():
         txn = _lock_pending(decider=approver, transaction_id=transaction_id, now=now)
-        accounts = lock_accounts([txn.source_id])
-        _release_hold(txn, accounts[txn.source_id])
-        txn.status = TransactionStatus.REJECTED
-        txn.decided_by = approver
-        txn.decided_at = now
-        txn.decision_reason = reason
-        txn.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-        count_transactions([(txn.kind, txn.status)])
-        audit_record(
-            actor=approver,
-            action=actions.TRANSACTION_REJECTED,
-            target_type="transaction",
-            target_id=txn.pk,
-            data=transaction_audit_data(txn) | {"reason": reason},
-        )
+        _end_unposted(txn, TransactionStatus.REJECTED, actor=approver, action=actions.TRANSACTION_REJECTED, at=now,
+                      reason=reason, data={"reason": reason})
         return txn
 
 
@@ -153,20 +154,8 @@ def pending_expire(*, now: datetime | None = None) -> int:
             txn = lock_transaction(transaction_id)
             if txn is None or txn.status != TransactionStatus.PENDING:
                 continue  # decided meanwhile
-            accounts = lock_accounts([txn.source_id])
-            _release_hold(txn, accounts[txn.source_id])
-            txn.status = TransactionStatus.EXPIRED
-            txn.decided_at = now
-            txn.decision_reason = "Expired without a decision."
-            txn.save(update_fields=["status", "decided_at", "decision_reason"])
-            count_transactions([(txn.kind, txn.status)])
-            audit_record(
-                actor=None,
-                action=actions.TRANSACTION_EXPIRED,
-                target_type="transaction",
-                target_id=txn.pk,
-                data=transaction_audit_data(txn),
-            )
+            _end_unposted(txn, TransactionStatus.EXPIRED, actor=None, action=actions.TRANSACTION_EXPIRED, at=now,
+                          reason="Expired without a decision.")
             expired += 1
     return expired
 
@@ -194,18 +183,6 @@ def transaction_cancel(*, actor: User, transaction_id: int) -> Transaction:
             raise ApplicationError("not_pending", f"This transaction is {txn.status}, not pending.")
         if txn.expires_at and txn.expires_at <= now:
             raise ApplicationError("not_pending", "This transaction has expired.")
-        accounts = lock_accounts([txn.source_id])
-        _release_hold(txn, accounts[txn.source_id])
-        txn.status = TransactionStatus.CANCELLED
-        txn.decided_by = actor
-        txn.decided_at = now
-        txn.save(update_fields=["status", "decided_by", "decided_at"])
-        count_transactions([(txn.kind, txn.status)])
-        audit_record(
-            actor=actor,
-            action=actions.TRANSACTION_CANCELLED,
-            target_type="transaction",
-            target_id=txn.pk,
-            data=transaction_audit_data(txn) | {"initiated_by": txn.initiated_by_id},
-        )
+        _end_unposted(txn, TransactionStatus.CANCELLED, actor=actor, action=actions.TRANSACTION_CANCELLED, at=now,
+                      data={"initiated_by": txn.initiated_by_id})
         return txn
