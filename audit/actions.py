@@ -44,6 +44,13 @@ TRANSACTION_EXPIRED = "transaction.expired"
 TRANSACTION_REVERSED = "transaction.reversed"
 # The initiating customer (or staff) withdrew a pending transaction: hold released, nothing posted.
 TRANSACTION_CANCELLED = "transaction.cancelled"
+# Money with other banks (banking/clearing/): a transfer left in a clearing file; one came back.
+TRANSACTION_SENT = "transaction.sent"
+TRANSACTION_RETURNED = "transaction.returned"
+CLEARING_RUN_CREATED = "clearing.run_created"
+CLEARING_STATEMENT_IMPORTED = "clearing.statement_imported"
+SUSPENSE_ASSIGNED = "suspense.assigned"
+SUSPENSE_SENT_BACK = "suspense.sent_back"
 
 IMPORT_UPLOADED = "import.uploaded"
 IMPORT_STARTED = "import.started"

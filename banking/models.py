@@ -15,10 +15,13 @@ class AccountKind(models.TextChoices):
     # The bank's own accounts, the other side of cash and of transfers to other banks.
     CASH = "cash", _("Cash vault")
     CLEARING = "clearing", _("External clearing")
+    # Money from another bank that could not be placed on a customer account waits here
+    # (banking/clearing/), until staff assign it to an account or send it back.
+    SUSPENSE = "suspense", _("Suspense")
 
 
 CUSTOMER_KINDS = (AccountKind.CHECKING, AccountKind.SAVINGS)
-INTERNAL_KINDS = (AccountKind.CASH, AccountKind.CLEARING)
+INTERNAL_KINDS = (AccountKind.CASH, AccountKind.CLEARING, AccountKind.SUSPENSE)
 
 
 class AccountStatus(models.TextChoices):
@@ -60,7 +63,7 @@ class Account(models.Model):
                 | Q(kind__in=[k.value for k in CUSTOMER_KINDS], customer__isnull=False),
                 name="account_owner_matches_kind",
             ),
-            # One cash vault and one clearing account per currency.
+            # One cash vault, one clearing account and one suspense account per currency.
             models.UniqueConstraint(
                 fields=["kind", "currency"],
                 condition=Q(kind__in=[k.value for k in INTERNAL_KINDS]),
@@ -86,6 +89,14 @@ class TransactionKind(models.TextChoices):
     DEPOSIT = "deposit", _("Cash deposit")
     WITHDRAWAL = "withdrawal", _("Cash withdrawal")
     REVERSAL = "reversal", _("Reversal")
+    # Money from another bank (a credit on a camt.053 statement, banking/clearing/): from the
+    # clearing account to a customer account, or to the suspense account when it cannot be placed;
+    # later from suspense to the account staff assign it to. `external_iban` and `payer_name` say
+    # who sent it.
+    INCOMING_TRANSFER = "incoming_transfer", _("Transfer from another bank")
+    # One of our transfers to another bank that came back (a return on a statement): from the
+    # clearing account back to the account it left; `return_of` is the transfer.
+    RETURN = "return", _("Returned transfer")
 
 
 class TransactionStatus(models.TextChoices):
@@ -94,6 +105,10 @@ class TransactionStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     EXPIRED = "expired", _("Expired")
     CANCELLED = "cancelled", _("Cancelled")
+    # A posted transfer to another bank once it is in a pain.001 clearing file (`clearing_run`,
+    # `sent_at`), and one that the other bank sent back (a RETURN transaction credited it back).
+    SENT = "sent", _("Sent to the other bank")
+    RETURNED = "returned", _("Returned by the other bank")
 
 
 class PayeeCheck(models.TextChoices):
@@ -150,11 +165,28 @@ class Transaction(models.Model):
     )
     # The amount held on `source` while pending (0 when nothing is held, e.g. a cash deposit).
     hold_amount = models.BigIntegerField(default=0)
+    # Money with other banks (banking/clearing/). A transfer to another bank: the pain.001 file it
+    # left in and when (status `sent`). Money from another bank: the payer as their bank named them.
+    # A RETURN: the transfer it credits back (at most once).
+    clearing_run = models.ForeignKey(
+        "banking.ClearingRun", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    payer_name = models.CharField(max_length=140, blank=True)
+    return_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="returns"
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["status", "id"], name="transaction_status_idx"),
             models.Index(fields=["status", "expires_at"], name="transaction_expiry_idx"),
+            # What the next clearing run sends: posted transfers to another bank not yet in a file.
+            models.Index(
+                fields=["id"],
+                condition=Q(kind="external_transfer", status="posted", clearing_run__isnull=True),
+                name="transaction_to_clear_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transaction_amount_positive"),
@@ -164,6 +196,7 @@ class Transaction(models.Model):
                 condition=Q(status__in=[s.value for s in LIVE_REVERSAL_STATUSES]),
                 name="transaction_reversed_at_most_once",
             ),
+            models.UniqueConstraint(fields=["return_of"], name="transaction_returned_at_most_once"),
         ]
 
     def __str__(self) -> str:
@@ -212,3 +245,14 @@ class Beneficiary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.iban})"
+
+
+# Money with other banks: clearing runs (pain.001 out), statements (camt.053 in), suspense.
+from banking.clearing.models import (  # noqa: E402,F401  (models of the banking app)
+    ClearingRun,
+    Statement,
+    StatementEntry,
+    StatementEntryOutcome,
+    SuspenseItem,
+    SuspenseReason,
+)

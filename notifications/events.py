@@ -24,16 +24,12 @@ from audit import actions
 from banking.models import Account, Transaction, TransactionKind
 from notifications.models import Notification, NotificationKind
 
-# Issue 15 (transfers to other banks coming back, camt.053) will audit a return under this action;
-# the notifier already tells the customer when it does.
-TRANSACTION_RETURNED = "transaction.returned"
-
 MONEY_IN_ACTIONS = {actions.TRANSACTION_POSTED, actions.TRANSACTION_APPROVED}
 OUTCOME_KINDS = {
     actions.TRANSACTION_APPROVED: NotificationKind.TRANSFER_APPROVED,
     actions.TRANSACTION_REJECTED: NotificationKind.TRANSFER_REJECTED,
     actions.TRANSACTION_EXPIRED: NotificationKind.TRANSFER_EXPIRED,
-    TRANSACTION_RETURNED: NotificationKind.TRANSFER_RETURNED,
+    actions.TRANSACTION_RETURNED: NotificationKind.TRANSFER_RETURNED,
 }
 ACCOUNT_KINDS = {
     actions.ACCOUNT_FROZEN: NotificationKind.ACCOUNT_FROZEN,

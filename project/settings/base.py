@@ -401,6 +401,13 @@ FLUX_IBAN_BANK_CODE = "FLUX"
 # follow the IBANs' (FLUX, NL).
 FLUX_BANK_NAME = os.environ.get("FLUX_BANK_NAME", "Flux")
 FLUX_BIC = os.environ.get("FLUX_BIC", "FLUXNL2AXXX")
+# Money with other banks (banking/clearing/, docs/clearing.md): Flux's own account at its
+# correspondent bank, the debtor of every pain.001 file and the account of every camt.053
+# statement; the pain.001 version written; the daily cut-off (local time, TIME_ZONE) at which the
+# scheduler runs clearing by itself when something waits.
+FLUX_CLEARING_IBAN = os.environ.get("FLUX_CLEARING_IBAN", "NL20INGB0001234567")
+FLUX_CLEARING_SCHEMA = "pain.001.001.09"
+FLUX_CLEARING_CUTOFF = os.environ.get("FLUX_CLEARING_CUTOFF", "15:00")
 # Idempotency keys are kept at least this long; then the scheduler (or `manage.py purge_idempotency_keys`) purges them.
 FLUX_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("FLUX_IDEMPOTENCY_TTL_HOURS", "48"))
 
