@@ -48,6 +48,9 @@ def legs_for(txn: Transaction, accounts: dict[int, Account]) -> list[Leg]:
         source_label, destination_label = CASH_COUNTERPARTY, source.iban
     elif txn.kind == TransactionKind.EXTERNAL_TRANSFER:
         source_label, destination_label = txn.external_iban, source.iban
+    elif txn.kind in (TransactionKind.INCOMING_TRANSFER, TransactionKind.RETURN):
+        # From the clearing (or suspense) account: the customer reads the other bank's IBAN.
+        source_label, destination_label = destination.iban, txn.external_iban
     else:
         source_label, destination_label = destination.iban, source.iban
     return [
