@@ -9,11 +9,12 @@ a supervisor (API, desk page, `manage.py clearing_run`) or by the scheduler at t
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,14 @@ from audit import actions
 from audit.services import AuditRecord, audit_record_many
 from banking.clearing.pain001 import NAME_LENGTH, REMITTANCE_LENGTH, Payment, pain001_build, sepa_text
 from banking.locks import ids_filter, lock_transfers_to_clear
-from banking.models import Beneficiary, ClearingRun, Transaction, TransactionKind, TransactionStatus
+from banking.models import (
+    LIVE_REVERSAL_STATUSES,
+    Beneficiary,
+    ClearingRun,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
 from core.errors import ApplicationError, ValidationFailed
 from core.metrics import count_transactions
 from core.money import format_minor
@@ -153,3 +161,34 @@ def clearing_run_create(*, initiator: User | None, currency: str = "EUR", at: da
             ]
         )
         return run
+
+
+# --- Selectors ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What the next clearing run of a currency would send: how many transfers, their total."""
+
+    currency: str
+    count: int
+    total: int  # minor units
+
+
+def clearing_waiting(*, currency: str = "EUR") -> Waiting:
+    """The transfers to another bank in `currency` the next run would send (as
+    banking.locks.lock_transfers_to_clear chooses them, without locking), counted (the partial
+    index transaction_to_clear_idx)."""
+    live = Transaction.objects.filter(reverses=OuterRef("pk"), status__in=LIVE_REVERSAL_STATUSES)
+    figures = (
+        Transaction.objects.filter(kind=TransactionKind.EXTERNAL_TRANSFER, status=TransactionStatus.POSTED,
+                                   clearing_run__isnull=True, currency=currency)
+        .exclude(Exists(live))
+        .aggregate(count=Count("pk"), total=Sum("amount"))
+    )
+    return Waiting(currency=currency, count=figures["count"], total=figures["total"] or 0)
+
+
+def clearing_run_list() -> QuerySet[ClearingRun]:
+    """Every clearing run, newest first, without its file (`defer`: a file may weigh megabytes)."""
+    return ClearingRun.objects.defer("file").select_related("created_by").order_by("-pk")
