@@ -348,3 +348,36 @@ def test_a_run_never_sends_a_transfer_whose_reversal_races_it(sam, agnes, arthur
             assert txn.status == TransactionStatus.POSTED and txn.clearing_run_id is None
     # Every reversal that was waiting before the runs kept its transfer out of the files.
     assert not Transaction.objects.filter(pk__in=list(waiting), status=TransactionStatus.SENT).exists()
+
+
+# --- What the customer sees ------------------------------------------------------------------------
+
+
+def test_the_customer_sees_when_an_approved_transfer_was_sent(sam, alice, rich_account):
+    from django.test import Client
+    from pypdf import PdfReader
+
+    from banking.receipts import receipt_pdf
+    from banking.selectors import transaction_timeline
+
+    big = external(alice, rich_account, NL_IBAN, 12_000_00, reference="Car")
+    transaction_approve(approver=sam, transaction_id=big.pk)
+    at = datetime(2030, 1, 2, 15, 0, 5, tzinfo=PARIS)  # after the posting, whenever the test runs
+    clearing_run_create(initiator=sam, at=datetime.now(tz=PARIS))
+    Transaction.objects.filter(pk=big.pk).update(sent_at=at)  # a fixed time to read back
+    big.refresh_from_db()
+
+    events = [step.event for step in transaction_timeline(big)]
+    assert events[:2] == ["created", "pending"] and set(events[2:]) == {"approved", "posted", "sent"}
+    assert [s.at for s in transaction_timeline(big) if s.event == "sent"] == [at]
+
+    client = Client()
+    client.force_login(alice)
+    page = client.get(f"/app/transactions/{big.pk}/").content.decode()
+    assert 'data-status="sent"' in page and 'data-event="sent"' in page and 'data-event="approved"' in page
+    assert "Sent to the other bank" in page and "2 Jan 2030, 15:00" in page
+    history = client.get(f"/app/accounts/{rich_account.pk}/").content.decode()
+    assert 'data-testid="entry-sent"' in history
+
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt_pdf(big))).pages)
+    assert "Sent to the other bank" in text and "Status" in text
