@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banking.api import beneficiaries, customer_events, customers, payees, statements, transfers, views
+from banking.api import beneficiaries, clearing_runs, customer_events, customers, payees, statements, transfers, views
 
 urlpatterns = [
     path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
@@ -26,5 +26,7 @@ urlpatterns = [
     path("transactions/<str:pk>/reverse/", views.TransactionReverseView.as_view(), name="transaction-reverse"),
     path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
     path("customers/", customers.CustomerListCreateView.as_view(), name="customer-list"),
+    path("clearing/runs/", clearing_runs.ClearingRunListCreateView.as_view(), name="clearing-run-list"),
+    path("clearing/runs/<str:pk>/file/", clearing_runs.ClearingRunFileView.as_view(), name="clearing-run-file"),
     path("customers/<str:pk>/events/", customer_events.CustomerEventListView.as_view(), name="customer-events"),
 ]

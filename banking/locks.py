@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from banking.models import Account, Transaction
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
+
+from banking.models import LIVE_REVERSAL_STATUSES, Account, Transaction, TransactionKind, TransactionStatus
 from core.db.select import select
 from identity.models import User
 
@@ -47,3 +51,44 @@ def lock_account_and_iban(account_id: int, iban: str, *, holder_names: bool = Fa
 def lock_transaction(transaction_id: int) -> Transaction | None:
     """Lock one transaction row (its status is about to change)."""
     return Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+
+
+def lock_transfers_to_clear(currency: str) -> list[int]:
+    """Lock and return (oldest first) the ids of the transfers to another bank that the next
+    clearing run of `currency` sends: posted, in no file yet, with no pending or posted reversal.
+
+    SKIP LOCKED: a row another transaction holds is left for a later run, never waited for. Two
+    runs at once therefore split the waiting transfers between them (each row is in one file
+    only: the second run's lock waits for nobody and sees the first's rows as taken), and a run
+    never blocks on, nor deadlocks with, a reversal being requested (it locks the original,
+    banking.services.reversals) or approved (it locks the original too,
+    banking.services.approvals): such a transfer waits for the next run.
+
+    A reversal committed after this statement's snapshot but before its row lock is not seen by
+    the NOT EXISTS here, so the rows kept are checked again, in a new statement, once locked: from
+    then on no reversal of them can be requested or approved before this transaction ends (both
+    lock the original first), and afterwards they are `sent`, which no reversal accepts."""
+    live = Transaction.objects.filter(reverses=OuterRef("pk"), status__in=LIVE_REVERSAL_STATUSES)
+    ids = list(
+        Transaction.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(kind=TransactionKind.EXTERNAL_TRANSFER, status=TransactionStatus.POSTED, clearing_run__isnull=True,
+                currency=currency)
+        .exclude(Exists(live))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return ids
+    reversed_meanwhile = set(
+        Transaction.objects.filter(reverses__in=ids_filter(ids), status__in=LIVE_REVERSAL_STATUSES)
+        .values_list("reverses_id", flat=True)
+    )
+    return [pk for pk in ids if pk not in reversed_meanwhile]
+
+
+def ids_filter(ids: list[int]):
+    """`ids` for an `__in` lookup: one array parameter on PostgreSQL (`= ANY(%s)`: 10,000 ids are
+    one parameter, not 10,000, which PostgreSQL caps at 65,535), the list elsewhere."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return ids

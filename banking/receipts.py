@@ -104,7 +104,9 @@ def receipt_pdf(txn: Transaction) -> bytes:
     ]
     if txn.posted_at:
         rows.append((_("Posted"), when(txn.posted_at)))
-    if txn.decided_at and txn.status != TransactionStatus.POSTED:
+    if txn.sent_at:  # a transfer to another bank, gone in a clearing run's file
+        rows.append((_("Sent to the other bank"), when(txn.sent_at)))
+    if txn.decided_at and txn.posted_at is None:  # rejected, cancelled or expired: when
         rows.append((status, when(txn.decided_at)))
     if txn.status == TransactionStatus.PENDING and txn.expires_at:
         rows.append((_("Expires"), when(txn.expires_at)))

@@ -218,7 +218,7 @@ def pending_transfers_of_customer(*, customer, account: Account | None = None) -
 @dataclass(frozen=True)
 class TimelineStep:
     """One step of a transaction's status history: what happened (`event`: created, pending,
-    posted, approved, rejected, cancelled, expired, reversal_requested, reversed), when, by whom
+    posted, approved, rejected, cancelled, expired, sent, reversal_requested, reversed), when, by whom
     (a user or None for the system) and why (a rejection's reason)."""
 
     event: str
@@ -240,7 +240,7 @@ def transaction_timeline(txn: Transaction) -> list[TimelineStep]:
         steps.append(TimelineStep("pending", txn.created_at))
     elif txn.decided_at is not None:
         steps.append(TimelineStep("pending", txn.created_at))
-        if txn.status == TransactionStatus.POSTED:
+        if txn.posted_at is not None:  # approved, whatever came after (sent, returned, reversed)
             steps.append(TimelineStep("approved", txn.decided_at, txn.decided_by))
         elif txn.status in decided:
             steps.append(TimelineStep(decided[txn.status], txn.decided_at, txn.decided_by, txn.decision_reason))
@@ -248,6 +248,8 @@ def transaction_timeline(txn: Transaction) -> list[TimelineStep]:
         steps.append(TimelineStep("expired", txn.created_at))
     if txn.posted_at is not None:
         steps.append(TimelineStep("posted", txn.posted_at))
+    if txn.sent_at is not None:  # a transfer to another bank, in a clearing run's file
+        steps.append(TimelineStep("sent", txn.sent_at))
     reversal = standing_reversal_of(txn)
     if reversal is not None:
         steps.append(TimelineStep("reversal_requested", reversal.created_at, reversal.initiated_by))

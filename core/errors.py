@@ -71,6 +71,8 @@ class ErrorCode(StrEnum):
     # POST transfers/batch/ with `atomic: true` and at least one item refused: nothing applied;
     # `error.items` lists each refused item's index, code and message.
     BATCH_REFUSED = "batch_refused", 422, _("Some of the batch's transfers were refused; none was applied.")
+    # POST clearing/runs/ when no posted transfer to another bank waits to be sent (banking/clearing/runs.py).
+    NOTHING_TO_CLEAR = "nothing_to_clear", 422, _("No transfer to another bank is waiting to be sent.")
     THROTTLED = "throttled", 429, _("Too many requests: wait a moment, then try again.")
     # Too many failed sign-ins for one username (django-axes): refused for FLUX_LOCKOUT_MINUTES, even
     # with the right password. 429 rather than 403: it is about the attempts, and it passes.

@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from workspace.views import accounts, approvals, counter, customers, home, imports, staff, transactions
+from workspace.views import accounts, approvals, clearing, counter, customers, home, imports, staff, transactions
 
 app_name = "workspace"
 
@@ -28,6 +28,9 @@ urlpatterns: list = [
     # Agent management, supervisors only (workspace/views/staff.py).
     path("staff/", staff.staff_page, name="staff"),
     path("staff/<int:pk>/<slug:action>/", staff.staff_action, name="staff-action"),
+    # Money with other banks, supervisors only (workspace/views/clearing.py).
+    path("clearing/", clearing.clearing_runs, name="clearing"),
+    path("clearing/runs/<str:pk>/file/", clearing.clearing_run_file, name="clearing-run-file"),
     # Bulk imports (workspace/views/imports.py).
     path("imports/", imports.import_list, name="imports"),
     path("imports/example.csv", imports.import_example, name="import-example"),

@@ -83,7 +83,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "amount", "currency", "source_account", "source_iban",
             "destination_account", "destination_iban", "reference", "initiated_by", "created_at",
             "posted_at", "expires_at", "decided_by", "decided_at", "decision_reason", "reverses", "reversed_by",
-            "reversal_status", "beneficiary_name", "payee_check",
+            "reversal_status", "beneficiary_name", "payee_check", "sent_at",
         ]
         read_only_fields = fields
 

@@ -68,7 +68,12 @@ def _release_hold(txn: Transaction, source: Account) -> None:
 def _still_reversible(reversal: Transaction) -> tuple[Transaction, list[Entry]]:
     """The original of a pending reversal and the entries it will negate, once the original is
     checked to be still reversible: posted, and reversed by no other reversal (the partial unique
-    constraint already makes a second standing reversal impossible; this makes it a clear error)."""
+    constraint already makes a second standing reversal impossible; this makes it a clear error).
+
+    The original is locked (after the reversal: every path locks a reversal before its original),
+    so that a clearing run cannot send it meanwhile (banking.locks.lock_transfers_to_clear skips a
+    locked transfer); one already sent is no longer posted (not_posted)."""
+    lock_transaction(reversal.reverses_id)
     original = Transaction.objects.select_related("source", "destination").get(pk=reversal.reverses_id)
     other = original.reversals.filter(status__in=LIVE_REVERSAL_STATUSES).exclude(pk=reversal.pk).first()
     refusal = reversal_refusal(original, standing_reversal=other)

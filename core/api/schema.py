@@ -79,6 +79,7 @@ ERROR_EXAMPLES: dict[str, tuple[str, dict | None]] = {
     "invalid_iban": ("This IBAN is not valid (check digits).", None),
     "unknown_account": ("No open Flux account has this IBAN.", None),
     "batch_refused": ("1 of the batch's transfers were refused; none was applied.", None),
+    "nothing_to_clear": ("No transfer to another bank in EUR is waiting to be sent.", None),
     "idempotency_key_reused": (
         f"This {HEADER} was already used for a different request. Use a new key for a new operation.", None),
     "throttled": ("Request was throttled. Expected available in 12 seconds.", None),

@@ -154,6 +154,7 @@ def test_the_money_moving_posts_are_found():
     assert dict(idempotent_posts()) == {
         "/api/v1/transfers/": True,
         "/api/v1/transfers/batch/": True,
+        "/api/v1/clearing/runs/": True,
         "/api/v1/deposits/": True,
         "/api/v1/withdrawals/": True,
         "/api/v1/transactions/{id}/approve/": False,

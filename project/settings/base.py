@@ -406,6 +406,8 @@ FLUX_BIC = os.environ.get("FLUX_BIC", "FLUXNL2AXXX")
 # statement; the pain.001 version written; the daily cut-off (local time, TIME_ZONE) at which the
 # scheduler runs clearing by itself when something waits.
 FLUX_CLEARING_IBAN = os.environ.get("FLUX_CLEARING_IBAN", "NL20INGB0001234567")
+# The correspondent's BIC: the debtor agent of every pain.001 file (Flux's account is held there).
+FLUX_CLEARING_BIC = os.environ.get("FLUX_CLEARING_BIC", "INGBNL2AXXX")
 FLUX_CLEARING_SCHEMA = "pain.001.001.09"
 FLUX_CLEARING_CUTOFF = os.environ.get("FLUX_CLEARING_CUTOFF", "15:00")
 # Idempotency keys are kept at least this long; then the scheduler (or `manage.py purge_idempotency_keys`) purges them.

@@ -43,6 +43,8 @@ LOGGING = {
 FLUX_SCHEDULE = [
     ("expire_pending", "banking.jobs.expire_pending", int(os.environ.get("FLUX_EXPIRE_PENDING_EVERY_SECONDS", "60"))),
     ("purge_idempotency_keys", "core.idempotency.purge_expired_keys", 3600),
+    # Sends the transfers to other banks at the daily cut-off (FLUX_CLEARING_CUTOFF), once a day.
+    ("clearing_at_cutoff", "banking.jobs.clearing_at_cutoff", 60),
     # Reads the whole audit log: hourly, and alerted on (docs/operations/flux-alerts.yml).
     ("verify_audit_chain", "audit.jobs.verify_chain", int(os.environ.get("FLUX_VERIFY_CHAIN_EVERY_SECONDS", "3600"))),
 ]

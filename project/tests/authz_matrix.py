@@ -23,7 +23,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from banking.models import Account, Beneficiary, Transaction, TransactionStatus
+from banking.clearing.runs import clearing_run_create
+from banking.models import Account, Beneficiary, ClearingRun, Transaction, TransactionStatus
 from banking.services import account_freeze, beneficiary_create, transfer_create
 from banking.tests.factories import EXTERNAL_IBAN, AccountFactory, fund
 from core.testing.users import TEST_PASSWORD
@@ -130,6 +131,24 @@ class World:
         )
         assert txn.status == TransactionStatus.PENDING
         return txn
+
+    @cached_property
+    def to_clear(self) -> Transaction:
+        """The owner's posted transfer to another bank, waiting for a clearing run."""
+        return transfer_create(
+            initiator=self.owner, source_account_id=self.account.pk, destination_iban=EXTERNAL_IBAN,
+            amount=5_00, reference="Matrix clearing",
+        )
+
+    @cached_property
+    def clearing_run(self) -> ClearingRun:
+        assert self.to_clear
+        return clearing_run_create(initiator=self.supervisor)
+
+    def clearing_run_call(self) -> Call:
+        """POST clearing/runs/, with a transfer waiting to be sent."""
+        assert self.to_clear
+        return Call("clearing/runs/", {})
 
     @cached_property
     def beneficiary(self) -> Beneficiary:
@@ -384,6 +403,14 @@ MATRIX: dict[str, dict[str, Row]] = {
         "POST": Row(staff(201), lambda w, c: Call(f"transactions/{w.deposit.pk}/reverse/", REASON)),
     },
     "approvals/": {"GET": Row(staff(200), lambda w, c: Call("approvals/"))},
+    # clearing runs (supervisors)
+    "clearing/runs/": {
+        "GET": Row(supervisor(200), lambda w, c: Call("clearing/runs/")),
+        "POST": Row(supervisor(201), lambda w, c: w.clearing_run_call()),
+    },
+    "clearing/runs/<str:pk>/file/": {
+        "GET": Row(supervisor(200), lambda w, c: Call(f"clearing/runs/{w.clearing_run.pk}/file/")),
+    },
     # audit
     "audit/events/": {"GET": Row(supervisor(200), lambda w, c: Call("audit/events/"))},
     "audit/verify/": {"GET": Row(supervisor(200), lambda w, c: Call("audit/verify/"))},

@@ -133,5 +133,5 @@ def test_run_scheduler_once_runs_every_job(expired_pendings, alice_account):
     out = StringIO()
     call_command("run_scheduler", "--once", stdout=out)
     assert out.getvalue().splitlines() == ["expire_pending: done", "purge_idempotency_keys: done",
-                                           "verify_audit_chain: done"]
+                                           "clearing_at_cutoff: done", "verify_audit_chain: done"]
     assert_expired_once(expired_pendings, alice_account)
