@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from banking.models import Account, Transaction
+from banking.models import Account, SuspenseItem, Transaction
 from core.db.select import select
 from identity.models import User
 
@@ -47,3 +47,10 @@ def lock_account_and_iban(account_id: int, iban: str, *, holder_names: bool = Fa
 def lock_transaction(transaction_id: int) -> Transaction | None:
     """Lock one transaction row (its status is about to change)."""
     return Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+
+
+def lock_suspense_item(item_id: int) -> SuspenseItem | None:
+    """Lock one suspense item (it is about to be resolved): of two resolutions at once, the second
+    waits here and then sees the first's. Locked before any account, as a transaction is."""
+    return SuspenseItem.objects.select_for_update(of=("self",)).select_related("entry", "placement").filter(
+        pk=item_id).first()
