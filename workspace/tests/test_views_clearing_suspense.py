@@ -141,5 +141,5 @@ def test_the_pages_speak_french(sam, item):
     client = client_for(sam)
     client.cookies["django_language"] = "fr"
     page = client.get(LIST).content.decode()
-    assert "Attente" in page or "attente" in page
+    assert "Compte d’attente" in page and "Ouvert" in page and "Affecter…" in page
     assert "Rapprochement" in client.get(RECONCILIATION).content.decode()
