@@ -138,3 +138,19 @@ def test_reconciliation_day_and_recent_days(api_client_for, sam, item):
                    "flux_net": "250.00", "difference": "-5.00", "balance_check": True, "unmatched_statement": 1}
     assert_error(client.get(RECONCILIATION, {"date": "20/11/2026"}), 400, "validation_error", fields={"date"})
     assert_error(client.get(RECONCILIATION, {"currency": "EURO"}), 400, "validation_error", fields={"currency"})
+
+
+def test_a_pending_assignment_is_in_the_approvals_list_to_the_customers_account(api_client_for, sam, agnes,
+                                                                                bob_account, clearing):
+    internal_account(AccountKind.SUSPENSE, "EUR")
+    big = place_in_suspense(by=sam, amount=15_000_00)
+    response = post(api_client_for(sam), f"{SUSPENSE}{big.pk}/assign/", {"account": bob_account.pk},
+                    key=idempotency_key())
+    txn_id = response.json()["resolution"]["id"]
+    [pending] = page(api_client_for(agnes).get(f"{API}approvals/"))
+    assert pending["id"] == txn_id and pending["kind"] == "incoming_transfer"
+    assert pending["destination_iban"] == bob_account.iban and pending["source_account"] == big.placement.destination_id
+    rejected = post(api_client_for(agnes), f"{API}transactions/{txn_id}/reject/", {"reason": "Wrong account"})
+    assert rejected.status_code == 200, rejected.content
+    [reopened] = page(api_client_for(sam).get(SUSPENSE))
+    assert reopened["id"] == big.pk and reopened["status"] == "open" and reopened["resolution"]["status"] == "rejected"

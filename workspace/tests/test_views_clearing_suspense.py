@@ -143,3 +143,20 @@ def test_the_pages_speak_french(sam, item):
     page = client.get(LIST).content.decode()
     assert "Compte d’attente" in page and "Ouvert" in page and "Affecter…" in page
     assert "Rapprochement" in client.get(RECONCILIATION).content.decode()
+
+
+def test_a_pending_assignment_shows_in_the_approval_queue_with_its_payer_and_account_and_is_approved_there(
+        sam, agnes, bob_account, clearing):
+    internal_account(AccountKind.SUSPENSE, "EUR")
+    big = place_in_suspense(by=sam, amount=20_000_00, debtor_name="ACME SA")
+    url, token, _ = assign(client_for(sam), big, bob_account.iban)
+    client_for(sam).post(url, {"token": token, "iban": bob_account.iban, "step": "confirm"})
+    txn = Transaction.objects.get(kind=TransactionKind.INCOMING_TRANSFER, status=TransactionStatus.PENDING)
+    queue = client_for(agnes).get("/agent/approvals/").content.decode()
+    row = queue.split(f'data-transaction="{txn.pk}"')[1].split("</tr>")[0]
+    assert "ACME SA" in row and "FR14 2004" in row
+    assert f"→ <span class=\"font-mono\">{' '.join(bob_account.iban[i:i + 4] for i in range(0, 18, 4))}" in row
+    detail = client_for(agnes).get(f"/agent/transactions/{txn.pk}/").content.decode()
+    assert 'data-testid="payer"' in detail and "Bob Builder" in detail
+    assert client_for(agnes).post(f"/agent/approvals/{txn.pk}/approve/").status_code == 302
+    assert fresh(bob_account).balance == 500_00 + 20_000_00
