@@ -1,6 +1,16 @@
 from django.urls import path
 
-from banking.api import beneficiaries, clearing_runs, customer_events, customers, payees, statements, transfers, views
+from banking.api import (
+    beneficiaries,
+    clearing_runs,
+    clearing_suspense,
+    customer_events,
+    customers,
+    payees,
+    statements,
+    transfers,
+    views,
+)
 
 urlpatterns = [
     path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
@@ -25,6 +35,11 @@ urlpatterns = [
     path("transactions/<str:pk>/cancel/", views.TransactionCancelView.as_view(), name="transaction-cancel"),
     path("transactions/<str:pk>/reverse/", views.TransactionReverseView.as_view(), name="transaction-reverse"),
     path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
+    path("clearing/suspense/", clearing_suspense.SuspenseListView.as_view(), name="suspense-list"),
+    path("clearing/suspense/<str:pk>/assign/", clearing_suspense.SuspenseAssignView.as_view(), name="suspense-assign"),
+    path("clearing/suspense/<str:pk>/send-back/", clearing_suspense.SuspenseSendBackView.as_view(),
+         name="suspense-send-back"),
+    path("clearing/reconciliation/", clearing_suspense.ReconciliationView.as_view(), name="reconciliation"),
     path("customers/", customers.CustomerListCreateView.as_view(), name="customer-list"),
     path("clearing/runs/", clearing_runs.ClearingRunListCreateView.as_view(), name="clearing-run-list"),
     path("clearing/runs/<str:pk>/file/", clearing_runs.ClearingRunFileView.as_view(), name="clearing-run-file"),

@@ -10,7 +10,14 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.db.models.expressions import RawSQL
 
-from banking.models import LIVE_REVERSAL_STATUSES, Account, Transaction, TransactionKind, TransactionStatus
+from banking.models import (
+    LIVE_REVERSAL_STATUSES,
+    Account,
+    SuspenseItem,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
 from core.db.select import select
 from identity.models import User
 
@@ -92,3 +99,8 @@ def ids_filter(ids: list[int]):
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::bigint[])", [ids])
     return ids
+def lock_suspense_item(item_id: int) -> SuspenseItem | None:
+    """Lock one suspense item (it is about to be resolved): of two resolutions at once, the second
+    waits here and then sees the first's. Locked before any account, as a transaction is."""
+    return SuspenseItem.objects.select_for_update(of=("self",)).select_related("entry", "placement").filter(
+        pk=item_id).first()

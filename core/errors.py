@@ -58,6 +58,9 @@ class ErrorCode(StrEnum):
     NOT_POSTED = "not_posted", 409, _("Only a posted transaction can be reversed.")
     ALREADY_REVERSED = "already_reversed", 409, _("This transaction has already been reversed.")
     NOT_REVERSIBLE = "not_reversible", 409, _("A reversal cannot itself be reversed.")
+    # A suspense item already assigned or sent back (banking.clearing.suspense), or waiting for the
+    # approval of its assignment or return.
+    NOT_OPEN = "not_open", 409, _("This item is no longer waiting in suspense: it was assigned or sent back.")
     # A member of staff enrolling two-factor sign-in a second time (identity/two_factor.py).
     ALREADY_ENROLLED = "already_enrolled", 409, _("Two-factor sign-in is already set up.")
     # Refused business rules.

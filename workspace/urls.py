@@ -2,7 +2,19 @@
 
 from django.urls import path  # noqa: F401
 
-from workspace.views import accounts, approvals, clearing, counter, customers, home, imports, staff, transactions
+from workspace.views import (
+    accounts,
+    approvals,
+    clearing,
+    clearing_reconciliation,
+    clearing_suspense,
+    counter,
+    customers,
+    home,
+    imports,
+    staff,
+    transactions,
+)
 
 app_name = "workspace"
 
@@ -31,6 +43,14 @@ urlpatterns: list = [
     # Money with other banks, supervisors only (workspace/views/clearing.py).
     path("clearing/", clearing.clearing_runs, name="clearing"),
     path("clearing/runs/<str:pk>/file/", clearing.clearing_run_file, name="clearing-run-file"),
+    # Money with other banks, supervisors only: suspense and reconciliation
+    # (workspace/views/clearing_suspense.py, clearing_reconciliation.py).
+    path("clearing/suspense/", clearing_suspense.suspense_list, name="suspense"),
+    path("clearing/suspense/<str:pk>/assign/", clearing_suspense.suspense_assign_page, name="suspense-assign"),
+    path("clearing/suspense/<str:pk>/send-back/", clearing_suspense.suspense_send_back_page, name="suspense-send-back"),
+    path("clearing/reconciliation/", clearing_reconciliation.reconciliation_list, name="reconciliation"),
+    path("clearing/reconciliation/<str:day>/", clearing_reconciliation.reconciliation_day_page,
+         name="reconciliation-day"),
     # Bulk imports (workspace/views/imports.py).
     path("imports/", imports.import_list, name="imports"),
     path("imports/example.csv", imports.import_example, name="import-example"),

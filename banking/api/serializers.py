@@ -91,7 +91,9 @@ class TransactionSerializer(serializers.ModelSerializer):
         return txn.source.iban if txn.source_id else None
 
     def get_destination_iban(self, txn: Transaction) -> str | None:
-        if txn.external_iban and txn.kind != "reversal":
+        # To another bank: its IBAN. From another bank (incoming, return): the Flux account it reached
+        # (`external_iban` is then the payer's).
+        if txn.external_iban and txn.kind == "external_transfer":
             return txn.external_iban
         return txn.destination.iban if txn.destination_id else None
 

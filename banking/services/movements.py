@@ -125,6 +125,8 @@ class Movement:
     external_iban: str = ""
     beneficiary_name: str = ""
     payee_check: str = ""
+    # Money from another bank: the payer as their bank named them (Transaction.payer_name).
+    payer_name: str = ""
 
 
 def ensure_open_for(initiator: User, *, source: Account, destination: Account) -> None:
@@ -169,6 +171,7 @@ def _apply(
         reference=movement.reference,
         beneficiary_name=movement.beneficiary_name,
         payee_check=movement.payee_check,
+        payer_name=movement.payer_name,
         initiated_by=initiator,
         created_at=now,
     )

@@ -73,6 +73,7 @@ ERROR_EXAMPLES: dict[str, tuple[str, dict | None]] = {
     "not_posted": ("Only a posted transaction can be reversed.", None),
     "already_reversed": ("This transaction has already been reversed.", None),
     "not_reversible": ("A reversal cannot itself be reversed.", None),
+    "not_open": ("Suspense item #12 is no longer open: it was assigned by transaction #88 (posted).", None),
     "insufficient_funds": ("Insufficient funds: 80.00 EUR available.", None),
     "same_account": ("The source and destination are the same account.", None),
     "currency_mismatch": ("Both accounts must hold the same currency.", None),

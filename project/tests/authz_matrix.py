@@ -24,8 +24,9 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.clearing.runs import clearing_run_create
-from banking.models import Account, Beneficiary, ClearingRun, Transaction, TransactionStatus
+from banking.models import Account, Beneficiary, ClearingRun, SuspenseItem, Transaction, TransactionStatus
 from banking.services import account_freeze, beneficiary_create, transfer_create
+from banking.tests.clearing_factories import place_in_suspense
 from banking.tests.factories import EXTERNAL_IBAN, AccountFactory, fund
 from core.testing.users import TEST_PASSWORD
 from identity.models import User
@@ -149,6 +150,9 @@ class World:
         """POST clearing/runs/, with a transfer waiting to be sent."""
         assert self.to_clear
         return Call("clearing/runs/", {})
+    def suspense_item(self) -> SuspenseItem:
+        """Money from another bank waiting in suspense (as a statement import leaves it)."""
+        return place_in_suspense(by=self.supervisor, amount=50_00)
 
     @cached_property
     def beneficiary(self) -> Beneficiary:
@@ -411,6 +415,16 @@ MATRIX: dict[str, dict[str, Row]] = {
     "clearing/runs/<str:pk>/file/": {
         "GET": Row(supervisor(200), lambda w, c: Call(f"clearing/runs/{w.clearing_run.pk}/file/")),
     },
+    # money with other banks: suspense and reconciliation (supervisors)
+    "clearing/suspense/": {"GET": Row(supervisor(200), lambda w, c: Call("clearing/suspense/"))},
+    "clearing/suspense/<str:pk>/assign/": {
+        "POST": Row(supervisor(201), lambda w, c: Call(f"clearing/suspense/{w.suspense_item.pk}/assign/",
+                                                        {"account": w.account.pk})),
+    },
+    "clearing/suspense/<str:pk>/send-back/": {
+        "POST": Row(supervisor(201), lambda w, c: Call(f"clearing/suspense/{w.suspense_item.pk}/send-back/", REASON)),
+    },
+    "clearing/reconciliation/": {"GET": Row(supervisor(200), lambda w, c: Call("clearing/reconciliation/"))},
     # audit
     "audit/events/": {"GET": Row(supervisor(200), lambda w, c: Call("audit/events/"))},
     "audit/verify/": {"GET": Row(supervisor(200), lambda w, c: Call("audit/verify/"))},
