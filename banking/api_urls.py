@@ -1,6 +1,15 @@
 from django.urls import path
 
-from banking.api import beneficiaries, customer_events, customers, payees, statements, transfers, views
+from banking.api import (
+    beneficiaries,
+    clearing_statements,
+    customer_events,
+    customers,
+    payees,
+    statements,
+    transfers,
+    views,
+)
 
 urlpatterns = [
     path("accounts/", views.AccountListCreateView.as_view(), name="account-list"),
@@ -26,5 +35,6 @@ urlpatterns = [
     path("transactions/<str:pk>/reverse/", views.TransactionReverseView.as_view(), name="transaction-reverse"),
     path("approvals/", views.ApprovalListView.as_view(), name="approvals"),
     path("customers/", customers.CustomerListCreateView.as_view(), name="customer-list"),
+    path("clearing/statements/", clearing_statements.StatementListCreateView.as_view(), name="clearing-statements"),
     path("customers/<str:pk>/events/", customer_events.CustomerEventListView.as_view(), name="customer-events"),
 ]
