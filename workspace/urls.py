@@ -2,7 +2,17 @@
 
 from django.urls import path  # noqa: F401
 
-from workspace.views import accounts, approvals, counter, customers, home, imports, staff, transactions
+from workspace.views import (
+    accounts,
+    approvals,
+    clearing_statements,
+    counter,
+    customers,
+    home,
+    imports,
+    staff,
+    transactions,
+)
 
 app_name = "workspace"
 
@@ -34,4 +44,7 @@ urlpatterns: list = [
     path("imports/<str:pk>/", imports.import_detail, name="import"),
     path("imports/<str:pk>/apply/", imports.import_apply, name="import-apply"),
     path("imports/<str:pk>/report.csv", imports.import_report, name="import-report"),
+    # camt.053 statements in, supervisors only (workspace/views/clearing_statements.py).
+    path("clearing/statements/", clearing_statements.statement_list, name="clearing-statements"),
+    path("clearing/statements/<str:pk>/", clearing_statements.statement_detail, name="clearing-statement"),
 ]
