@@ -259,6 +259,11 @@ def transaction_timeline(txn: Transaction) -> list[TimelineStep]:
         steps.append(TimelineStep("reversal_requested", reversal.created_at, reversal.initiated_by))
         if reversal.posted_at is not None:
             steps.append(TimelineStep("reversed", reversal.posted_at, reversal.decided_by))
+    if txn.status == TransactionStatus.RETURNED:
+        # Credited back by a RETURN (banking/clearing/statements.py): when the other bank's return was booked.
+        returned = txn.returns.only("posted_at").first()
+        if returned is not None and returned.posted_at is not None:
+            steps.append(TimelineStep("returned", returned.posted_at))
     return sorted(steps, key=lambda step: step.at)
 
 

@@ -160,6 +160,7 @@ def test_the_money_moving_posts_are_found():
         "/api/v1/transactions/{id}/reject/": False,
         "/api/v1/transactions/{id}/cancel/": False,
         "/api/v1/transactions/{id}/reverse/": False,
+        "/api/v1/clearing/statements/": True,
     }
 
 
