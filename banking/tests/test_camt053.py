@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from banking.clearing.camt053 import parse_camt053
 from banking.clearing.samples import V02, V08, VERSIONS, SampleEntry, SampleTx, camt053_xml, credit, debit
+from banking.clearing.statements import statement_import
+from banking.tests.clearing import sent_transfer
 from core.testing.assertions import refused
 
 # A camt.053.001.02 as a Dutch bank writes one (trimmed): a single credit, then a batch of two
@@ -172,3 +176,18 @@ def test_a_file_over_the_limit_is_refused(settings):
     settings.FLUX_STATEMENT_MAX_BYTES = len(HAND_WRITTEN_V08) - 1
     with refused("validation_error"):
         parse_camt053(HAND_WRITTEN_V08)
+
+
+def test_the_sample_command_books_sent_transfers_credits_alice_and_returns_one(
+        sam, alice, alice_account, tmp_path):
+    kept, returned = sent_transfer(alice, alice_account, 10_00), sent_transfer(alice, alice_account, 20_00)
+    target = tmp_path / "sample.xml"
+    call_command("camt053_sample", "--camt", "02", "--return", str(returned.pk), "--output", str(target))
+
+    statement = statement_import(initiator=sam, content=target.read_bytes())
+
+    assert (statement.version, statement.booked, statement.credited, statement.suspense, statement.returned) == (
+        V02, 1, 1, 1, 1)
+    assert statement.statement_entries.get(outcome="booked").transaction_id == kept.pk
+    with pytest.raises(CommandError):
+        call_command("camt053_sample", "--return", str(kept.pk + 1000))
