@@ -100,3 +100,15 @@ def test_agents_may_not(agnes, statement):
     assert client.post(URL, {"file": SimpleUploadedFile("s.xml", statement), "confirm": "on",
                              "token": "5b0f2c5e-5d1e-4c59-9a55-0a4f8f0f3f11"}).status_code == 403
     assert clearing_snapshot() == before
+
+
+def test_the_desk_transaction_page_names_the_payer_and_the_account_credited(sam, bob_account, statement):
+    client = client_for(sam)
+    imported = Statement.objects.get(pk=int(upload(client, statement).url.rstrip("/").rsplit("/", 1)[1]))
+    incoming = imported.statement_entries.get(position=1).transaction
+    html = client.get(reverse("workspace:transaction", args=[incoming.pk])).content.decode()
+    payer = html.split('data-testid="transaction-payer">')[1].split("</span>")[0]
+    assert "Jean Dupont" in payer and "FR76 3000" in payer
+    grouped = " ".join(bob_account.iban[i : i + 4] for i in range(0, len(bob_account.iban), 4))
+    payee = html.split(">To<")[1].split("</dd>")[0]
+    assert grouped in payee and "FR76" not in payee
