@@ -51,7 +51,10 @@ def test_a_supervisor_imports_a_statement_and_the_money_arrives(api_client_for, 
     data = request_data(event, response)
     assert data["statement"] == body["id"] and data["credited"] == 1 and data["suspense"] == 1
     posted = AuditEvent.objects.get(action=actions.TRANSACTION_POSTED, target_id=str(incoming.pk))
-    assert request_data(posted, response)["destination"] == JEAN_IBAN  # the other bank's IBAN, as for transfers out
+    assert request_data(posted, response) == {
+        "kind": "incoming_transfer", "status": "posted", "amount": "25.00", "currency": "EUR",
+        "source": incoming.source.iban, "destination": bob_account.iban, "reference": "Rent",
+        "payer_iban": JEAN_IBAN, "payer_name": "Jean Dupont"}
     returned = AuditEvent.objects.get(action=actions.TRANSACTION_RETURNED)
     assert request_data(returned, response)["status"] == "returned"
 
