@@ -123,3 +123,27 @@ def test_the_list_shows_each_statement_newest_first(api_client_for, sam, stateme
     assert [(row["id"], row["credited"], row["duplicates"]) for row in results] == [
         (second["id"], 0, 3), (first["id"], 1, 0)]
     assert "file" not in results[0]
+
+
+def test_a_statement_larger_than_a_form_is_taken_whole(api_client_for, sam, alice_account, settings):
+    # Django keeps request bodies of forms to DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB); a statement is
+    # read as a stream, up to FLUX_STATEMENT_MAX_BYTES.
+    content = camt053_xml([credit("0.01", debtor_name=f"Payer {n}", debtor_iban=JEAN_IBAN,
+                                  creditor_iban=alice_account.iban, remittance=f"Invoice number {n:06d}")
+                           for n in range(2_500)])
+    assert len(content) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    before = alice_account.balance
+
+    response = upload(api_client_for(sam), content)
+
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["credited"] == 2_500
+    assert fresh(alice_account).balance == before + 25_00
+
+
+def test_a_statement_over_the_limit_is_413_and_changes_nothing(api_client_for, api_unchanged, sam, alice_account,
+                                                                 settings):
+    content = camt053_xml([credit("1.00", creditor_iban=alice_account.iban)])
+    settings.FLUX_STATEMENT_MAX_BYTES = len(content) - 1
+    with api_unchanged():
+        assert_error(upload(api_client_for(sam), content), 413, "request_too_large")
