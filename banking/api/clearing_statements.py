@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,6 +31,15 @@ class XMLBytesParser(BaseParser):
 
 class TextXMLBytesParser(XMLBytesParser):
     media_type = "text/xml"
+
+
+def _statement_bytes(request: Request) -> bytes:
+    """The statement: the body itself, or a multipart form's `file` (b"" when there is neither:
+    the reader refuses an empty file)."""
+    if isinstance(request.data, bytes):
+        return request.data
+    upload = request.FILES.get("file") if request.content_type.startswith("multipart/") else None
+    return upload.read(settings.FLUX_STATEMENT_MAX_BYTES + 1) if upload is not None else b""
 
 
 class StatementSerializer(serializers.ModelSerializer):
@@ -63,7 +72,7 @@ class StatementListCreateView(generics.ListAPIView):
 
     permission_classes = [IsSupervisor]
     serializer_class = StatementSerializer
-    parser_classes = [XMLBytesParser, TextXMLBytesParser]
+    parser_classes = [XMLBytesParser, TextXMLBytesParser, MultiPartParser]
 
     def get_queryset(self):
         return Statement.objects.defer("file")
@@ -71,20 +80,25 @@ class StatementListCreateView(generics.ListAPIView):
     @extend_schema(
         summary="Import a camt.053 statement (supervisors)",
         description="The body is a camt.053.001.02 or .001.08 statement of Flux's account at its "
-        "correspondent (`Content-Type: application/xml` or `text/xml`). Each booked entry is applied "
+        "correspondent (`Content-Type: application/xml` or `text/xml`), or the same file as the `file` field of "
+        "a multipart form. Each booked entry is applied "
         "once, whatever is uploaded again (its AcctSvcrRef, else its EndToEndId): a credit to a Flux IBAN "
         "is posted to that account, a return of one of Flux's transfers credits its payer back (the "
         "transfer becomes `returned`), what cannot be placed waits in suspense, an entry applied before "
         "is a duplicate. 201 with the counts. A file that is not such a statement is 400 and changes "
         "nothing. Requires an `Idempotency-Key`.",
-        request={"application/xml": OpenApiTypes.BINARY, "text/xml": OpenApiTypes.BINARY},
+        request={
+            "application/xml": OpenApiTypes.BINARY,
+            "text/xml": OpenApiTypes.BINARY,
+            "multipart/form-data": inline_serializer("StatementUpload", {"file": serializers.FileField()}),
+        },
         responses={201: StatementSerializer, **errors(400, "idempotency_key_missing", 403, "idempotency_key_reused",
                                                       "unsupported_media_type")},
         parameters=idempotent(201),
         examples=[STATEMENT_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        content = request.data if isinstance(request.data, bytes) else b""
+        content = _statement_bytes(request)
 
         def operation():
             statement = statement_import(initiator=request.user, content=content)

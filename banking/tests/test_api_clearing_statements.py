@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit import actions
 from audit.models import AuditEvent
@@ -147,3 +148,21 @@ def test_a_statement_over_the_limit_is_413_and_changes_nothing(api_client_for, a
     settings.FLUX_STATEMENT_MAX_BYTES = len(content) - 1
     with api_unchanged():
         assert_error(upload(api_client_for(sam), content), 413, "request_too_large")
+
+
+def test_a_multipart_file_is_taken_too_and_its_content_is_what_the_key_remembers(
+        api_client_for, sam, statement, alice_account):
+    client, key = api_client_for(sam), idempotency_key()
+
+    def send(content: bytes):
+        return client.post(URL, {"file": SimpleUploadedFile("statement.xml", content, "application/xml")},
+                           format="multipart", headers={"Idempotency-Key": key})
+
+    first = send(statement)
+    assert first.status_code == 201, first.content
+    assert first.json()["credited"] == 1 and first.json()["returned"] == 1
+    assert send(statement).json() == first.json()
+    # Another file under the same name and key is another request.
+    other = camt053_xml([credit("1.00", creditor_iban=alice_account.iban)])
+    assert_error(send(other), 422, "idempotency_key_reused")
+    assert Statement.objects.count() == 1
