@@ -3,6 +3,7 @@ from django.urls import path
 from banking.api import (
     beneficiaries,
     clearing_runs,
+    clearing_statements,
     clearing_suspense,
     customer_events,
     customers,
@@ -43,5 +44,6 @@ urlpatterns = [
     path("customers/", customers.CustomerListCreateView.as_view(), name="customer-list"),
     path("clearing/runs/", clearing_runs.ClearingRunListCreateView.as_view(), name="clearing-run-list"),
     path("clearing/runs/<str:pk>/file/", clearing_runs.ClearingRunFileView.as_view(), name="clearing-run-file"),
+    path("clearing/statements/", clearing_statements.StatementListCreateView.as_view(), name="clearing-statements"),
     path("customers/<str:pk>/events/", customer_events.CustomerEventListView.as_view(), name="customer-events"),
 ]

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit.services import AuditRecord, audit_parts, audit_record_many
 from banking.iban import generate_flux_iban
-from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction
+from banking.models import Account, AccountKind, AccountStatus, Entry, Transaction, TransactionKind
 from core.db.insert import insert_all, insert_sql, mark_saved, write_together
 from core.errors import ApplicationError
 from core.metrics import count_transactions
@@ -110,16 +110,23 @@ def post(txn: Transaction, legs: list[Leg], *, at: datetime) -> list[Entry]:
 
 
 def transaction_audit_data(txn: Transaction) -> dict:
-    """How an audit event describes a transaction."""
+    """How an audit event describes a transaction. Money from another bank (an incoming transfer,
+    a return) goes to its Flux account (`destination`); `external_iban` is then its payer's."""
+    from_other_bank = txn.kind in (TransactionKind.INCOMING_TRANSFER, TransactionKind.RETURN)
+    destination = txn.destination.iban if txn.destination_id else None
+    if txn.external_iban and not from_other_bank:
+        destination = txn.external_iban
     return {
         "kind": txn.kind,
         "status": txn.status,
         "amount": format_minor(txn.amount),
         "currency": txn.currency,
         "source": txn.source.iban if txn.source_id else None,
-        "destination": txn.external_iban or (txn.destination.iban if txn.destination_id else None),
+        "destination": destination,
         "reference": txn.reference,
-    } | ({"payee_check": txn.payee_check} if txn.payee_check else {})
+    } | ({"payee_check": txn.payee_check} if txn.payee_check else {}) | (
+        {"payer_iban": txn.external_iban, "payer_name": txn.payer_name} if from_other_bank else {}) | (
+        {"return_of": txn.return_of_id} if txn.return_of_id else {})
 
 
 class Postings:

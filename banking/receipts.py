@@ -39,11 +39,20 @@ def account_holder_name(account: Account | None) -> str:
     return f"{settings.FLUX_BANK_NAME} ({kind})"
 
 
+# Money from another bank: the payer is who their bank named (`payer_name`; a RETURN: the payee of
+# the transfer that came back) at `external_iban`, not Flux's clearing account it was booked from.
+FROM_ANOTHER_BANK = (TransactionKind.INCOMING_TRANSFER, TransactionKind.RETURN)
+
+
 def payer(txn: Transaction) -> Party:
+    if txn.kind in FROM_ANOTHER_BANK:
+        return Party(txn.payer_name, txn.external_iban)
     return Party(account_holder_name(txn.source), txn.source.iban if txn.source_id else "")
 
 
 def payee(txn: Transaction) -> Party:
+    if txn.kind in FROM_ANOTHER_BANK:
+        return Party(account_holder_name(txn.destination), txn.destination.iban if txn.destination_id else "")
     if named_as_typed(txn):
         return Party(txn.beneficiary_name, txn.destination.iban if txn.destination_id else txn.external_iban)
     if txn.external_iban and txn.kind != TransactionKind.REVERSAL:

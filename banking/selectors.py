@@ -31,6 +31,7 @@ from core.ids import parse_id
 from identity.models import Role, User
 
 CASH_COUNTERPARTY = "Cash"  # what banking.services.movements writes on a cash entry
+PAID_FROM_ANOTHER_BANK = (TransactionKind.INCOMING_TRANSFER, TransactionKind.RETURN)
 
 
 def with_counterparty_names(entries: QuerySet[Entry]) -> QuerySet[Entry]:
@@ -64,12 +65,17 @@ def counterparty_name_of(entry: Entry) -> str:
     """Who is on the other side of `entry`, as its account holder should read it: "Cash" (in the
     reader's language) for cash at the counter; the holder's name for a Flux account; for another
     bank's IBAN, the name given with the transfer (`beneficiary_name`), else the name of a saved
-    beneficiary with that IBAN; "" when none is known. Needs `with_counterparty_names` (without it,
+    beneficiary with that IBAN; for money from another bank, the payer its bank named
+    (`payer_name`; a RETURN: the payee of the transfer that came back); "" when none is known.
+    Needs `with_counterparty_names` (without it,
     only "Cash" and the transfer's own name are known) and the entry's transaction (select_related)."""
     if entry.counterparty == CASH_COUNTERPARTY:
         return gettext("Cash")
     if entry.amount < 0 and named_as_typed(entry.transaction):
         return entry.transaction.beneficiary_name
+    if entry.amount > 0 and entry.transaction.payer_name and entry.transaction.kind in PAID_FROM_ANOTHER_BANK:
+        # Money from another bank: the payer as their bank named them; a RETURN: the original's payee.
+        return entry.transaction.payer_name
     holder = getattr(entry, "counterparty_holder", None)
     if holder:
         return holder
@@ -255,6 +261,11 @@ def transaction_timeline(txn: Transaction) -> list[TimelineStep]:
         steps.append(TimelineStep("reversal_requested", reversal.created_at, reversal.initiated_by))
         if reversal.posted_at is not None:
             steps.append(TimelineStep("reversed", reversal.posted_at, reversal.decided_by))
+    if txn.status == TransactionStatus.RETURNED:
+        # Credited back by a RETURN (banking/clearing/statements.py): when the other bank's return was booked.
+        returned = txn.returns.only("posted_at").first()
+        if returned is not None and returned.posted_at is not None:
+            steps.append(TimelineStep("returned", returned.posted_at))
     return sorted(steps, key=lambda step: step.at)
 
 

@@ -53,6 +53,8 @@ def body_limit(path: str) -> int:
         return settings.FLUX_API_MAX_UPLOAD_BYTES
     if path in settings.FLUX_API_BATCH_PATHS:
         return settings.FLUX_API_MAX_BATCH_BYTES
+    if path in settings.FLUX_API_STATEMENT_PATHS:
+        return settings.FLUX_STATEMENT_MAX_BYTES
     if path.startswith(API_PREFIX):
         return settings.FLUX_API_MAX_BODY_BYTES
     return settings.FLUX_MAX_BODY_BYTES

@@ -7,6 +7,8 @@ no longer there.
 
     transaction.posted / .approved, a transfer to another customer's account: `money_in` for the
         payee, naming the payer (their name, or the IBAN when the payer is no customer);
+    transaction.posted / .approved, a transfer from another bank to a customer's account:
+        `money_in` for the payee, naming the payer as their bank did (`payer_name`, `external_iban`);
     transaction.approved / .rejected / .expired / .returned, a transfer from a customer's account:
         `transfer_approved` / `_rejected` / `_expired` / `_returned` for that account's holder;
     account.frozen / .unfrozen: `account_frozen` / `account_unfrozen` for the holder.
@@ -61,7 +63,9 @@ def _occurred_at(event: dict) -> datetime:
 
 def _transfer_params(txn: Transaction) -> dict:
     destination = txn.destination
-    payee = display_name(destination.customer) if destination is not None and destination.customer else ""
+    # Another bank's payee has no Flux name: the one the payer gave (as on their receipt).
+    payee = display_name(destination.customer) if destination is not None and destination.customer \
+        else txn.beneficiary_name
     return {
         "amount_minor": txn.amount,
         "currency": txn.currency,
@@ -84,6 +88,16 @@ def _transaction_notifications(event: dict, txn: Transaction) -> list[Notificati
             "currency": txn.currency,
             "payer": display_name(payer) if payer is not None else "",
             "payer_iban": source.iban if source is not None else "",
+            "reference": txn.reference,
+        }, **common))
+    if action in MONEY_IN_ACTIONS and txn.kind == TransactionKind.INCOMING_TRANSFER and payee is not None:
+        # Money from another bank (a camt.053 credit, or suspense assigned to the account): the
+        # payer as their bank named them. Placed in suspense, it reaches no customer (no payee).
+        made.append(Notification(customer=payee, kind=NotificationKind.MONEY_IN, params={
+            "amount_minor": txn.amount,
+            "currency": txn.currency,
+            "payer": txn.payer_name,
+            "payer_iban": txn.external_iban,
             "reference": txn.reference,
         }, **common))
     if action in OUTCOME_KINDS and txn.kind in TRANSFER_KINDS and payer is not None:

@@ -7,6 +7,7 @@ from workspace.views import (
     approvals,
     clearing,
     clearing_reconciliation,
+    clearing_statements,
     clearing_suspense,
     counter,
     customers,
@@ -57,4 +58,7 @@ urlpatterns: list = [
     path("imports/<str:pk>/", imports.import_detail, name="import"),
     path("imports/<str:pk>/apply/", imports.import_apply, name="import-apply"),
     path("imports/<str:pk>/report.csv", imports.import_report, name="import-report"),
+    # camt.053 statements in, supervisors only (workspace/views/clearing_statements.py).
+    path("clearing/statements/", clearing_statements.statement_list, name="clearing-statements"),
+    path("clearing/statements/<str:pk>/", clearing_statements.statement_detail, name="clearing-statement"),
 ]

@@ -44,7 +44,8 @@ class EntrySerializer(serializers.ModelSerializer):
     reference = serializers.CharField(source="transaction.reference", read_only=True)
     counterparty_name = serializers.SerializerMethodField(
         help_text="Who is on the other side: the Flux account holder, the name given with a transfer to "
-        "another bank or the saved beneficiary's name, \"Cash\" for cash at the counter; \"\" when unknown."
+        "another bank or the saved beneficiary's name, the payer of money from another bank, \"Cash\" for cash "
+        "at the counter; \"\" when unknown."
     )
 
     class Meta:
@@ -69,6 +70,9 @@ class TransactionSerializer(serializers.ModelSerializer):
     initiated_by = serializers.IntegerField(source="initiated_by_id", read_only=True)
     decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
     reverses = serializers.IntegerField(source="reverses_id", read_only=True, allow_null=True)
+    # Money from another bank: the payer as their bank named them; a RETURN: the transfer it credits back.
+    payer_name = serializers.CharField(read_only=True)
+    return_of = serializers.IntegerField(source="return_of_id", read_only=True, allow_null=True)
     reversed_by = serializers.SerializerMethodField(
         help_text="The reversal of this transaction, posted or still waiting for approval (`reversal_status`)."
     )
@@ -83,7 +87,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "amount", "currency", "source_account", "source_iban",
             "destination_account", "destination_iban", "reference", "initiated_by", "created_at",
             "posted_at", "expires_at", "decided_by", "decided_at", "decision_reason", "reverses", "reversed_by",
-            "reversal_status", "beneficiary_name", "payee_check", "sent_at",
+            "reversal_status", "beneficiary_name", "payee_check", "sent_at", "payer_name", "return_of",
         ]
         read_only_fields = fields
 

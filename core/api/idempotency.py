@@ -25,8 +25,23 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 
 
+def _file_digest(upload) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
 def _fingerprint(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    if isinstance(request.data, bytes):  # a file as the body (a camt.053 statement): its own digest
+        body = hashlib.sha256(request.data).hexdigest()
+    else:
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+        # A multipart upload's files by their content, not their names (json's default=str).
+        files = request.FILES if request.content_type.startswith("multipart/") else {}
+        if files:
+            body += "\n" + ";".join(f"{name}:{_file_digest(upload)}" for name, upload in sorted(files.items()))
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 

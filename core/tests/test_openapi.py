@@ -163,6 +163,7 @@ def test_the_money_moving_posts_are_found():
         "/api/v1/transactions/{id}/reverse/": False,
         "/api/v1/clearing/suspense/{id}/assign/": True,
         "/api/v1/clearing/suspense/{id}/send-back/": True,
+        "/api/v1/clearing/statements/": True,
     }
 
 

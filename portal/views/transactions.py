@@ -88,6 +88,9 @@ def transaction_detail(request: HttpRequest, pk: str) -> HttpResponse:
     reversal = selectors.standing_reversal_of(txn)
     visible = transactions_visible_to(request.user)
     original = txn.reverses if txn.reverses_id and visible.filter(pk=txn.reverses_id).exists() else None
+    # Money with other banks: a RETURN and the transfer it credits back, each linked to the other.
+    returned_original = visible.filter(pk=txn.return_of_id).first() if txn.return_of_id else None
+    return_txn = visible.filter(return_of=txn).first() if txn.status == TransactionStatus.RETURNED else None
     response = render(request, "portal/transaction.html", {
         "txn": txn,
         "payer": payer(txn),
@@ -97,6 +100,8 @@ def transaction_detail(request: HttpRequest, pk: str) -> HttpResponse:
         "timeline": selectors.transaction_timeline(txn),
         "reversal": reversal if reversal and visible.filter(pk=reversal.pk).exists() else None,
         "original": original,
+        "returned_original": returned_original,
+        "return_txn": return_txn,
         "cancellable": cancellable_by(txn, request.user),
     })
     response["Cache-Control"] = "no-store"

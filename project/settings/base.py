@@ -410,6 +410,11 @@ FLUX_CLEARING_IBAN = os.environ.get("FLUX_CLEARING_IBAN", "NL20INGB0001234567")
 FLUX_CLEARING_BIC = os.environ.get("FLUX_CLEARING_BIC", "INGBNL2AXXX")
 FLUX_CLEARING_SCHEMA = "pain.001.001.09"
 FLUX_CLEARING_CUTOFF = os.environ.get("FLUX_CLEARING_CUTOFF", "15:00")
+# A camt.053 statement (POST clearing/statements/, the desk's upload) of up to this many bytes: a
+# day of 10,000 entries with names and remittance is some 8 MB. The API's body limit for that path
+# is the same (core/middleware.py body_limit); the reader refuses a larger file as validation_error.
+FLUX_STATEMENT_MAX_BYTES = int(os.environ.get("FLUX_STATEMENT_MAX_BYTES", str(16 * 1024 * 1024)))
+FLUX_API_STATEMENT_PATHS = ("/api/v1/clearing/statements/",)
 # Idempotency keys are kept at least this long; then the scheduler (or `manage.py purge_idempotency_keys`) purges them.
 FLUX_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("FLUX_IDEMPOTENCY_TTL_HOURS", "48"))
 

@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from banking.clearing.runs import clearing_run_create
+from banking.clearing.samples import camt053_xml, credit
 from banking.models import Account, Beneficiary, ClearingRun, SuspenseItem, Transaction, TransactionStatus
 from banking.services import account_freeze, beneficiary_create, transfer_create
 from banking.tests.clearing_factories import place_in_suspense
@@ -439,6 +440,15 @@ MATRIX: dict[str, dict[str, Row]] = {
     # the schema and its browsable docs are public
     "schema/": {"GET": Row(public(200), lambda w, c: Call("schema/"))},
     "docs/": {"GET": Row(public(200), lambda w, c: Call("docs/"))},
+    # clearing: camt.053 statements of Flux's account at its correspondent (supervisors)
+    "clearing/statements/": {
+        "GET": Row(supervisor(200), lambda w, c: Call("clearing/statements/")),
+        "POST": Row(supervisor(201), lambda w, c: Call(
+            "clearing/statements/", camt053_xml([credit("10.00", debtor_name="Matrix Payer",
+                                                        creditor_iban=w.account.iban)]),
+            content_type="application/xml",
+        )),
+    },
     # workspace: bulk CSV imports (staff)
     "imports/": {
         "GET": Row(staff(200), lambda w, c: Call("imports/")),

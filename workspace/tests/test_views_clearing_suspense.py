@@ -157,6 +157,6 @@ def test_a_pending_assignment_shows_in_the_approval_queue_with_its_payer_and_acc
     assert "ACME SA" in row and "FR14 2004" in row
     assert f"→ <span class=\"font-mono\">{' '.join(bob_account.iban[i:i + 4] for i in range(0, 18, 4))}" in row
     detail = client_for(agnes).get(f"/agent/transactions/{txn.pk}/").content.decode()
-    assert 'data-testid="payer"' in detail and "Bob Builder" in detail
+    assert 'data-testid="transaction-payer"' in detail and "Bob Builder" in detail
     assert client_for(agnes).post(f"/agent/approvals/{txn.pk}/approve/").status_code == 302
     assert fresh(bob_account).balance == 500_00 + 20_000_00
