@@ -120,6 +120,10 @@ class PayeeCheck(models.TextChoices):
     UNAVAILABLE = "unavailable", _("Name check unavailable")
 
 
+# The statuses of a transaction whose entries exist: posted, and a transfer to another bank that
+# has left (sent) or come back (returned: a RETURN credited it back; its own entries stand).
+BOOKED_STATUSES = (TransactionStatus.POSTED, TransactionStatus.SENT, TransactionStatus.RETURNED)
+
 # A reversal in these states stands: it is posted, or waits for a second member of staff. A rejected
 # or expired one moved nothing, so the original may be reversed again.
 LIVE_REVERSAL_STATUSES = (TransactionStatus.PENDING, TransactionStatus.POSTED)

@@ -1,5 +1,5 @@
 """camt.053 statements made up from simple descriptions: for the tests, the benchmark and
-`manage.py camt053_sample` (a statement to try Flux with). Not a bank's output: the elements Flux
+`manage.py camt053_sample` (a statement to try Flux with) and seed_demo. Not a bank's output: the elements Flux
 reads, in the order the message definitions give them (camt.053.001.02 and .08), and little else.
 A real statement comes from the correspondent bank."""
 
@@ -13,6 +13,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 from lxml import etree
+
+from banking.models import Account, StatementEntryOutcome, Transaction, TransactionKind, TransactionStatus
+from core.money import format_minor
 
 V02, V08 = "camt.053.001.02", "camt.053.001.08"
 VERSIONS = (V02, V08)
@@ -191,3 +194,35 @@ def camt053_xml(
                 own = f"{ref}-{index}"[:35] if ref else ""
             _tx_details(details, tx, version, own)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+JEAN_DUPONT_IBAN = "FR7630006000011234567890189"
+UNKNOWN_FLUX_IBAN = "NL91FLUX0000000000"
+
+
+def demo_entries(*, return_of: Transaction | None = None) -> list[SampleEntry]:
+    """What the correspondent would book for Flux today, made up (`manage.py camt053_sample`,
+    seed_demo): a debit booking each EUR transfer Flux has sent and no statement booked yet (but
+    `return_of`), a credit to
+    alice's first account from Jean Dupont at a French bank, a credit to a Flux IBAN no account holds
+    (it goes to suspense) and, with `return_of`, that sent transfer returned (AC04)."""
+    entries = [
+        debit(format_minor(txn.amount), currency=txn.currency, end_to_end_id=str(txn.pk),
+              creditor_name=txn.beneficiary_name, creditor_iban=txn.external_iban, remittance=txn.reference)
+        for txn in Transaction.objects.filter(kind=TransactionKind.EXTERNAL_TRANSFER, status=TransactionStatus.SENT,
+                                              currency="EUR")
+        .exclude(statement_entries__outcome=StatementEntryOutcome.BOOKED).order_by("pk")
+        if return_of is None or txn.pk != return_of.pk
+    ]
+    alice = Account.objects.filter(customer__username="alice", currency="EUR").select_related("customer").order_by("pk")
+    if alice := alice.first():
+        entries.append(credit("125.00", debtor_name="Jean Dupont", debtor_iban=JEAN_DUPONT_IBAN,
+                              creditor_name=alice.customer.get_full_name(), creditor_iban=alice.iban,
+                              remittance="Remboursement week-end"))
+    entries.append(credit("42.00", debtor_name="Unknown Payer", debtor_iban=JEAN_DUPONT_IBAN,
+                          creditor_iban=UNKNOWN_FLUX_IBAN, remittance="Wrong account"))
+    if return_of is not None:
+        entries.append(credit(format_minor(return_of.amount), end_to_end_id=str(return_of.pk), return_reason="AC04",
+                              debtor_name=return_of.beneficiary_name, debtor_iban=return_of.external_iban,
+                              remittance=return_of.reference))
+    return entries

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import Sum
 
 from audit.models import AuditEvent
-from banking.models import Account, Entry, Transaction, TransactionStatus
+from banking.models import BOOKED_STATUSES, Account, Entry, Transaction
 from core.idempotency import STORED_REFUSAL_STATUSES
 from core.models import IdempotencyKey
 
@@ -48,7 +48,7 @@ def assert_ledger_consistent() -> None:
         total = Entry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"] or 0
         assert account.balance == total, f"{account.iban}: balance {account.balance} != entries {total}"
     assert (Entry.objects.aggregate(total=Sum("amount"))["total"] or 0) == 0
-    for txn in Transaction.objects.filter(status=TransactionStatus.POSTED):
+    for txn in Transaction.objects.filter(status__in=BOOKED_STATUSES):
         assert sum(txn.entries.values_list("amount", flat=True)) == 0, txn
 
 

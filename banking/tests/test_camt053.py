@@ -24,7 +24,7 @@ HAND_WRITTEN_V02 = b"""<?xml version="1.0" encoding="UTF-8"?>
     <GrpHdr><MsgId>CAMT053-0001</MsgId><CreDtTm>2026-03-02T06:00:00</CreDtTm></GrpHdr>
     <Stmt>
       <Id>0001-2026-03-01</Id><ElctrncSeqNb>61</ElctrncSeqNb><CreDtTm>2026-03-02T06:00:00</CreDtTm>
-      <Acct><Id><IBAN>NL20 INGB 0001 2345 67</IBAN></Id><Ccy>EUR</Ccy></Acct>
+      <Acct><Id><IBAN>NL36 INGB 0007 6543 21</IBAN></Id><Ccy>EUR</Ccy></Acct>
       <Bal><Tp><CdOrPrtry><Cd>PRCD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">1000.00</Amt>
         <CdtDbtInd>DBIT</CdtDbtInd><Dt><Dt>2026-02-28</Dt></Dt></Bal>
       <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">123456789.99</Amt>
@@ -73,7 +73,7 @@ HAND_WRITTEN_V08 = b"""<?xml version="1.0" encoding="UTF-8"?>
     <GrpHdr><MsgId>M-8</MsgId><CreDtTm>2026-03-02T06:00:00Z</CreDtTm></GrpHdr>
     <Stmt>
       <Id>S-8</Id>
-      <Acct><Id><IBAN>NL20INGB0001234567</IBAN></Id></Acct>
+      <Acct><Id><IBAN>NL36INGB0007654321</IBAN></Id></Acct>
       <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">0</Amt><CdtDbtInd>CRDT</CdtDbtInd>
         <Dt><Dt>2026-03-01</Dt></Dt></Bal>
       <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
@@ -99,7 +99,7 @@ def test_a_hand_written_v02_statement():
     statement = parse_camt053(HAND_WRITTEN_V02)
 
     assert (statement.version, statement.message_id, statement.statement_id) == (V02, "CAMT053-0001", "0001-2026-03-01")
-    assert (statement.account_iban, statement.currency) == ("NL20INGB0001234567", "EUR")
+    assert (statement.account_iban, statement.currency) == ("NL36INGB0007654321", "EUR")
     assert (statement.opening_balance, statement.closing_balance) == (-1000_00, 123_456_789_99)
     assert statement.closing_date == date(2026, 3, 1)
     first, second, third = statement.entries  # the pending entry is skipped
@@ -159,7 +159,7 @@ REFUSED = {
     "no booking date": HAND_WRITTEN_V08.replace(b"<BookgDt><Dt>2026-03-01</Dt></BookgDt>", b""),
     "neither credit nor debit": HAND_WRITTEN_V08.replace(b"<CdtDbtInd>CRDT</CdtDbtInd><Sts>",
                                                          b"<CdtDbtInd>BOTH</CdtDbtInd><Sts>"),
-    "no account": HAND_WRITTEN_V08.replace(b"<IBAN>NL20INGB0001234567</IBAN>", b""),
+    "no account": HAND_WRITTEN_V08.replace(b"<IBAN>NL36INGB0007654321</IBAN>", b""),
 }
 
 

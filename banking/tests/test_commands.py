@@ -22,9 +22,14 @@ from audit.models import AuditEvent
 from banking.iban import is_flux_iban, parse_iban
 from banking.management.commands.seed_demo import ACCOUNTS, DEMO_PASSWORD, DEMO_USERNAMES, demo_history
 from banking.models import (
+    BOOKED_STATUSES,
     Account,
     AccountKind,
+    ClearingRun,
     Entry,
+    Statement,
+    StatementEntryOutcome,
+    SuspenseItem,
     Transaction,
     TransactionKind,
     TransactionStatus,
@@ -64,10 +69,10 @@ def assert_ledger_invariants() -> None:
         assert account.held == (pending_holds or 0), account.iban
         if not account.is_internal:
             assert account.available >= 0, account.iban
-    for txn in Transaction.objects.filter(status=TransactionStatus.POSTED):
+    for txn in Transaction.objects.filter(status__in=BOOKED_STATUSES):
         amounts = list(txn.entries.values_list("amount", flat=True))
         assert len(amounts) >= 2 and sum(amounts) == 0, txn.pk
-    assert not Entry.objects.exclude(transaction__status=TransactionStatus.POSTED).exists()
+    assert not Entry.objects.exclude(transaction__status__in=BOOKED_STATUSES).exists()
 
 
 @pytest.fixture
@@ -135,14 +140,15 @@ def test_seed_demo_creates_the_cast_with_the_demo_password(seeded):
 
 def test_seed_demo_writes_months_of_history_through_the_services(seeded):
     posted = Transaction.objects.filter(status=TransactionStatus.POSTED)
-    assert posted.count() > 50
+    assert Transaction.objects.filter(status__in=BOOKED_STATUSES).count() > 50
     oldest = posted.order_by("created_at").first().created_at
     assert timezone.now() - oldest > timedelta(days=100)
     for kind in TransactionKind:
         assert posted.filter(kind=kind).exists(), kind
     # Salaries, rent, groceries, savings, transfers between alice and bob.
+    booked = Transaction.objects.filter(status__in=BOOKED_STATUSES)
     for reference in ("Salary", "Rent", "Groceries", "Monthly savings"):
-        assert posted.filter(reference__startswith=reference).exists(), reference
+        assert booked.filter(reference__startswith=reference).exists(), reference
     assert (
         posted.filter(
             kind=TransactionKind.TRANSFER, source__customer__username="alice", destination__customer__username="bob"
@@ -154,6 +160,19 @@ def test_seed_demo_writes_months_of_history_through_the_services(seeded):
     # One transfer to another country's bank, with a valid IBAN.
     foreign = [iban for iban in posted.values_list("external_iban", flat=True) if iban and iban[:2] != "NL"]
     assert foreign and all(not is_flux_iban(parse_iban(iban)) for iban in foreign)
+    # Money with other banks: the history's transfers left in a clearing run and the correspondent's
+    # statement booked them; it returned the latest, brought alice money from Jean Dupont and left a
+    # credit to an IBAN no account holds in suspense. Alice's gîte deposit waits for the next run.
+    assert ClearingRun.objects.count() == 1 and Statement.objects.count() == 1
+    sent = Transaction.objects.filter(kind=TransactionKind.EXTERNAL_TRANSFER, status=TransactionStatus.SENT)
+    assert sent.count() > 5 and not sent.exclude(statement_entries__outcome=StatementEntryOutcome.BOOKED).exists()
+    returned = Transaction.objects.get(status=TransactionStatus.RETURNED)
+    assert returned.returns.get().destination_id == returned.source_id
+    incoming = posted.get(kind=TransactionKind.INCOMING_TRANSFER, destination__customer__username="alice")
+    assert (incoming.payer_name, incoming.amount) == ("Jean Dupont", 125_00)
+    assert SuspenseItem.objects.count() == 1
+    waiting = posted.get(kind=TransactionKind.EXTERNAL_TRANSFER)
+    assert waiting.source.customer.username == "alice" and waiting.clearing_run_id is None
     # A reversal, linked to what it reverses: asked for by agnes, approved by sam (four eyes).
     reversal = Transaction.objects.get(kind=TransactionKind.REVERSAL)
     assert reversal.reverses.status == TransactionStatus.POSTED and reversal.status == TransactionStatus.POSTED

@@ -405,7 +405,7 @@ FLUX_BIC = os.environ.get("FLUX_BIC", "FLUXNL2AXXX")
 # correspondent bank, the debtor of every pain.001 file and the account of every camt.053
 # statement; the pain.001 version written; the daily cut-off (local time, TIME_ZONE) at which the
 # scheduler runs clearing by itself when something waits.
-FLUX_CLEARING_IBAN = os.environ.get("FLUX_CLEARING_IBAN", "NL20INGB0001234567")
+FLUX_CLEARING_IBAN = os.environ.get("FLUX_CLEARING_IBAN", "NL36INGB0007654321")
 # The correspondent's BIC: the debtor agent of every pain.001 file (Flux's account is held there).
 FLUX_CLEARING_BIC = os.environ.get("FLUX_CLEARING_BIC", "INGBNL2AXXX")
 FLUX_CLEARING_SCHEMA = "pain.001.001.09"

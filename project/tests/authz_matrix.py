@@ -151,6 +151,8 @@ class World:
         """POST clearing/runs/, with a transfer waiting to be sent."""
         assert self.to_clear
         return Call("clearing/runs/", {})
+
+    @cached_property
     def suspense_item(self) -> SuspenseItem:
         """Money from another bank waiting in suspense (as a statement import leaves it)."""
         return place_in_suspense(by=self.supervisor, amount=50_00)

@@ -10,33 +10,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from banking.clearing.samples import V02, V08, SampleEntry, camt053_xml, credit, debit
-from banking.models import Account, Transaction, TransactionKind, TransactionStatus
-from core.money import format_minor
-
-JEAN_DUPONT_IBAN = "FR7630006000011234567890189"
-UNKNOWN_FLUX_IBAN = "NL91FLUX0000000000"
-
-
-def sample_entries(*, return_of: Transaction | None = None) -> list[SampleEntry]:
-    entries = [
-        debit(format_minor(txn.amount), currency=txn.currency, end_to_end_id=str(txn.pk),
-              creditor_name=txn.beneficiary_name, creditor_iban=txn.external_iban, remittance=txn.reference)
-        for txn in Transaction.objects.filter(kind=TransactionKind.EXTERNAL_TRANSFER, status=TransactionStatus.SENT,
-                                              currency="EUR").order_by("pk")
-        if return_of is None or txn.pk != return_of.pk
-    ]
-    alice = Account.objects.filter(customer__username="alice", currency="EUR").order_by("pk").first()
-    if alice is not None:
-        entries.append(credit("125.00", debtor_name="Jean Dupont", debtor_iban=JEAN_DUPONT_IBAN,
-                              creditor_name="Alice Liddell", creditor_iban=alice.iban, remittance="Loyer mars"))
-    entries.append(credit("42.00", debtor_name="Unknown Payer", debtor_iban=JEAN_DUPONT_IBAN,
-                          creditor_iban=UNKNOWN_FLUX_IBAN, remittance="Wrong account"))
-    if return_of is not None:
-        entries.append(credit(format_minor(return_of.amount), end_to_end_id=str(return_of.pk), return_reason="AC04",
-                              debtor_name=return_of.beneficiary_name, debtor_iban=return_of.external_iban,
-                              remittance=return_of.reference))
-    return entries
+from banking.clearing.samples import V02, V08, camt053_xml, demo_entries
+from banking.models import Transaction, TransactionKind, TransactionStatus
 
 
 class Command(BaseCommand):
@@ -55,7 +30,7 @@ class Command(BaseCommand):
                                                    status=TransactionStatus.SENT).first()
             if return_of is None:
                 raise CommandError(f"Transaction {return_id} is not a transfer to another bank that was sent.")
-        content = camt053_xml(sample_entries(return_of=return_of), version=V02 if camt_version == "02" else V08)
+        content = camt053_xml(demo_entries(return_of=return_of), version=V02 if camt_version == "02" else V08)
         if output == "-":
             self.stdout.write(content.decode())
         else:

@@ -19,7 +19,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from banking.models import Account, AccountKind, Transaction, TransactionStatus
+from banking.clearing.runs import clearing_run_create
+from banking.clearing.samples import camt053_xml, demo_entries
+from banking.clearing.statements import statement_import
+from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
 from banking.services import (
     account_open,
     deposit_create,
@@ -286,6 +289,7 @@ class Command(BaseCommand):
             customers = self._create_customers(actor=staff["agnes"])
             accounts = self._open_accounts(staff=staff, customers=customers)
             pending = self._play_history(staff=staff, customers=customers, accounts=accounts)
+            self._settle_with_other_banks(staff=staff, customers=customers, accounts=accounts)
         self._summarize(accounts, pending)
 
     def _check_thresholds(self) -> None:
@@ -389,6 +393,26 @@ class Command(BaseCommand):
             reversal = transaction_reverse(actor=agnes, transaction_id=txn.pk, reason=reason)
             transaction_approve(approver=staff["sam"], transaction_id=reversal.pk)
         return [txn for txn in created if txn.status == TransactionStatus.PENDING]
+
+    def _settle_with_other_banks(
+        self, *, staff: dict[str, User], customers: dict[str, User], accounts: dict[str, Account]
+    ) -> None:
+        """Money with other banks, as sam would have run it: the history's transfers to other
+        banks leave in a clearing run (pain.001), then the correspondent's statement (camt.053,
+        made up: banking.clearing.samples.demo_entries) books them, returns the latest one (AC04),
+        brings alice 125.00 from Jean Dupont at a French bank and puts a credit to an IBAN no account
+        holds in suspense. Then alice pays the gîte's deposit: a transfer to another bank that waits
+        for the next run (sam's to start on the desk)."""
+        sam = staff["sam"]
+        clearing_run_create(initiator=sam)
+        returned = Transaction.objects.filter(kind=TransactionKind.EXTERNAL_TRANSFER,
+                                              status=TransactionStatus.SENT).order_by("-pk").first()
+        statement_import(initiator=sam, content=camt053_xml(demo_entries(return_of=returned)))
+        transfer_create(
+            initiator=customers["alice"], source_account_id=accounts["alice.checking"].pk,
+            destination_iban=HOLIDAY_GITE, amount=150_00, reference="Deposit summer holiday",
+            beneficiary_name=PAYEE_NAMES[HOLIDAY_GITE],
+        )
 
     def _summarize(self, accounts: dict[str, Account], pending: list[Transaction]) -> None:
         self.stdout.write(self.style.SUCCESS("Demo data created (development only)."))
