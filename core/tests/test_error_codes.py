@@ -75,6 +75,7 @@ CONTRACT = {
     "method_not_allowed": 405, "not_acceptable": 406, "request_too_large": 413, "unsupported_media_type": 415,
     "account_frozen": 409, "account_closed": 409, "account_not_frozen": 409, "account_not_empty": 409,
     "not_pending": 409, "not_posted": 409, "already_reversed": 409, "not_reversible": 409, "already_enrolled": 409,
+    "not_open": 409,
     "insufficient_funds": 422, "same_account": 422, "currency_mismatch": 422, "invalid_iban": 422,
     "unknown_account": 422, "idempotency_key_reused": 422, "batch_refused": 422, "nothing_to_clear": 422,
     "throttled": 429,
