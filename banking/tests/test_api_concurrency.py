@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -25,6 +24,7 @@ from banking.tests.support import TRANSFERS
 from core.errors import ErrorCode
 from core.models import IdempotencyKey
 from core.testing.api import API, client_for, idempotency_key, obtain_tokens
+from core.testing.threads import run_threads
 from identity.tests.factories import make_user
 
 pytestmark = [
@@ -34,30 +34,6 @@ pytestmark = [
 ]
 
 THREADS = 10
-
-
-def run_threads(count: int, work: Callable[[int, threading.Barrier], object]) -> list:
-    """Run `work(i, barrier)` in `count` threads released together; return each result or exception."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i: int) -> None:
-        try:
-            results[i] = work(i, barrier)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test, never lost in a thread
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert not errors, errors
-    return results
 
 
 def test_the_same_transfer_sent_at_once_with_one_key_moves_money_once(alice, bob, open_account):

@@ -5,7 +5,6 @@ the service checks with lxml), each transfer in one file only, even with two run
 from __future__ import annotations
 
 import io
-import threading
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -31,6 +30,7 @@ from banking.services import (
 )
 from banking.tests.factories import fund
 from core.errors import ApplicationError
+from core.testing.threads import run_threads
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 DE_IBAN = "DE89370400440532013000"
@@ -254,36 +254,6 @@ def test_the_command_sends_what_waits_or_says_nothing_does(alice, alice_account)
 # --- Concurrency (PostgreSQL, real threads) ------------------------------------------------------
 
 
-def _in_threads(work, count):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def target(index):
-        try:
-            barrier.wait(timeout=30)
-            outcome = work(index)
-            with lock:
-                results.append(outcome)
-        except ApplicationError as refusal:
-            with lock:
-                results.append(refusal)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker is stuck (deadlock?)"
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_runs_never_share_a_transfer_and_together_send_all(xsd, sam, alice, bob, open_account, vault,
@@ -292,12 +262,17 @@ def test_concurrent_runs_never_share_a_transfer_and_together_send_all(xsd, sam, 
         pytest.skip("needs PostgreSQL row locks")
     accounts = [open_account(alice, balance=1_000_00), open_account(bob, balance=1_000_00)]
     transfers = []
+
+    def run_when_all_are_ready(_index, barrier):
+        barrier.wait(timeout=30)
+        return clearing_run_create(initiator=sam)
+
     for _round in range(3):
         # Transfers keep arriving while the runs go.
         for i in range(40):
             owner, account = (alice, accounts[0]) if i % 2 else (bob, accounts[1])
             transfers.append(external(owner, account, DE_IBAN, 1_00 + i))
-        results = _in_threads(lambda _: clearing_run_create(initiator=sam), 4)
+        results = run_threads(4, run_when_all_are_ready, expected=(ApplicationError,))
         runs = [r for r in results if isinstance(r, ClearingRun)]
         refusals = [r for r in results if isinstance(r, ApplicationError)]
         assert runs and all(r.code == "nothing_to_clear" for r in refusals), results
@@ -325,7 +300,8 @@ def test_a_run_never_sends_a_transfer_whose_reversal_races_it(sam, agnes, arthur
     waiting = {t.pk: transaction_reverse(actor=agnes, transaction_id=t.pk, reason="Mistake") for t in transfers[::2]}
     asked = [t.pk for t in transfers[1::2]]
 
-    def work(index):
+    def work(index, barrier):
+        barrier.wait(timeout=30)
         outcomes = []
         if index < 2:
             return clearing_run_create(initiator=sam)
@@ -339,7 +315,7 @@ def test_a_run_never_sends_a_transfer_whose_reversal_races_it(sam, agnes, arthur
                 outcomes.append(refusal)
         return outcomes
 
-    _in_threads(work, 4)
+    run_threads(4, work)
     for txn in Transaction.objects.filter(pk__in=[t.pk for t in transfers]):
         posted_reversal = txn.reversals.filter(status=TransactionStatus.POSTED).exists()
         if txn.status == TransactionStatus.SENT:

@@ -4,8 +4,6 @@ changes nothing."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -38,6 +36,7 @@ from banking.tests.clearing import (
 from banking.tests.factories import fresh
 from banking.tests.ledger import assert_ledger_consistent
 from core.testing.assertions import refused
+from core.testing.threads import run_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -273,24 +272,11 @@ def test_two_uploads_of_one_file_at_once_apply_each_entry_once(open_account, ali
     accounts = [open_account(alice) for _ in range(3)]
     content = camt053_xml([credit("1.00", creditor_iban=account.iban, debtor_name=f"Payer {n}")
                            for n in range(30) for account in accounts], version=V08)
-    barrier, errors = threading.Barrier(2), []
+    def upload(_index, barrier):
+        barrier.wait(timeout=30)
+        return statement_import(initiator=sam, content=content)
 
-    def upload():
-        try:
-            barrier.wait()
-            statement_import(initiator=sam, content=content)
-        except Exception as exc:  # noqa: BLE001  (reported below)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=upload) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    run_threads(2, upload)
     counts = sorted(Statement.objects.values_list("credited", "duplicates"))
     assert counts == [(0, 90), (90, 0)]
     assert [fresh(account).balance for account in accounts] == [30_00] * 3

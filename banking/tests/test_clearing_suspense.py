@@ -4,11 +4,10 @@ resolution leaves it open again; a refusal changes nothing; two assignments at o
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -44,6 +43,7 @@ from banking.tests.clearing_factories import PAYER_IBAN, place_in_suspense
 from banking.tests.factories import AccountFactory, fresh
 from banking.tests.ledger import assert_ledger_consistent
 from core.errors import ApplicationError
+from core.testing.threads import run_threads
 from identity.tests.factories import SupervisorFactory
 
 pytestmark = pytest.mark.django_db
@@ -283,24 +283,13 @@ def test_two_assignments_at_once_one_wins(sam, bob_account, carol_account, suspe
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")
     item = place_in_suspense(by=sam, amount=SMALL)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
+    def assign(index, barrier):
+        barrier.wait(timeout=30)
+        suspense_assign(initiator=sam, item_id=item.pk, account_id=(bob_account, carol_account)[index].pk)
+        return "ok"
 
-    def assign(account):
-        try:
-            barrier.wait()
-            suspense_assign(initiator=sam, item_id=item.pk, account_id=account.pk)
-            outcomes.append("ok")
-        except ApplicationError as error:
-            outcomes.append(error.code)
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=assign, args=(a,)) for a in (bob_account, carol_account)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [outcome if outcome == "ok" else outcome.code
+                for outcome in run_threads(2, assign, expected=(ApplicationError,))]
     assert sorted(outcomes) == ["not_open", "ok"]
     assert Transaction.objects.filter(kind=TransactionKind.INCOMING_TRANSFER, source=suspense).count() == 1
     assert fresh(suspense).balance == 0
