@@ -4,8 +4,9 @@ units.
 
 Statement side (day D): the statements' entries booked on D in the currency, duplicates left out
 (an entry uploaded twice counts once): how many, the credits, the debits and the net. The day's
-balances are those of the latest uploaded statement whose closing date is D: the balance check
-holds when its opening balance + the day's net == its closing balance (None without a statement
+balances are the opening balance of the first statement uploaded whose closing date is D and the
+closing balance of the latest (a second statement of the day continues from the first): the
+balance check holds when that opening + the day's net == that closing (None without a statement
 closing on D, or without both balances).
 
 Flux side (day D): the clearing account's movements that crossed to the correspondent on D:
@@ -196,9 +197,12 @@ def reconciliation_day(*, day: dt.date, currency: str = "EUR") -> DayFigure:
         unmatched_count=Count("pk", filter=unmatched_q),
         unmatched_amount=Coalesce(Sum("amount", filter=unmatched_q), 0),
     )
-    statement = Statement.objects.filter(closing_date=day, currency=currency).order_by("-id").first()
+    # The day's statements, in upload order: the first one's opening, the latest one's closing (a
+    # second statement the same day, or the same file again, continues from the first).
+    day_statements = list(Statement.objects.filter(closing_date=day, currency=currency).defer("file").order_by("id"))
+    first, statement = (day_statements[0], day_statements[-1]) if day_statements else (None, None)
     net = side["credits"] + side["debits"]
-    opening = statement.opening_balance if statement else None
+    opening = first.opening_balance if first else None
     closing = statement.closing_balance if statement else None
     balance_check = None if opening is None or closing is None else opening + net == closing
     previous = (
@@ -299,19 +303,21 @@ def reconciliation_days(*, currency: str = "EUR", before: dt.date | None = None,
         row["day"]: row["amount"]
         for row in sent.filter(day__in=page).values("day").annotate(amount=Coalesce(Sum("amount"), 0))
     }
+    opening_statements: dict[dt.date, Statement] = {}
     closing_statements: dict[dt.date, Statement] = {}
     for statement in statements.filter(closing_date__in=page).order_by("id"):
-        closing_statements[statement.closing_date] = statement  # the latest uploaded wins
+        opening_statements.setdefault(statement.closing_date, statement)  # the first uploaded opens the day
+        closing_statements[statement.closing_date] = statement  # the latest uploaded closes it
 
     summaries = []
     for day in page:
         row = by_day.get(day, {})
         statement_net = row.get("net", 0)
         flux_net = money_in.get(day, 0) - sent_by_day.get(day, 0)
-        statement = closing_statements.get(day)
+        first, statement = opening_statements.get(day), closing_statements.get(day)
         check = None
-        if statement is not None and statement.opening_balance is not None and statement.closing_balance is not None:
-            check = statement.opening_balance + statement_net == statement.closing_balance
+        if statement is not None and first.opening_balance is not None and statement.closing_balance is not None:
+            check = first.opening_balance + statement_net == statement.closing_balance
         summaries.append(DaySummary(
             date=day, currency=currency, statement_entries=row.get("count", 0), statement_net=statement_net,
             flux_net=flux_net, difference=statement_net - flux_net, balance_check=check,

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from lxml import etree
 
-from banking.models import Account, StatementEntryOutcome, Transaction, TransactionKind, TransactionStatus
+from banking.models import Account, Statement, StatementEntryOutcome, Transaction, TransactionKind, TransactionStatus
 from core.money import format_minor
 
 V02, V08 = "camt.053.001.02", "camt.053.001.08"
@@ -202,17 +202,16 @@ UNKNOWN_FLUX_IBAN = "NL91FLUX0000000000"
 
 def demo_entries(*, return_of: Transaction | None = None) -> list[SampleEntry]:
     """What the correspondent would book for Flux today, made up (`manage.py camt053_sample`,
-    seed_demo): a debit booking each EUR transfer Flux has sent and no statement booked yet (but
-    `return_of`), a credit to
+    seed_demo): a debit booking each EUR transfer Flux has sent and no statement booked yet, a credit to
     alice's first account from Jean Dupont at a French bank, a credit to a Flux IBAN no account holds
-    (it goes to suspense) and, with `return_of`, that sent transfer returned (AC04)."""
+    (it goes to suspense) and, with `return_of`, that sent transfer returned (AC04: booked as it left,
+    then credited back, as the correspondent would)."""
     entries = [
         debit(format_minor(txn.amount), currency=txn.currency, end_to_end_id=str(txn.pk),
               creditor_name=txn.beneficiary_name, creditor_iban=txn.external_iban, remittance=txn.reference)
         for txn in Transaction.objects.filter(kind=TransactionKind.EXTERNAL_TRANSFER, status=TransactionStatus.SENT,
                                               currency="EUR")
         .exclude(statement_entries__outcome=StatementEntryOutcome.BOOKED).order_by("pk")
-        if return_of is None or txn.pk != return_of.pk
     ]
     alice = Account.objects.filter(customer__username="alice", currency="EUR").select_related("customer").order_by("pk")
     if alice := alice.first():
@@ -226,3 +225,12 @@ def demo_entries(*, return_of: Transaction | None = None) -> list[SampleEntry]:
                               debtor_name=return_of.beneficiary_name, debtor_iban=return_of.external_iban,
                               remittance=return_of.reference))
     return entries
+
+
+def next_opening_balance(currency: str = "EUR") -> int:
+    """The opening balance of the next made-up statement: the closing balance of the latest one
+    uploaded of Flux's account in `currency`, as a bank's statements follow one another (0 for the
+    first)."""
+    closing = (Statement.objects.filter(currency=currency, closing_balance__isnull=False)
+               .order_by("-id").values_list("closing_balance", flat=True).first())
+    return closing or 0

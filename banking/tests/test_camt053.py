@@ -186,8 +186,15 @@ def test_the_sample_command_books_sent_transfers_credits_alice_and_returns_one(
 
     statement = statement_import(initiator=sam, content=target.read_bytes())
 
+    # Both transfers booked as they left; one of them then credited back.
     assert (statement.version, statement.booked, statement.credited, statement.suspense, statement.returned) == (
-        V02, 1, 1, 1, 1)
-    assert statement.statement_entries.get(outcome="booked").transaction_id == kept.pk
+        V02, 2, 1, 1, 1)
+    booked = set(statement.statement_entries.filter(outcome="booked").values_list("transaction_id", flat=True))
+    assert booked == {kept.pk, returned.pk}
+    # The next sample opens with this one's closing balance, as a bank's statements follow one another.
+    call_command("camt053_sample", "--output", str(target))
+    assert statement_import(initiator=sam, content=target.read_bytes()).opening_balance == statement.closing_balance
+    assert statement.closing_balance == statement.opening_balance + sum(
+        statement.statement_entries.values_list("amount", flat=True))
     with pytest.raises(CommandError):
         call_command("camt053_sample", "--return", str(kept.pk + 1000))

@@ -186,3 +186,17 @@ def test_a_movement_on_the_clearing_account_none_of_these_explains_shows_as_othe
     transaction_approve(approver=sam, transaction_id=reversal.pk)
     position = clearing_position()
     assert position.other == 300_00 and position.balance == fresh(clearing).balance
+
+
+def test_a_second_statement_of_the_day_continues_from_the_first(day, sam):
+    """Two statements closing on DAY (an intraday one, then the end of day): the day opens with the
+    first's opening balance and closes with the latest's closing balance."""
+    later = make_statement(by=sam, opening=OPENING + 415_00, closing=OPENING + 405_00, closing_date=DAY)
+    make_entry(later, amount=-10_00, outcome=StatementEntryOutcome.UNMATCHED, booking_date=DAY, note="Bank fee")
+    side = reconciliation_day(day=DAY).statement
+    assert (side.opening_balance, side.closing_balance, side.net) == (OPENING, OPENING + 405_00, 405_00)
+    assert side.balance_check is True
+    assert [s.balance_check for s in reconciliation_days()[0] if s.date == DAY] == [True]
+    later.closing_balance = OPENING + 415_00  # as if the fee were not on it
+    later.save(update_fields=["closing_balance"])
+    assert reconciliation_day(day=DAY).statement.balance_check is False

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from banking.clearing.samples import V02, V08, camt053_xml, demo_entries
+from banking.clearing.samples import V02, V08, camt053_xml, demo_entries, next_opening_balance
 from banking.models import Transaction, TransactionKind, TransactionStatus
 
 
@@ -30,7 +30,8 @@ class Command(BaseCommand):
                                                    status=TransactionStatus.SENT).first()
             if return_of is None:
                 raise CommandError(f"Transaction {return_id} is not a transfer to another bank that was sent.")
-        content = camt053_xml(demo_entries(return_of=return_of), version=V02 if camt_version == "02" else V08)
+        content = camt053_xml(demo_entries(return_of=return_of), version=V02 if camt_version == "02" else V08,
+                              opening=next_opening_balance())
         if output == "-":
             self.stdout.write(content.decode())
         else:

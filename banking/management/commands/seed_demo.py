@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from banking.clearing.runs import clearing_run_create
-from banking.clearing.samples import camt053_xml, demo_entries
+from banking.clearing.samples import camt053_xml, demo_entries, next_opening_balance
 from banking.clearing.statements import statement_import
 from banking.models import Account, AccountKind, Transaction, TransactionKind, TransactionStatus
 from banking.services import (
@@ -407,7 +407,8 @@ class Command(BaseCommand):
         clearing_run_create(initiator=sam)
         returned = Transaction.objects.filter(kind=TransactionKind.EXTERNAL_TRANSFER,
                                               status=TransactionStatus.SENT).order_by("-pk").first()
-        statement_import(initiator=sam, content=camt053_xml(demo_entries(return_of=returned)))
+        statement_import(initiator=sam, content=camt053_xml(demo_entries(return_of=returned),
+                                                            opening=next_opening_balance()))
         transfer_create(
             initiator=customers["alice"], source_account_id=accounts["alice.checking"].pk,
             destination_iban=HOLIDAY_GITE, amount=150_00, reference="Deposit summer holiday",
