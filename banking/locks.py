@@ -99,6 +99,8 @@ def ids_filter(ids: list[int]):
     if connection.vendor == "postgresql":
         return RawSQL("SELECT unnest(%s::bigint[])", [ids])
     return ids
+
+
 def lock_suspense_item(item_id: int) -> SuspenseItem | None:
     """Lock one suspense item (it is about to be resolved): of two resolutions at once, the second
     waits here and then sees the first's. Locked before any account, as a transaction is."""
