@@ -1,0 +1,9 @@
+"""Django's PostgreSQL backend without DEBUG's query log (core/db/backends/__init__.py)."""
+
+from django.db.backends.postgresql import base
+
+from core.db.backends.quiet import QuietDebugMixin
+
+
+class DatabaseWrapper(QuietDebugMixin, base.DatabaseWrapper):
+    pass
