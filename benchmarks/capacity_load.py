@@ -60,6 +60,9 @@ class Phase:
     others_cpu: float | None = None  # --stack run: nats-server, relay, consumer, scheduler
     client_cpu: float = 0.0  # this process: the load's clients and the connection watcher
     posted_items: int = 0  # batches: the items posted (a batch answers 200, one result per item)
+    # Each client's latencies: a worker that got more of the clients' connections than another
+    # serves each of them more slowly, which shows here and not in the percentiles.
+    client_latencies: dict[int, list[float]] = field(default_factory=dict)
 
     @property
     def transfers(self) -> int:
@@ -75,6 +78,11 @@ class Phase:
         if len(self.latencies) == 1:
             return self.latencies[0] * 1000
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[int(p) - 1] * 1000
+
+    def client_means(self) -> tuple[float, float]:
+        """The lowest and highest of the clients' mean latencies, ms."""
+        means = [statistics.fmean(values) * 1000 for values in self.client_latencies.values() if values]
+        return (min(means), max(means)) if means else (float("nan"), float("nan"))
 
 
 class ConnectionWatcher:
@@ -152,6 +160,7 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
         deadline = 0.0  # set once the measurement has started: every answer counted is in its time
 
         async def client(customer: Customer) -> None:
+            mine = phase.client_latencies.setdefault(len(phase.client_latencies), [])
             headers = {"Authorization": f"Bearer {customer.token}"}
             body = {"source_account": customer.source, "destination_iban": destination or customer.destination_iban,
                     "amount": "0.01", "reference": "capacity"}
@@ -172,6 +181,7 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
                     phase.errors[type(exc).__name__] += 1
                     continue
                 phase.latencies.append(time.perf_counter() - started)
+                mine.append(phase.latencies[-1])
 
         async with measured(phase, server, watcher):
             deadline = time.monotonic() + seconds
@@ -285,8 +295,10 @@ def print_phase(phase: Phase, pgbench_tps: float | None) -> None:
     statuses = ", ".join(f"{status}: {n}" for status, n in sorted(phase.statuses.items()))
     errors = ", ".join(f"{name}: {n}" for name, n in sorted(phase.errors.items()))
     per = phase.transfers or 1
+    low, high = phase.client_means()
     print(f"{phase.name:<26} {phase.rate:9.1f}/s {ratio:>8}  p50 {phase.percentile(50):7.1f} ms  "
           f"p95 {phase.percentile(95):7.1f} ms  p99 {phase.percentile(99):7.1f} ms  "
+          f"client means {low:.0f}-{high:.0f} ms  "
           f"peak conns {phase.peak_connections:3d}  cpu/transfer web {phase.web_cpu / per * 1000:5.2f} ms "
           f"db {phase.db_cpu / per * 1000:5.2f} ms "
           f"{'' if phase.others_cpu is None else f'others {phase.others_cpu / per * 1000:5.2f} ms '}"
