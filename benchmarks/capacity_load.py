@@ -298,7 +298,7 @@ def print_phase(phase: Phase, pgbench_tps: float | None) -> None:
     low, high = phase.client_means()
     print(f"{phase.name:<26} {phase.rate:9.1f}/s {ratio:>8}  p50 {phase.percentile(50):7.1f} ms  "
           f"p95 {phase.percentile(95):7.1f} ms  p99 {phase.percentile(99):7.1f} ms  "
-          f"client means {low:.0f}-{high:.0f} ms  "
+          f"{f'client means {low:.0f}-{high:.0f} ms  ' if phase.client_latencies else ''}"
           f"peak conns {phase.peak_connections:3d}  cpu/transfer web {phase.web_cpu / per * 1000:5.2f} ms "
           f"db {phase.db_cpu / per * 1000:5.2f} ms "
           f"{'' if phase.others_cpu is None else f'others {phase.others_cpu / per * 1000:5.2f} ms '}"
