@@ -103,7 +103,9 @@ class TransactionStatus(models.TextChoices):
     PENDING = "pending", _("Pending approval")
     POSTED = "posted", _("Posted")
     REJECTED = "rejected", _("Rejected")
-    EXPIRED = "expired", _("Expired")
+    # Not decided within FLUX_PENDING_TTL_DAYS: voided by the scheduler, its hold released (its
+    # audit action says what happened: transaction.expired).
+    VOIDED = "voided", _("Voided")
     CANCELLED = "cancelled", _("Cancelled")
     # A posted transfer to another bank once it is in a pain.001 clearing file (`clearing_run`,
     # `sent_at`), and one that the other bank sent back (a RETURN transaction credited it back).

@@ -240,7 +240,7 @@ def transaction_timeline(txn: Transaction) -> list[TimelineStep]:
     decided = {
         TransactionStatus.REJECTED: "rejected",
         TransactionStatus.CANCELLED: "cancelled",
-        TransactionStatus.EXPIRED: "expired",
+        TransactionStatus.VOIDED: "expired",
     }
     if txn.decided_at is None and txn.status == TransactionStatus.PENDING:
         steps.append(TimelineStep("pending", txn.created_at))
@@ -250,7 +250,7 @@ def transaction_timeline(txn: Transaction) -> list[TimelineStep]:
             steps.append(TimelineStep("approved", txn.decided_at, txn.decided_by))
         elif txn.status in decided:
             steps.append(TimelineStep(decided[txn.status], txn.decided_at, txn.decided_by, txn.decision_reason))
-    elif txn.status == TransactionStatus.EXPIRED:
+    elif txn.status == TransactionStatus.VOIDED:
         steps.append(TimelineStep("expired", txn.created_at))
     if txn.posted_at is not None:
         steps.append(TimelineStep("posted", txn.posted_at))

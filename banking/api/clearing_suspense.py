@@ -37,7 +37,7 @@ from core.money import format_minor
 class ResolutionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField(help_text="`incoming_transfer` (assigned) or `external_transfer` (sent back).")
-    status = serializers.CharField(help_text="`pending`, `posted`, `sent`, `rejected`, `expired`, ...")
+    status = serializers.CharField(help_text="`pending`, `posted`, `sent`, `rejected`, `voided`, ...")
     destination_iban = serializers.SerializerMethodField(
         help_text="The account it was assigned to, or the payer's IBAN it was sent back to.")
 

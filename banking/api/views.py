@@ -279,7 +279,7 @@ class TransactionApproveView(APIView):
         summary="Approve a pending transaction (staff)",
         description="Posts it. Staff other than its initiator (403 `permission_denied`); an agent only up "
         "to the agent approval limit (403 `approval_limit_exceeded`). 409 `not_pending` once decided or "
-        "expired. A reversal posts every entry of its original negated.",
+        "voided. A reversal posts every entry of its original negated.",
         request=None,
         responses={
             200: TransactionSerializer,
@@ -303,7 +303,7 @@ class TransactionRejectView(APIView):
     @extend_schema(
         summary="Reject a pending transaction (staff)",
         description="Releases its hold; nothing moves. Staff other than its initiator; 409 `not_pending` "
-        "once decided or expired.",
+        "once decided or voided.",
         request=ReasonSerializer,
         responses={
             200: TransactionSerializer,
@@ -330,7 +330,7 @@ class TransactionCancelView(APIView):
         description="Withdraws it before anyone decides it: `cancelled`, its hold released (available "
         "restored, balance unchanged), nothing moves. The customer who made it, or staff. Another "
         "customer's transaction is 404 `not_found`; a party who did not make it (the payee) gets 403 "
-        "`permission_denied`; 409 `not_pending` once decided, cancelled or expired.",
+        "`permission_denied`; 409 `not_pending` once decided, cancelled or voided.",
         request=None,
         responses={
             200: TransactionSerializer,
@@ -357,7 +357,7 @@ class TransactionReverseView(APIView):
         "entry of the original is negated) or rejects it. While it waits, the amount is held on the customer "
         "account it will debit (the reversal of a deposit or of a transfer between customers), never on the "
         "customer it will credit. At most once: a pending or posted reversal refuses another with 409 "
-        "`already_reversed` (a rejected or expired one does not); a reversal is `not_reversible`; only `posted` "
+        "`already_reversed` (a rejected, cancelled or voided one does not); a reversal is `not_reversible`; only `posted` "
         "transactions are reversed.",
         request=ReasonSerializer,
         responses={

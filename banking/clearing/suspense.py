@@ -50,7 +50,7 @@ from identity.permissions import require_supervisor
 # cancelled), or the other bank sent a send-back back (returned: a RETURN credited suspense again).
 REOPENING_STATUSES = (
     TransactionStatus.REJECTED,
-    TransactionStatus.EXPIRED,
+    TransactionStatus.VOIDED,
     TransactionStatus.CANCELLED,
     TransactionStatus.RETURNED,
 )

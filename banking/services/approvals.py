@@ -159,7 +159,7 @@ def pending_expire(*, now: datetime | None = None) -> int:
             txn = lock_transaction(transaction_id)
             if txn is None or txn.status != TransactionStatus.PENDING:
                 continue  # decided meanwhile
-            _end_unposted(txn, TransactionStatus.EXPIRED, actor=None, action=actions.TRANSACTION_EXPIRED, at=now,
+            _end_unposted(txn, TransactionStatus.VOIDED, actor=None, action=actions.TRANSACTION_EXPIRED, at=now,
                           reason="Expired without a decision.")
             expired += 1
     return expired

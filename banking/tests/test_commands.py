@@ -36,6 +36,7 @@ from banking.models import (
 )
 from banking.services import account_open, deposit_create, transfer_create
 from core.models import IdempotencyKey
+from core.testing.api import client_for, obtain_tokens
 from core.money import decimal_to_minor
 from identity.models import Role, User
 from identity.services import customer_create
@@ -271,13 +272,18 @@ def test_expire_pending_voids_expired_transfers_and_releases_their_holds(setting
     expired.refresh_from_db()
     fresh.refresh_from_db()
     funded_account.refresh_from_db()
-    assert expired.status == TransactionStatus.EXPIRED
+    assert expired.status == TransactionStatus.VOIDED
     assert fresh.status == TransactionStatus.PENDING
     assert funded_account.held == 200_00 and funded_account.balance == 1_000_00
     assert not expired.entries.exists()
     assert AuditEvent.objects.filter(action="transaction.expired", target_id=str(expired.pk)).count() == 1
     assert "Voided 0 " in run("expire_pending")
     assert_ledger_invariants()
+    # The API names the status as DESIGN.md does (it was "expired"), and the transfers list filters by it.
+    client = client_for(access=obtain_tokens(teller, DEMO_PASSWORD)["access"])
+    assert client.get(f"/api/v1/transactions/{expired.pk}/").json()["status"] == "voided"
+    listed = client.get("/api/v1/transfers/", {"status": "voided"}).json()
+    assert [row["id"] for row in listed["results"]] == [expired.pk]
 
 
 # --- purge_idempotency_keys ---------------------------------------------------------------------

@@ -168,7 +168,7 @@ def test_an_expired_reversal_allows_a_new_one(agnes, sam, alice, alice_account, 
     stale = transaction_reverse(actor=agnes, transaction_id=original.pk, reason="Mistake")
     assert pending_expire(now=stale.expires_at) == 1
     stale.refresh_from_db()
-    assert stale.status == TransactionStatus.EXPIRED and fresh(bob_account).held == 0
+    assert stale.status == TransactionStatus.VOIDED and fresh(bob_account).held == 0
 
     posted = reverse_and_approve(requested_by=agnes, approved_by=sam, original=original, reason="Mistake, again")
     assert posted.status == TransactionStatus.POSTED and fresh(alice_account).balance == 1_000_00
@@ -230,7 +230,7 @@ def test_the_database_refuses_a_second_standing_reversal(alice, agnes, alice_acc
     for status in (TransactionStatus.PENDING, TransactionStatus.POSTED):
         with pytest.raises(IntegrityError), transaction.atomic():
             Transaction.objects.create(status=status, **copy)
-    for status in (TransactionStatus.REJECTED, TransactionStatus.EXPIRED):  # these stand for nothing
+    for status in (TransactionStatus.REJECTED, TransactionStatus.VOIDED):  # these stand for nothing
         with transaction.atomic():
             Transaction.objects.create(status=status, **copy)
             transaction.set_rollback(True)

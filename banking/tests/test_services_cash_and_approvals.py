@@ -286,7 +286,7 @@ def test_pending_expire_voids_expired_pendings_and_releases_holds(alice, agnes, 
 
     txn.refresh_from_db()
     deposit.refresh_from_db()
-    assert txn.status == deposit.status == TransactionStatus.EXPIRED
+    assert txn.status == deposit.status == TransactionStatus.VOIDED
     assert txn.decided_at == later and txn.decided_by is None and txn.posted_at is None
     fresh(rich_account)
     assert rich_account.held == 0 and rich_account.balance == 15_000_00

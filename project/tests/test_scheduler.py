@@ -44,7 +44,7 @@ def expired_pendings(settings, agnes, alice_account) -> list[Transaction]:
 def assert_expired_once(pendings: list[Transaction], account: Account) -> None:
     for txn in pendings:
         txn.refresh_from_db()
-        assert txn.status == TransactionStatus.EXPIRED
+        assert txn.status == TransactionStatus.VOIDED
         [event] = AuditEvent.objects.filter(action="transaction.expired", target_id=str(txn.pk))
         assert event.data["request_id"].startswith("job-expire_pending-")
     account.refresh_from_db()
@@ -84,7 +84,7 @@ def test_a_run_skips_while_another_scheduler_holds_the_jobs_lock(expired_pending
     with psycopg.connect(database_url_for_subprocess(), autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", [lock_key("expire_pending")])
         assert run_job(job("expire_pending")) == SKIPPED
-        assert Transaction.objects.filter(status=TransactionStatus.EXPIRED).count() == 0
+        assert Transaction.objects.filter(status=TransactionStatus.VOIDED).count() == 0
         other.execute("SELECT pg_advisory_unlock(%s)", [lock_key("expire_pending")])
     assert run_job(job("expire_pending")) == DONE_RUN
     assert_expired_once(expired_pendings, alice_account)
