@@ -357,8 +357,8 @@ class TransactionReverseView(APIView):
         "entry of the original is negated) or rejects it. While it waits, the amount is held on the customer "
         "account it will debit (the reversal of a deposit or of a transfer between customers), never on the "
         "customer it will credit. At most once: a pending or posted reversal refuses another with 409 "
-        "`already_reversed` (a rejected, cancelled or voided one does not); a reversal is `not_reversible`; only `posted` "
-        "transactions are reversed.",
+        "`already_reversed` (a rejected, cancelled or voided one does not); a reversal is `not_reversible`; "
+        "only `posted` transactions are reversed.",
         request=ReasonSerializer,
         responses={
             201: TransactionSerializer,

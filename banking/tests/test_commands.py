@@ -36,8 +36,8 @@ from banking.models import (
 )
 from banking.services import account_open, deposit_create, transfer_create
 from core.models import IdempotencyKey
-from core.testing.api import client_for, obtain_tokens
 from core.money import decimal_to_minor
+from core.testing.api import client_for, obtain_tokens
 from identity.models import Role, User
 from identity.services import customer_create
 
