@@ -127,7 +127,7 @@ class PayeeCheck(models.TextChoices):
 BOOKED_STATUSES = (TransactionStatus.POSTED, TransactionStatus.SENT, TransactionStatus.RETURNED)
 
 # A reversal in these states stands: it is posted, or waits for a second member of staff. A rejected
-# or expired one moved nothing, so the original may be reversed again.
+# or voided one moved nothing, so the original may be reversed again.
 LIVE_REVERSAL_STATUSES = (TransactionStatus.PENDING, TransactionStatus.POSTED)
 
 

@@ -50,7 +50,7 @@ def reversal_refusal(original: Transaction, *, standing_reversal: Transaction | 
 
     `standing_reversal` is its pending or posted reversal, if any (selectors.standing_reversal_of):
     a pending one blocks a second request as a posted one does, so a transaction is reversed at
-    most once; a rejected or expired one moved nothing and blocks nothing."""
+    most once; a rejected or voided one moved nothing and blocks nothing."""
     if original.kind == TransactionKind.REVERSAL:
         return ApplicationError("not_reversible", "A reversal cannot itself be reversed.")
     if original.status != TransactionStatus.POSTED:

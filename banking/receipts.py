@@ -115,7 +115,7 @@ def receipt_pdf(txn: Transaction) -> bytes:
         rows.append((_("Posted"), when(txn.posted_at)))
     if txn.sent_at:  # a transfer to another bank, gone in a clearing run's file
         rows.append((_("Sent to the other bank"), when(txn.sent_at)))
-    if txn.decided_at and txn.posted_at is None:  # rejected, cancelled or expired: when
+    if txn.decided_at and txn.posted_at is None:  # rejected, cancelled or voided: when
         rows.append((status, when(txn.decided_at)))
     if txn.status == TransactionStatus.PENDING and txn.expires_at:
         rows.append((_("Expires"), when(txn.expires_at)))

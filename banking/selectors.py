@@ -224,8 +224,9 @@ def pending_transfers_of_customer(*, customer, account: Account | None = None) -
 @dataclass(frozen=True)
 class TimelineStep:
     """One step of a transaction's status history: what happened (`event`: created, pending,
-    posted, approved, rejected, cancelled, expired, sent, reversal_requested, reversed), when, by whom
-    (a user or None for the system) and why (a rejection's reason)."""
+    posted, approved, rejected, cancelled, expired (the step of a `voided` transaction), sent,
+    reversal_requested, reversed), when, by whom (a user or None for the system) and why (a
+    rejection's reason)."""
 
     event: str
     at: datetime

@@ -146,7 +146,7 @@ class SuspenseItem(models.Model):
     (`resolution`: an INCOMING_TRANSFER from suspense, pending above the approval threshold) or by
     sending it back (`resolution`: an EXTERNAL_TRANSFER from suspense to the payer's IBAN, which
     leaves in the next clearing run). It is open while it has no resolution, or its resolution was
-    rejected, expired or cancelled (banking.clearing.suspense)."""
+    rejected, voided or cancelled (banking.clearing.suspense)."""
 
     entry = models.OneToOneField(StatementEntry, on_delete=models.PROTECT, related_name="suspense_item")
     amount = models.BigIntegerField()  # positive minor units

@@ -47,7 +47,7 @@ def _ensure_within_approval_limit(*, approver: User, txn: Transaction) -> None:
 
 def _end_unposted(txn: Transaction, status: str, *, actor: User | None, action: str, at: datetime,
                   reason: str = "", data: dict | None = None) -> None:
-    """End a locked pending transaction without posting it (rejected, expired or cancelled): its
+    """End a locked pending transaction without posting it (rejected, voided or cancelled): its
     hold released on the source (locked here), the decision saved, counted and audited (the event
     describes the transaction, plus `data`). In the caller's atomic block."""
     accounts = lock_accounts([txn.source_id])
@@ -149,8 +149,9 @@ def transaction_reject(*, approver: User, transaction_id: int, reason: str) -> T
 
 
 def pending_expire(*, now: datetime | None = None) -> int:
-    """Void every pending transaction past its expiry and release its hold. Returns how many.
-    Each one is expired in its own transaction, so a long backlog never holds many locks."""
+    """Void every pending transaction past its expiry (status `voided`, audit action
+    `transaction.expired`) and release its hold. Returns how many.
+    Each one is voided in its own transaction, so a long backlog never holds many locks."""
     now = now or timezone.now()
     expired = 0
     candidates = Transaction.objects.filter(status=TransactionStatus.PENDING, expires_at__lte=now)
@@ -174,7 +175,7 @@ def transaction_cancel(*, actor: User, transaction_id: int) -> Transaction:
     or the holder of an account a member of staff debited) but did not initiate it gets
     permission_denied.
 
-    Errors: not_found, permission_denied, not_pending (decided, cancelled or expired).
+    Errors: not_found, permission_denied, not_pending (decided, cancelled or voided).
     """
     now = timezone.now()
     with transaction.atomic():

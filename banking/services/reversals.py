@@ -45,7 +45,7 @@ def transaction_reverse(*, actor: User, transaction_id: int, reason: str) -> Tra
     customer a reversed withdrawal credits gets nothing before the approval.
 
     At most once: a pending or posted reversal blocks another request (already_reversed, backed by
-    the partial unique constraint `transaction_reversed_at_most_once`); a rejected or expired one
+    the partial unique constraint `transaction_reversed_at_most_once`); a rejected or voided one
     does not. The accounts must be open. Audited as `transaction.pending` on the reversal, with the
     original (`reverses`) and the reason.
 

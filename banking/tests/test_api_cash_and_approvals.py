@@ -15,11 +15,12 @@ from rest_framework.test import APIClient
 
 from audit import actions
 from audit.models import AuditEvent
+from banking.jobs import expire_pending
 from banking.ledger import internal_account
 from banking.models import AccountKind, Entry, Transaction
 from banking.tests.factories import EXTERNAL_IBAN, fresh
 from banking.tests.ledger import assert_ledger_consistent
-from banking.tests.support import ACCOUNTS, DEPOSITS, WITHDRAWALS, balance_of, cash, lifecycle, transfer
+from banking.tests.support import ACCOUNTS, DEPOSITS, TRANSFERS, WITHDRAWALS, balance_of, cash, lifecycle, transfer
 from core.testing.api import API, assert_error, idempotency_key, page, post
 
 pytestmark = pytest.mark.django_db
@@ -226,6 +227,31 @@ def test_approval_refused_when_an_account_was_frozen_meanwhile(api_client_for, a
 
 def test_an_expired_transaction_cannot_be_approved(api_client_for, sam, pending_transfer, api_unchanged):
     Transaction.objects.filter(pk=pending_transfer["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with api_unchanged():
+        assert_error(decide(api_client_for(sam), pending_transfer, "approve"), 409, "not_pending")
+
+
+def test_a_pending_transfer_past_its_ttl_is_voided_by_the_scheduler(api_client_for, alice, sam, pending_transfer,
+                                                                     rich_account, api_unchanged):
+    """DESIGN.md: not approved within FLUX_PENDING_TTL_DAYS, it is voided by the scheduler; the API
+    says `voided` (the audit action stays `transaction.expired`)."""
+    url = f"{API}transactions/{pending_transfer['id']}/"
+    Transaction.objects.filter(pk=pending_transfer["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert fresh(rich_account).held == 12_000_00
+
+    assert expire_pending() == 1  # the scheduler's job (settings.FLUX_SCHEDULE)
+
+    for user in (alice, sam):
+        response = api_client_for(user).get(url)
+        assert response.status_code == 200, user
+        assert response.json()["status"] == "voided"
+        assert response.json()["posted_at"] is None
+    assert fresh(rich_account).held == 0
+    assert [t["id"] for t in page(api_client_for(alice).get(TRANSFERS, {"status": "voided"}))] == [
+        pending_transfer["id"]]
+    assert page(api_client_for(alice).get(TRANSFERS, {"status": "pending"})) == []
+    [event] = AuditEvent.objects.filter(target_id=str(pending_transfer["id"]), action=actions.TRANSACTION_EXPIRED)
+    assert event.actor is None
     with api_unchanged():
         assert_error(decide(api_client_for(sam), pending_transfer, "approve"), 409, "not_pending")
 

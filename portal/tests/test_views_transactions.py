@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from banking.models import TransactionStatus
 from banking.services import (
     deposit_create,
+    pending_expire,
     transaction_approve,
     transaction_cancel,
     transaction_reverse,
@@ -198,6 +199,16 @@ def test_a_cancelled_transfer_shows_who_cancelled(signed_in, alice, rich_account
     page = signed_in.get(reverse("portal:transaction", args=[txn.pk])).content.decode()
     assert re.findall(r'data-event="([a-z_]+)"', page) == ["created", "pending", "cancelled"]
     assert "Cancelled by you" in page
+
+
+def test_a_transfer_not_approved_in_time_shows_voided(signed_in, alice, rich_account, bob_account):
+    txn = pending_transfer(alice, rich_account, bob_account)
+    assert pending_expire(now=txn.expires_at) == 1
+    page = signed_in.get(reverse("portal:transaction", args=[txn.pk])).content.decode()
+    assert 'data-status="voided"' in page
+    assert 'data-testid="transaction-status">Voided<' in page
+    assert re.findall(r'data-event="([a-z_]+)"', page) == ["created", "pending", "expired"]
+    assert "Expired without a decision" in page
 
 
 def test_the_reversal_and_its_original_are_linked(signed_in, alice, agnes, sam, alice_account, bob_account):
