@@ -7,12 +7,17 @@ from playwright.sync_api import Page, expect
 from core.testing.users import TEST_PASSWORD
 
 
+def menu_ready(page: Page) -> None:
+    """Wait until Alpine has started the menu, which it shows by binding data-open (its scripts are
+    deferred modules): a click or a key before that reaches a button with no handler yet. sign_in
+    returns once the form is sent, before the next page has run them."""
+    page.locator("#main-menu[data-open]").wait_for(state="attached")
+
+
 def open_menu(page: Page) -> None:
     """On a phone the navigation sits behind the menu button; on a desktop it is always shown."""
     button = page.get_by_role("button", name="Menu")
-    # Alpine has started the menu once it has bound data-open (its scripts are deferred modules):
-    # a click before that would reach a button with no handler yet.
-    page.locator("#main-menu[data-open]").wait_for(state="attached")
+    menu_ready(page)
     if button.is_visible():
         button.click()
         expect(button).to_have_attribute("aria-expanded", "true")

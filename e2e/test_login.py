@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from audit import actions
 from audit.models import AuditEvent
-from e2e.steps import open_menu, sign_in
+from e2e.steps import menu_ready, open_menu, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,6 +93,7 @@ def test_sign_in_returns_to_the_page_asked_for(page: Page, live_server, alice):
 @pytest.mark.parametrize("viewport", ["phone"])  # the menu button exists on small screens only
 def test_the_phone_menu_works_from_the_keyboard(page: Page, alice):
     sign_in(page, "alice")
+    menu_ready(page)  # CI once pressed Enter before the menu's handler was bound
     assert "Pixel 5" in page.evaluate("navigator.userAgent")  # the phone is an emulated Pixel 5
     assert page.evaluate("window.innerWidth") == 360  # the page's meta viewport fits the 360 pixels
     button = page.get_by_role("button", name="Menu")
