@@ -4,7 +4,6 @@ under the lock). Each thread has its own database connection, closed at the end.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
@@ -15,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from audit import actions
 from audit.models import AuditEvent
 from core.testing.api import API
+from core.testing.threads import run_threads
 from core.testing.users import TEST_PASSWORD
 from identity.models import TokenFamily
 from identity.tests.factories import CustomerFactory
@@ -31,28 +31,13 @@ CLIENTS = 6
 
 def refresh_at_once(token: str, count: int) -> list:
     """POST `token` to auth/token/refresh/ from `count` threads released together; the responses."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
 
-    def send(i: int) -> None:
-        try:
-            client = APIClient()
-            barrier.wait(timeout=30)
-            results[i] = client.post(REFRESH, {"refresh": token}, format="json")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test, never lost in a thread
-            results[i] = exc
-        finally:
-            connection.close()
+    def send(i: int, barrier) -> object:
+        client = APIClient()
+        barrier.wait(timeout=30)
+        return client.post(REFRESH, {"refresh": token}, format="json")
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    errors = [result for result in results if isinstance(result, BaseException)]
-    assert not errors, errors
-    return results
+    return run_threads(count, send)
 
 
 def test_six_refreshes_of_one_token_at_once_give_one_pair():
