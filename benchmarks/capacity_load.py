@@ -159,8 +159,8 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
     async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as session:
         deadline = 0.0  # set once the measurement has started: every answer counted is in its time
 
-        async def client(customer: Customer) -> None:
-            mine = phase.client_latencies.setdefault(len(phase.client_latencies), [])
+        async def client(index: int, customer: Customer) -> None:
+            mine = phase.client_latencies.setdefault(index, [])
             headers = {"Authorization": f"Bearer {customer.token}"}
             body = {"source_account": customer.source, "destination_iban": destination or customer.destination_iban,
                     "amount": "0.01", "reference": "capacity"}
@@ -185,7 +185,7 @@ async def drive(url: str, customers: list[Customer], destination: str | None, se
 
         async with measured(phase, server, watcher):
             deadline = time.monotonic() + seconds
-            await asyncio.gather(*(client(customer) for customer in customers))
+            await asyncio.gather(*(client(index, customer) for index, customer in enumerate(customers)))
 
 
 # --- Phases --------------------------------------------------------------------------------------
