@@ -38,15 +38,23 @@ def test_the_supervisor_sees_every_process_of_the_deployment(nats_server, pipeli
 
         wait_until(lambda: services() == ["consumer", "relay", "scheduler", "web", "web"], timeout=30, interval=0.5,
                    message="not every process reported")
-        # Load on the workers shows up in their figures within a snapshot or two.
+        # Load on the workers shows up in their figures within a snapshot or two. /readyz reads the
+        # database, so each worker it reaches opens its pool (a worker that served only /healthz
+        # had none to report: pool_max None, a flake in make test once SO_REUSEPORT spread them).
         for _ in range(60):
-            urllib.request.urlopen(f"{web.url}/healthz", timeout=10).read()
+            urllib.request.urlopen(f"{web.url}/readyz", timeout=10).read()
 
         def busy() -> bool:
             current = status()
             return current["summary"]["requests_per_second"] >= 3.0 and current["summary"]["p99_ms"] is not None
 
         wait_until(busy, timeout=15, interval=0.5, message="the requests never showed")
+
+        def pools_reported() -> bool:
+            return all(row["pool_max"] is not None for row in status()["processes"] if row["service"] == "web")
+
+        if connection.vendor == "postgresql":
+            wait_until(pools_reported, timeout=15, interval=0.5, message="a worker never reported its pool")
         current = status()
         assert current["connected"] is True
         web_rows = [row for row in current["processes"] if row["service"] == "web"]
