@@ -17,13 +17,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from audit.models import AuditEvent, OutboxMessage
 from audit.nats import server_urls
+from audit.selectors import outbox_state
 
 logger = logging.getLogger("flux.health")
 
@@ -53,12 +52,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 def outbox_figures() -> dict[str, float | int]:
     """How many audit events wait in the outbox, and for how long the oldest has (seconds)."""
-    backlog = OutboxMessage.objects.count()
-    oldest = (
-        AuditEvent.objects.filter(outbox__isnull=False).order_by("id").values_list("occurred_at", flat=True).first()
-    )
-    age = max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0
-    return {"outbox_backlog": backlog, "outbox_oldest_age_seconds": round(age, 3)}
+    state = outbox_state()
+    return {"outbox_backlog": state.backlog, "outbox_oldest_age_seconds": round(state.relay_lag_seconds, 3)}
 
 
 def nats_addresses() -> list[tuple[str, int]]:

@@ -29,6 +29,7 @@ from django.db.models import F
 from audit.metrics import EVENTS_PUBLISHED
 from audit.models import AuditEvent, OutboxMessage
 from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
+from audit.selectors import first_waiting_event_ids
 from core.metrics import totals
 
 logger = logging.getLogger("flux.audit.relay")
@@ -38,9 +39,16 @@ ACK_TIMEOUT_SECONDS = 5.0
 
 
 def pending_events(limit: int) -> list[AuditEvent]:
-    """The oldest events still in the outbox."""
+    """The oldest events still in the outbox: their ids from the outbox, then the events by id
+    (audit.selectors.first_waiting_event_ids: a join would read the published history too)."""
+    ids = list(first_waiting_event_ids(limit).values_list("event_id", flat=True))
+    return list(AuditEvent.objects.filter(pk__in=ids).order_by("id")) if ids else []
+
+
+def next_batch(limit: int) -> list[AuditEvent]:
+    """pending_events, on a usable connection (a long-lived process: the last may have died)."""
     close_old_connections()
-    return list(AuditEvent.objects.filter(outbox__isnull=False).order_by("id")[:limit])
+    return pending_events(limit)
 
 
 def forget(event_ids: list[int]) -> None:
@@ -90,7 +98,7 @@ class Relay:
         order on the one connection and their acks are matched as they come. (Not js.publish_async:
         in nats-py 2.16 a publication JetStream refuses never settles its future - the reply
         callback raises the error instead of setting it - so it would cost the whole timeout.)"""
-        events = await sync_to_async(pending_events)(self.batch_size)
+        events = await sync_to_async(next_batch)(self.batch_size)
         messages = [audit_message(event) for event in events]
         acks = [asyncio.ensure_future(js.publish(subject, payload, headers=headers, timeout=ACK_TIMEOUT_SECONDS))
                 for subject, payload, headers in messages]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, DateTimeField, Min, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from audit.api.filters import AuditLogFilter
@@ -91,10 +91,25 @@ class OutboxState:
         return max(0.0, (timezone.now() - self.oldest_at).total_seconds())
 
 
+def first_waiting_event_ids(limit: int) -> QuerySet:
+    """The ids of the `limit` oldest events in the outbox (by id), read from the outbox alone.
+
+    Never through a join from the events: ordered by id, PostgreSQL merge-joins the two tables'
+    primary keys and walks the events' index from the first event ever recorded up to the first
+    one waiting, every time (4 ms with 6,500 published events, and growing with the audit log:
+    the relay's most expensive statement, issue 11); or it hashes the whole events table."""
+    return OutboxMessage.objects.order_by("event_id").values("event_id")[:limit]
+
+
 def outbox_state() -> OutboxState:
     # One query, so the count and the oldest row agree (two could straddle the relay's publish:
-    # an empty backlog with a lag).
-    figures = OutboxMessage.objects.aggregate(backlog=Count("pk"), oldest_at=Min("event__occurred_at"))
+    # an empty backlog with a lag). The oldest is the first event waiting, looked up by its id
+    # (first_waiting_event_ids): a scalar subquery, run once; Min of that one value over the
+    # outbox's rows is the value itself, or NULL when the outbox is empty.
+    first_at = AuditEvent.objects.filter(pk=Subquery(first_waiting_event_ids(1))).values("occurred_at")
+    figures = OutboxMessage.objects.aggregate(
+        backlog=Count("pk"), oldest_at=Min(Subquery(first_at, output_field=DateTimeField()))
+    )
     return OutboxState(backlog=figures["backlog"], oldest_at=figures["oldest_at"])
 
 
