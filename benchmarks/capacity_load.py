@@ -63,6 +63,10 @@ class Phase:
     # Each client's latencies: a worker that got more of the clients' connections than another
     # serves each of them more slowly, which shows here and not in the percentiles.
     client_latencies: dict[int, list[float]] = field(default_factory=dict)
+    # --stack run: how far the audit pipeline was behind when the phase ended (events in the
+    # outbox, events not yet in the audit log) and how long it took to catch up with both.
+    audit_behind: tuple[int, int] | None = None
+    audit_caught_up_seconds: float | None = None
 
     @property
     def transfers(self) -> int:
@@ -146,6 +150,32 @@ async def measured(phase: Phase, server: Server, watcher: ConnectionWatcher):
         stop.set()
         await watching
         phase.peak_connections = watcher.peak
+        if others:
+            await audit_catch_up(phase, watcher)
+
+
+AUDIT_BEHIND_SQL = (
+    "SELECT (SELECT count(*) FROM audit_outboxmessage), "
+    "(SELECT count(*) FROM audit_auditevent WHERE id > (SELECT COALESCE(max(event_id), 0) FROM audit_auditlogrecord))"
+)
+
+
+async def audit_catch_up(phase: Phase, watcher: ConnectionWatcher, limit: float = 60.0) -> None:
+    """How far the relay and the consumer were behind at the end of the phase, and how long they
+    took to catch up (the outbox empty and the log holding the last event), up to `limit` s."""
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(pg_url(watcher.base, watcher.database), autocommit=True) as conn:
+        started = time.monotonic()
+        while True:
+            behind = await (await conn.execute(AUDIT_BEHIND_SQL)).fetchone()
+            if phase.audit_behind is None:
+                phase.audit_behind = behind
+            if behind == (0, 0) or time.monotonic() - started > limit:
+                break
+            await asyncio.sleep(0.05)
+        if behind == (0, 0):
+            phase.audit_caught_up_seconds = time.monotonic() - started
 
 
 async def drive(url: str, customers: list[Customer], destination: str | None, seconds: float,
@@ -304,6 +334,12 @@ def print_phase(phase: Phase, pgbench_tps: float | None) -> None:
           f"{'' if phase.others_cpu is None else f'others {phase.others_cpu / per * 1000:5.2f} ms '}"
           f"client {phase.client_cpu / per * 1000:5.2f} ms  "
           f"[{statuses}{'; ' + errors if errors else ''}]", flush=True)
+    if phase.audit_behind is not None:
+        caught_up = phase.audit_caught_up_seconds
+        print(f"{'':<26} audit behind at the end: {phase.audit_behind[0]} in the outbox, "
+              f"{phase.audit_behind[1]} not in the log; "
+              f"{f'caught up in {caught_up:.2f} s' if caught_up is not None else 'not caught up in 60 s'}",
+              flush=True)
 
 
 async def run_phases(ctx: Context, pgbench_tps: float | None) -> None:

@@ -139,3 +139,26 @@ def test_a_customer_marks_their_own_read_and_no_one_elses(alice, bob, alice_acco
     assert notification_mark_read(customer=bob, notification_id=for_bob.pk).read_at == first
     assert notifications_mark_all_read(customer=alice) == 1
     assert notifications_mark_all_read(customer=alice) == 0
+
+
+def test_the_events_parties_are_read_in_one_query_whatever_the_notifications(
+        pending_transfer, alice, bob, alice_account, bob_account, sam, django_assert_num_queries):
+    """Money in, and the payer told of the approval: each written from the one read of the
+    transactions with their accounts and holders (nothing left to load one by one)."""
+    from notifications.events import notifications_for_events
+
+    start = last_event_id()
+    transfer_create(initiator=alice, source_account_id=alice_account.pk, destination_iban=bob_account.iban,
+                    amount=5_00, reference="Lunch")
+    transaction_approve(approver=sam, transaction_id=pending_transfer["id"])
+    events = events_after(start)
+
+    with django_assert_num_queries(1):
+        made = notifications_for_events(events)
+        texts = [(n.customer.username, text(n).body) for n in made]
+
+    assert texts == [
+        ("bob", "Alice Liddell sent you 5.00\u00a0EUR."),
+        ("bob", "Alice Liddell sent you 12,000.00\u00a0EUR."),
+        ("alice", "Your transfer of 12,000.00\u00a0EUR to Bob Builder was approved and has been made."),
+    ]
