@@ -282,8 +282,9 @@ class Server:
         return [pid for pid in self.descendants() if b"gunicorn" in _cmdline(pid)]
 
     def other_pids(self) -> list[int]:
-        """With --stack run, the other processes of `make run`: nats-server, the relay, the consumer
-        and the scheduler (honcho and the shells between are idle)."""
+        """With --stack run, the other processes of `make run`: nats-server, the relay, the consumer,
+        the notifier, the scheduler and honcho, which relays every line they print (the access log:
+        a line per request; the shells between are idle)."""
         return [pid for pid in self.descendants() if b"gunicorn" not in _cmdline(pid)]
 
     def stop(self) -> None:
