@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -125,7 +126,32 @@ def page(new_context, playwright: Playwright, viewport: str, live_server) -> Ite
     page.on("console", lambda message: violations.append(message.text)
             if "Content Security Policy" in message.text or "Permissions-Policy" in message.text else None)
     yield page
+    # The browser stops first, then the live server's last requests are let finish: the database
+    # is emptied after this (TRUNCATE), and a request still inside a transaction then (the page
+    # the test ended on, fetching what it shows) deadlocked with it, failing this test's teardown
+    # and the next test on the rows left behind.
+    context.close()
+    _wait_for_idle_database()
     assert violations == [], f"Security header complaints: {violations}"
+
+
+def _wait_for_idle_database(timeout: float = 10.0) -> None:
+    """Until no other session of the test database is inside a statement or a transaction, seen
+    twice in a row (PostgreSQL; on SQLite the live server's thread shares the test's lock)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 2 and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            busy = cursor.fetchone()[0]
+        quiet = 0 if busy else quiet + 1
+        time.sleep(0.05)
 
 
 @pytest.fixture
