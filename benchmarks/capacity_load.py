@@ -57,7 +57,7 @@ class Phase:
     peak_connections: int = 0
     web_cpu: float = 0.0
     db_cpu: float = 0.0
-    others_cpu: float | None = None  # --stack run: nats-server, relay, consumer, scheduler
+    others_cpu: float | None = None  # --stack run: nats-server, relay, consumer, notifier, scheduler, honcho
     client_cpu: float = 0.0  # this process: the load's clients and the connection watcher
     posted_items: int = 0  # batches: the items posted (a batch answers 200, one result per item)
     # Each client's latencies: a worker that got more of the clients' connections than another

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, BrowserType, Page, Playwright, sync_playwright
+
+from core.testing.nats import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -135,23 +136,25 @@ def page(new_context, playwright: Playwright, viewport: str, live_server) -> Ite
     assert violations == [], f"Security header complaints: {violations}"
 
 
-def _wait_for_idle_database(timeout: float = 10.0) -> None:
+def _wait_for_idle_database() -> None:
     """Until no other session of the test database is inside a statement or a transaction, seen
     twice in a row (PostgreSQL; on SQLite the live server's thread shares the test's lock)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return
-    deadline, quiet = time.monotonic() + timeout, 0
-    while quiet < 2 and time.monotonic() < deadline:
+    quiet: list[bool] = []
+
+    def idle_twice() -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND state <> 'idle'"
             )
-            busy = cursor.fetchone()[0]
-        quiet = 0 if busy else quiet + 1
-        time.sleep(0.05)
+            quiet.append(cursor.fetchone()[0])
+        return quiet[-2:] == [True, True]
+
+    wait_until(idle_twice, timeout=10, message="the live server's last requests never left the database")
 
 
 @pytest.fixture
