@@ -92,7 +92,7 @@ def _replay(stored: IdempotencyKey, request_fingerprint: str, *, reused_message:
     return Outcome(stored.response_status, stored.response_body, replayed=True)
 
 
-def _is_retryable(exc: OperationalError) -> bool:
+def is_retryable(exc: OperationalError) -> bool:
     return getattr(getattr(exc, "__cause__", None), "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
@@ -177,7 +177,7 @@ def run_once(
                     else:
                         _keep(claimed, status, body)
         except OperationalError as exc:
-            if not _is_retryable(exc) or attempt == ATTEMPTS - 1:
+            if not is_retryable(exc) or attempt == ATTEMPTS - 1:
                 raise
             continue
         if claimed is None:

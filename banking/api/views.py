@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,13 +23,14 @@ from banking.api.serializers import (
     TransactionSerializer,
 )
 from banking.filters import AccountFilter, EntryFilter
-from banking.models import Account, Entry
+from banking.models import Account, Entry, TransactionKind, TransactionStatus
 from core.api.idempotency import idempotent_response
 from core.api.pagination import OldestFirstCursorPagination
 from core.api.permissions import IsBankStaff, IsSupervisor
 from core.api.schema import errors, idempotent
 from core.api.serializers import represented
 from core.ids import parse_id
+from core.money import format_minor
 
 
 def transaction_body(txn, *, created: bool = False) -> dict:
@@ -38,6 +41,24 @@ def transaction_body(txn, *, created: bool = False) -> dict:
         txn = selectors.transaction_detail_queryset().get(pk=txn.pk)
         return TransactionSerializer(txn).data
     return represented(TransactionSerializer, txn, created=True)
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def posted_transfer_answer(*, initiator, source_account_id: int, amount: int, reference: str, at: datetime) -> dict:
+    """transaction_body of a transfer between Flux accounts posted at `at`, without what only its
+    locked rows say (id, currency, source_iban, destination_account, destination_iban), which
+    services.transfer_posted_at_once adds. The same body (banking/tests/test_transfer_function.py)."""
+    when = _DATETIME.to_representation(at)
+    return {
+        "kind": TransactionKind.TRANSFER.value, "status": TransactionStatus.POSTED.value,
+        "amount": format_minor(amount),
+        "source_account": source_account_id, "reference": reference, "initiated_by": initiator.pk,
+        "created_at": when, "posted_at": when, "expires_at": None, "decided_by": None, "decided_at": None,
+        "decision_reason": "", "reverses": None, "reversed_by": None, "reversal_status": None,
+        "beneficiary_name": "", "payee_check": "", "sent_at": None, "payer_name": "", "return_of": None,
+    }
 
 
 @extend_schema_view(

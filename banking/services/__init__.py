@@ -15,6 +15,7 @@ from banking.services.movements import (
     deposit_create,
     transfer_create,
     transfer_movement,
+    transfer_posted_at_once,
     withdrawal_create,
 )
 from banking.services.onboarding import customer_onboard
@@ -41,5 +42,6 @@ __all__ = [
     "transfer_batch_create",
     "transfer_create",
     "transfer_movement",
+    "transfer_posted_at_once",
     "withdrawal_create",
 ]

@@ -7,10 +7,12 @@ amount held on the source account until a second staff member decides.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import OperationalError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,7 +34,10 @@ from banking.payees import check_against, holder_name_of
 from banking.policies import cash_needs_approval, transfer_needs_approval
 from core.db.atomic import atomic_joined
 from core.errors import ApplicationError, NotFound, ValidationFailed
+from core.idempotency import is_retryable
 from core.ids import parse_id
+from core.metrics import count_transactions
+from core.request_id import current_request_id
 from identity.models import User
 from identity.permissions import require_staff
 
@@ -334,6 +339,69 @@ def transfer_create(
             sources={source_account_id: source},
         )
         return _create(movement, initiator=initiator, at=at, accounts=accounts)
+
+
+# What flux_transfer_posted (banking/migrations/0010_transfer_posted_function.py) is called with.
+_TRANSFER_POSTED_SQL = "SELECT flux_transfer_posted(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
+
+
+def transfer_posted_at_once(
+    *,
+    initiator: User,
+    key: str,
+    fingerprint: str,
+    source_account_id: object,
+    destination_iban: str,
+    amount: int,
+    reference: str,
+    at: datetime,
+    answer: dict,
+) -> dict | None:
+    """The common transfer (a customer's, between two Flux accounts, below the approval threshold,
+    no payee name to check) in one PostgreSQL call, idempotency key included: what
+    core.idempotency.run_once around transfer_create does for it, in one round trip instead of six
+    and without building its rows in Python (issue 11: 2.3 ms less CPU per transfer,
+    benchmarks/transfer_function_probe.py).
+
+    `answer` is the body to keep under `key` (the API's, created and posted at `at`) without what
+    the locked rows say, which the function adds: id, currency, source_iban, destination_account,
+    destination_iban. Returns that body once the transfer is posted and committed with its key.
+
+    Returns None, having written nothing, whenever the case is not that plain one: not on
+    PostgreSQL, staff, another bank's IBAN, an amount to approve, a reference or amount the Python
+    path would refuse, or, found under the lock, the key already used, an account missing or not
+    the caller's, frozen, closed or internal, another currency, not enough money, or a deadlock.
+    The caller then goes the usual way (run_once, transfer_create), which replays, applies or
+    refuses it in its own words. Both ways write the same rows (banking/tests/test_transfer_function.py).
+    """
+    if connection.vendor != "postgresql" or initiator.is_bank_staff:
+        return None
+    try:
+        if _validate_amount(amount) != amount or _validate_reference(reference) != reference:
+            return None
+        source_id = parse_id(source_account_id)
+        iban = parse_iban(destination_iban)
+    except ApplicationError:
+        return None
+    if not is_flux_iban(iban) or transfer_needs_approval(amount):
+        return None
+    request_id = current_request_id() or None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _TRANSFER_POSTED_SQL,
+                [initiator.pk, initiator.get_username(), key, fingerprint, source_id, str(iban), amount, reference,
+                 at, json.dumps(answer), request_id],
+            )
+            (body,) = cursor.fetchone()
+    except OperationalError as exc:
+        if connection.in_atomic_block or not is_retryable(exc):
+            raise
+        return None  # a deadlock or serialisation failure, rolled back: run_once retries it
+    if body is None:
+        return None
+    count_transactions([(TransactionKind.TRANSFER, TransactionStatus.POSTED)])
+    return json.loads(body) if isinstance(body, str) else body
 
 
 def cash_movement(

@@ -18,17 +18,21 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="counts PostgreSQL's statements"),
 ]
 
-# BEGIN; the key claimed; the source and the destination read and locked at once; the transaction,
-# its entries, the two balances, the audit event and its outbox row in one statement (WITH ...:
-# banking.ledger.Postings._flush_one); the key's response; COMMIT. No SAVEPOINT: the service joins
-# run_once's transaction (core.db.atomic.atomic_joined). The user (simplejwt) is read before, in
-# autocommit. 14 before the one-statement write and the joined transaction (issue 11).
+# The plain transfer (a customer's, between Flux accounts, no payee name, below the approval
+# threshold): the user (simplejwt), then one call of flux_transfer_posted, which claims the key,
+# locks, checks and writes everything in its own transaction (services.transfer_posted_at_once).
+# 7 statements before it, 14 before the one-statement write and the joined transaction (issue 11).
+MAX_STATEMENTS_PER_PLAIN_TRANSFER = 2
+
+# With the payee's name to check, the Python path (issue 14: the holder's name in the same locked
+# read): BEGIN; the key claimed; the source and the destination read and locked at once; the
+# transaction, its entries, the two balances, the audit event and its outbox row in one statement
+# (WITH ...: banking.ledger.Postings._flush_one); the key's response; COMMIT. No SAVEPOINT: the
+# service joins run_once's transaction (core.db.atomic.atomic_joined). The user is read before.
 MAX_STATEMENTS_PER_TRANSFER = 7
 
 
-# With the payee's name, its check reads the holder's name in the same locked read (issue 14).
-@pytest.mark.parametrize("named", [{}, {"beneficiary_name": "Bob Builder"}])
-def test_one_transfer_runs_a_bounded_number_of_statements(alice, alice_account, bob_account, named):
+def _transfer_statements(alice, alice_account, bob_account, named: dict) -> tuple[list[str], str]:
     client = bearer_client(alice)
     assert transfer(client, alice_account, bob_account, "0.01", **named).status_code == 201  # warm caches
     with CaptureQueriesContext(connection) as captured:
@@ -37,13 +41,26 @@ def test_one_transfer_runs_a_bounded_number_of_statements(alice, alice_account, 
     assert response.json()["payee_check"] == ("match" if named else "")
     statements = [query["sql"] for query in captured.captured_queries]
     listing = "\n".join(sql[:120] for sql in statements)
-    assert len(statements) <= MAX_STATEMENTS_PER_TRANSFER, f"{len(statements)} statements:\n{listing}"
     # The rate limit counts outside the database, the new transaction is not read back, and no
     # NOTIFY serialises the commit with every other notifying one (the relay polls).
     assert not any("cache" in sql.lower() for sql in statements), listing
     assert not any(sql.startswith('SELECT "banking_transaction"') for sql in statements), listing
     assert not any("notify" in sql.lower() for sql in statements), listing
     assert not any("savepoint" in sql.lower() for sql in statements), listing
+    return statements, listing
+
+
+def test_a_plain_transfer_is_one_call_after_the_user_is_read(alice, alice_account, bob_account):
+    statements, listing = _transfer_statements(alice, alice_account, bob_account, {})
+    assert len(statements) <= MAX_STATEMENTS_PER_PLAIN_TRANSFER, f"{len(statements)} statements:\n{listing}"
+    others = [sql for sql in statements if not sql.startswith('SELECT "identity_user"')]
+    assert len(others) == 1 and others[0].startswith("SELECT flux_transfer_posted("), listing
+
+
+def test_a_transfer_naming_its_payee_runs_a_bounded_number_of_statements(alice, alice_account, bob_account):
+    statements, listing = _transfer_statements(alice, alice_account, bob_account, {"beneficiary_name": "Bob Builder"})
+    assert len(statements) <= MAX_STATEMENTS_PER_TRANSFER, f"{len(statements)} statements:\n{listing}"
+    assert not any("flux_transfer_posted" in sql for sql in statements), listing
     writes = [sql for sql in statements if 'INSERT INTO "banking_entry"' in sql]
     assert len(writes) == 1 and 'INSERT INTO "audit_outboxmessage"' in writes[0], listing
 
@@ -73,8 +90,10 @@ def test_a_connection_prepares_the_transfer_statements_it_repeats(alice, alice_a
     client = bearer_client(alice)
     for _ in range(6):
         assert transfer(client, alice_account, bob_account, "0.01").status_code == 201
+        assert transfer(client, alice_account, bob_account, "0.01", beneficiary_name="Bob").status_code == 201
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
+    assert any(statement.startswith("SELECT flux_transfer_posted(") for statement in prepared), prepared
     assert any("FOR UPDATE" in statement and "banking_account" in statement for statement in prepared), prepared
     assert any(statement.startswith('WITH t AS (INSERT INTO "banking_transaction"') for statement in prepared), prepared

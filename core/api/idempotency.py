@@ -56,6 +56,16 @@ def _key_from(request) -> str:
     return key
 
 
+def key_and_fingerprint(request) -> tuple[str, str] | None:
+    """The request's usable Idempotency-Key and its fingerprint, for an operation that can run
+    (and keep its answer under the key) in one call of its own (POST transfers/): None when the
+    key is missing or invalid, whose refusal idempotent_response then gives."""
+    try:
+        return _key_from(request), _fingerprint(request)
+    except ApplicationError:
+        return None
+
+
 def idempotent_response(
     request, operation: Callable[[], tuple[int, dict]], *, required: bool = True
 ) -> Response:
