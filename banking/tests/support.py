@@ -5,9 +5,15 @@ conftest.py's fixtures."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from banking.api.views import posted_transfer_answer
 from banking.models import Account
+from banking.services import transfer_posted_at_once
 from core.testing.api import API, idempotency_key, post
 
 ACCOUNTS = f"{API}accounts/"
@@ -39,3 +45,15 @@ def lifecycle(client, account: Account, action: str, reason: str | None = "Custo
 def balance_of(account: Account) -> int:
     account.refresh_from_db()
     return account.balance
+
+
+def at_once(initiator, source: Account, destination_iban: str, amount: int, reference: str = "", *,
+            key: str | None = None, at: datetime | None = None) -> dict | None:
+    """What POST transfers/ does first (banking/api/transfers.py)."""
+    at = at or timezone.now()
+    return transfer_posted_at_once(
+        initiator=initiator, key=key or str(uuid.uuid4()), fingerprint=uuid.uuid4().hex,
+        source_account_id=source.pk, destination_iban=destination_iban, amount=amount, reference=reference, at=at,
+        answer=posted_transfer_answer(initiator=initiator, source_account_id=source.pk, amount=amount,
+                                      reference=reference, at=at),
+    )

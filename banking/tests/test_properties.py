@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from hypothesis import HealthCheck, event
 from hypothesis import settings as hypothesis_settings
@@ -41,6 +41,7 @@ from banking.services import (
     withdrawal_create,
 )
 from banking.services.batches import BatchItem
+from banking.tests.support import at_once
 from core.errors import ApplicationError
 
 ACCOUNTS = 4
@@ -126,6 +127,25 @@ class LedgerMachine(RuleBasedStateMachine):
             destination_iban=self.account(destination).iban,  # sometimes the same account: refused
             amount=amount,
         )
+
+    @rule(source=picks, destination=picks, amount=amounts, payer=picks)
+    def transfer_at_once(self, source: int, destination: int, amount: int, payer: int) -> None:
+        """As POST transfers/ runs a transfer: in one PostgreSQL call when it is plain
+        (services.transfer_posted_at_once), else, with nothing written by the call, transfer_create;
+        sometimes from the other customer's account (the call leaves it; not_found)."""
+        account = self.account(source)
+        initiator = self.owners[account.pk if payer % 4 else self.account(source + 2).pk]
+        destination_iban = self.account(destination).iban
+        before = self.snapshot()
+        answer = at_once(initiator, account, destination_iban, amount) if connection.vendor == "postgresql" else None
+        if answer is not None:
+            txn = Transaction.objects.get(pk=answer["id"])
+            assert (txn.status, txn.source_id, txn.amount) == (TransactionStatus.POSTED, account.pk, amount)
+            self.outcomes["transfer_at_once: posted at once"] += 1
+            return
+        assert self.snapshot() == before, "the call left a transfer to the Python path but changed the ledger"
+        self.attempt(transfer_create, initiator=initiator, source_account_id=account.pk,
+                     destination_iban=destination_iban, amount=amount)
 
     @rule(source=picks, external=st.sampled_from([*EXTERNAL_IBANS, "DE89370400440532013001", "unknown"]),
           amount=amounts)
@@ -314,6 +334,8 @@ def test_ledger_invariants_hold_under_random_operations(bank, snapshot):
 
     # The walks really reached the interesting places, successes and refusals alike.
     seen = {outcome for outcome, count in LedgerMachine.totals.items() if count}
+    if connection.vendor == "postgresql":
+        assert "transfer_at_once: posted at once" in seen, LedgerMachine.totals
     assert {
         "transfer_create: posted",
         "transfer_create: pending",
