@@ -91,8 +91,8 @@ class TransferListCreateView(generics.ListAPIView):
 
 def _posted_at_once(request: Request) -> dict | None:
     """The answer of a plain transfer made in one PostgreSQL call (services.transfer_posted_at_once),
-    or None for every other request (no usable key, a body to refuse, a payee name to check, or a
-    case the call leaves to the Python path), which then goes through idempotent_response."""
+    or None for every other request (no usable key, a body to refuse, or a case the service leaves
+    to the Python path), which then goes through idempotent_response."""
     key_and_print = key_and_fingerprint(request)
     if key_and_print is None:
         return None
@@ -100,13 +100,12 @@ def _posted_at_once(request: Request) -> dict | None:
         params = validated(TransferCreateSerializer, request.data)
     except serializers.ValidationError:
         return None
-    if params["beneficiary_name"]:
-        return None
     at = timezone.now()
     key, fingerprint = key_and_print
     return services.transfer_posted_at_once(
         initiator=request.user, key=key, fingerprint=fingerprint, source_account_id=params["source_account"],
-        destination_iban=params["destination_iban"], amount=params["amount"], reference=params["reference"], at=at,
+        destination_iban=params["destination_iban"], amount=params["amount"], reference=params["reference"],
+        beneficiary_name=params["beneficiary_name"], at=at,
         answer=posted_transfer_answer(initiator=request.user, source_account_id=params["source_account"],
                                       amount=params["amount"], reference=params["reference"], at=at),
     )

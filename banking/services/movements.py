@@ -354,6 +354,7 @@ def transfer_posted_at_once(
     destination_iban: str,
     amount: int,
     reference: str,
+    beneficiary_name: str = "",
     at: datetime,
     answer: dict,
 ) -> dict | None:
@@ -368,13 +369,14 @@ def transfer_posted_at_once(
     destination_iban. Returns that body once the transfer is posted and committed with its key.
 
     Returns None, having written nothing, whenever the case is not that plain one: not on
-    PostgreSQL, staff, another bank's IBAN, an amount to approve, a reference or amount the Python
-    path would refuse, or, found under the lock, the key already used, an account missing or not
-    the caller's, frozen, closed or internal, another currency, not enough money, or a deadlock.
+    PostgreSQL, staff, a payee's name to check (banking.payees, in Python), another bank's IBAN,
+    an amount to approve, a reference or amount the Python path would refuse, or, found under the
+    lock, the key already used, an account missing or not the caller's, frozen, closed or
+    internal, another currency, not enough money, or a deadlock.
     The caller then goes the usual way (run_once, transfer_create), which replays, applies or
     refuses it in its own words. Both ways write the same rows (banking/tests/test_transfer_function.py).
     """
-    if connection.vendor != "postgresql" or initiator.is_bank_staff:
+    if connection.vendor != "postgresql" or initiator.is_bank_staff or beneficiary_name:
         return None
     try:
         if _validate_amount(amount) != amount or _validate_reference(reference) != reference:

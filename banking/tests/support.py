@@ -48,12 +48,13 @@ def balance_of(account: Account) -> int:
 
 
 def at_once(initiator, source: Account, destination_iban: str, amount: int, reference: str = "", *,
-            key: str | None = None, at: datetime | None = None) -> dict | None:
+            key: str | None = None, at: datetime | None = None, beneficiary_name: str = "") -> dict | None:
     """What POST transfers/ does first (banking/api/transfers.py)."""
     at = at or timezone.now()
     return transfer_posted_at_once(
         initiator=initiator, key=key or str(uuid.uuid4()), fingerprint=uuid.uuid4().hex,
-        source_account_id=source.pk, destination_iban=destination_iban, amount=amount, reference=reference, at=at,
+        source_account_id=source.pk, destination_iban=destination_iban, amount=amount, reference=reference,
+        beneficiary_name=beneficiary_name, at=at,
         answer=posted_transfer_answer(initiator=initiator, source_account_id=source.pk, amount=amount,
                                       reference=reference, at=at),
     )

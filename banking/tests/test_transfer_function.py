@@ -184,12 +184,14 @@ def test_what_the_call_leaves_to_the_python_path_it_leaves_untouched(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("case", ["staff", "another bank", "to approve", "bad reference", "bad iban"])
+@pytest.mark.parametrize("case", ["staff", "payee named", "another bank", "to approve", "bad reference", "bad iban"])
 def test_what_the_call_never_takes_asks_the_database_nothing(case, alice, agnes, alice_account, bob_account,
                                                             settings):
-    initiator, destination_iban, amount, reference = alice, bob_account.iban, 10_00, ""
+    initiator, destination_iban, amount, reference, beneficiary_name = alice, bob_account.iban, 10_00, "", ""
     if case == "staff":
         initiator = agnes
+    elif case == "payee named":
+        beneficiary_name = "Bob Builder"
     elif case == "another bank":
         destination_iban = EXTERNAL_IBAN
     elif case == "to approve":
@@ -200,5 +202,6 @@ def test_what_the_call_never_takes_asks_the_database_nothing(case, alice, agnes,
     elif case == "bad iban":
         destination_iban = "FR00 NOT AN IBAN"
     with CaptureQueriesContext(connection) as captured:
-        assert at_once(initiator, alice_account, destination_iban, amount, reference) is None
+        assert at_once(initiator, alice_account, destination_iban, amount, reference,
+                       beneficiary_name=beneficiary_name) is None
     assert captured.captured_queries == []
