@@ -283,8 +283,8 @@ class Server:
 
     def other_pids(self) -> list[int]:
         """With --stack run, the other processes of `make run`: nats-server, the relay, the consumer,
-        the notifier, the scheduler and honcho, which relays every line they print (the access log:
-        a line per request; the shells between are idle)."""
+        the notifier, the scheduler and honcho, which relays every line they print (not the access
+        log: the Procfile writes it to var/log/access.log; the shells between are idle)."""
         return [pid for pid in self.descendants() if b"gunicorn" not in _cmdline(pid)]
 
     def stop(self) -> None:

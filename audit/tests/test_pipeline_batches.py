@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,7 @@ from django.db import connection, transaction
 
 from audit import actions
 from audit.models import AuditLogRecord, OutboxMessage
+from audit.relay import Relay
 from audit.services import audit_record
 from audit.signing import MSG_ID_HEADER, SIGNATURE_HEADER
 from audit.tests.support import assert_everything_logged_once, consumer_idle, event, event_ids, jetstream
@@ -123,6 +125,27 @@ def test_a_burst_from_many_transactions_is_logged_once_in_batches(pipeline, nats
     assert batches <= total // 4, "the consumer stored the burst (nearly) event by event"
     assert f"{total} stored, 0 duplicates, 0 refused" in consumer.stop()
     assert f"after publishing {total} events" in relay.stop()
+
+
+def test_the_relay_waits_longer_between_polls_under_load_and_not_when_traffic_is_light(pipeline):
+    """A poll that found FLUX_RELAY_LINGER_FROM events or more is followed by FLUX_RELAY_LINGER_SECONDS
+    of waiting, so that the next events gather into one batch; after a light poll, only
+    FLUX_RELAY_SWEEP_SECONDS (0.1 s here)."""
+    pipeline("audit_relay", FLUX_RELAY_LINGER_FROM="10", FLUX_RELAY_LINGER_SECONDS="6")
+    record_events(1, 10)  # one commit: one poll finds all ten
+    wait_until(lambda: not OutboxMessage.objects.exists(), timeout=30, message="the relay did not publish the ten")
+    record_events(1, 1, tag="gathering")
+    # Within the relay's 6 seconds of waiting (an idle relay would have polled 15 times meanwhile).
+    time.sleep(1.5)
+    assert OutboxMessage.objects.count() == 1
+    wait_until(lambda: not OutboxMessage.objects.exists(), timeout=30, message="the relay never polled again")
+    record_events(1, 1, tag="light")  # the last poll found one: the relay polls again after 0.1 s
+    wait_until(lambda: not OutboxMessage.objects.exists(), timeout=4, message="a light poll was followed by lingering")
+
+
+@pytest.mark.parametrize(("found", "pause"), [(0, 0.1), (19, 0.1), (20, 0.5), (499, 0.5), (500, 0.0)])
+def test_the_pause_after_a_poll(found, pause):
+    assert Relay(batch_size=500, sweep_seconds=0.1, linger_seconds=0.5, linger_from=20).pause_after(found) == pause
 
 
 def test_a_consumer_killed_inside_a_batch_transaction_stores_that_batch_once_after_restart(

@@ -266,6 +266,8 @@ class PipelineProcess:
             "DATABASE_URL": database_url_for_subprocess(),
             "NATS_URL": self.nats_url,
             "FLUX_RELAY_SWEEP_SECONDS": str(settings.FLUX_RELAY_SWEEP_SECONDS),
+            "FLUX_RELAY_LINGER_SECONDS": str(settings.FLUX_RELAY_LINGER_SECONDS),
+            "FLUX_RELAY_LINGER_FROM": str(settings.FLUX_RELAY_LINGER_FROM),
         } | self.env
         self.process = subprocess.Popen(
             [sys.executable, str(BASE_DIR / "manage.py"), self.command], env=env, cwd=BASE_DIR,

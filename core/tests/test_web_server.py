@@ -142,3 +142,24 @@ def test_each_worker_listens_on_its_own_socket_and_a_second_server_is_refused_th
         assert urllib.request.urlopen(f"{server.url}/manifest.json", timeout=10).status == 200
     finally:
         server.stop()
+
+
+def test_with_an_access_log_file_the_lines_go_there_and_not_to_the_console(tmp_path):
+    """`make run` (Procfile) writes a line per request to var/log/access.log: through honcho's pipe,
+    each cost honcho about 0.2 ms of CPU (issue 11). Warnings and errors stay on the console."""
+    access_log = tmp_path / "log" / "access.log"  # bin/web makes the directory
+    server = WebServer(env={"FLUX_ACCESS_LOG": "1", "FLUX_ACCESS_LOG_FILE": str(access_log),
+                            "FLUX_LOG_SHIPPING": "0"}).start()
+    try:
+        request = urllib.request.Request(f"{server.url}/api/v1/nowhere/", headers={"X-Request-ID": "in-the-file"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 404
+        wait_until(lambda: "in-the-file" in access_log.read_text(), timeout=10, message="the line in the file")
+    finally:
+        console = server.stop()
+    [line] = [line for line in access_log.read_text().splitlines() if "in-the-file" in line]
+    assert "flux.access [in-the-file] GET /api/v1/nowhere/ 404" in line
+    assert f"a line per request in {access_log}" in console
+    assert "GET /api/v1/nowhere/ 404" not in console
+    assert "Not Found: /api/v1/nowhere/" in console  # Django's own warning stays on the console

@@ -405,9 +405,15 @@ FLUX_AUDIT_CONSUMER = os.environ.get("FLUX_AUDIT_CONSUMER", "audit-log")
 FLUX_AUDIT_DEDUP_WINDOW_SECONDS = int(os.environ.get("FLUX_AUDIT_DEDUP_WINDOW_SECONDS", "600"))
 FLUX_AUDIT_STREAM_MAX_AGE_DAYS = int(os.environ.get("FLUX_AUDIT_STREAM_MAX_AGE_DAYS", "30"))
 FLUX_AUDIT_ACK_WAIT_SECONDS = int(os.environ.get("FLUX_AUDIT_ACK_WAIT_SECONDS", "10"))
-# The relay polls the outbox this often when it is idle (under load it never waits): an event
-# reaches NATS at most this long after its commit (no per-transaction NOTIFY: audit/relay.py).
+# The relay polls the outbox this often while traffic is light: an event reaches NATS at most this
+# long after its commit (no per-transaction NOTIFY: audit/relay.py).
 FLUX_RELAY_SWEEP_SECONDS = float(os.environ.get("FLUX_RELAY_SWEEP_SECONDS", "0.1"))
+# Under load (a poll found at least FLUX_RELAY_LINGER_FROM events), it lets the next ones gather
+# this long instead, so that they travel in batches of hundreds: each batch costs the relay, the
+# consumer and the notifier a fixed part (queries, a transaction, acks). A full batch is followed
+# by the next at once. audit/relay.py, docs/operations/capacity.md.
+FLUX_RELAY_LINGER_SECONDS = float(os.environ.get("FLUX_RELAY_LINGER_SECONDS", "0.5"))
+FLUX_RELAY_LINGER_FROM = int(os.environ.get("FLUX_RELAY_LINGER_FROM", "20"))
 # Batches (docs/operations/nats.md): the relay publishes up to this many outbox events at once
 # without waiting for each JetStream ack; the consumer fetches up to this many messages and
 # stores them in one transaction.

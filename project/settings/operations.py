@@ -11,6 +11,11 @@ from .env import env_bool
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 # One line per request (flux.access: method, path, status, duration), written by Django with the request id.
 FLUX_ACCESS_LOG = env_bool("FLUX_ACCESS_LOG", True)
+# Where those lines go: the console with the rest (empty, the default: production's stdout), or
+# this file (`make run`: var/log/access.log, so that the terminal keeps the warnings and errors).
+# A file costs the server a write per request; through honcho's pipe, each line also cost honcho's
+# own processes about 0.2 ms of CPU (8 % of a core at 400 requests a second: issue 11).
+FLUX_ACCESS_LOG_FILE = os.environ.get("FLUX_ACCESS_LOG_FILE", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -37,6 +42,13 @@ LOGGING = {
     # Django's records go to the root handlers only (its own console handler would print them twice).
     "loggers": {"django": {"level": "INFO"}},
 }
+if FLUX_ACCESS_LOG_FILE:
+    # WatchedFileHandler: reopened when logrotate moves the file away.
+    LOGGING["handlers"]["access_file"] = {
+        "class": "logging.handlers.WatchedFileHandler", "filename": FLUX_ACCESS_LOG_FILE,
+        "formatter": "json" if LOG_FORMAT == "json" else "plain", "filters": ["request_id"],
+    }
+    LOGGING["loggers"]["flux.access"] = {"handlers": ["access_file"], "level": "INFO", "propagate": False}
 
 # --- Scheduler (core/scheduler.py, `manage.py run_scheduler`) ---------------------------------
 # (name, function, every how many seconds). Each job is safe to run twice and from two schedulers.

@@ -29,7 +29,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 FLUX_RELAY_SWEEP_SECONDS = 0.1
 # Tests that ship logs build their own handler against their own nats-server.
 LOGGING["root"]["handlers"] = ["console"]  # noqa: F405
-# No line per request in the tests' output (core/tests/test_observability.py turns it on to check it).
-FLUX_ACCESS_LOG = False
+# No line per request in the tests' output (project/tests/test_observability.py turns it on to
+# check it, core/tests/test_web_server.py through the environment).
+FLUX_ACCESS_LOG = env_bool("FLUX_ACCESS_LOG", False)  # noqa: F405
 # No process publishes performance snapshots unless a test asks for them (FLUX_PERFORMANCE_SNAPSHOTS=1).
 FLUX_PERFORMANCE_SNAPSHOTS = env_bool("FLUX_PERFORMANCE_SNAPSHOTS", False)  # noqa: F405
