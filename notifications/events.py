@@ -17,6 +17,7 @@ no longer there.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
@@ -42,15 +43,40 @@ TRANSACTION_ACTIONS = MONEY_IN_ACTIONS | set(OUTCOME_KINDS)
 TRANSFER_KINDS = {TransactionKind.TRANSFER, TransactionKind.EXTERNAL_TRANSFER}
 
 
-# What the notifications are written from: a transaction's parties and the facts they are told.
-# Read alone, not the whole rows of the transaction, its two accounts and their two holders: model
-# instances of every column were half of the notifier's CPU under load (py-spy, issue 11).
+# What the notifications are written from: a transaction's facts and its two parties (IBAN,
+# holder, the holder's name), read as plain values. Model instances of the transaction, its two
+# accounts and their two holders (select_related) were a third of the notifier's CPU under load,
+# their signals and the related-object plumbing included (py-spy, issue 11).
 _USER_FIELDS = ("first_name", "last_name", "username")
-TRANSACTION_FIELDS = (
-    "kind", "amount", "currency", "reference", "external_iban", "beneficiary_name", "payer_name",
-    *(f"{side}__{field}" for side in ("source", "destination")
-      for field in ("iban", *(f"customer__{name}" for name in _USER_FIELDS))),
+_SIDES = ("source", "destination")
+TRANSACTION_VALUES = (
+    "id", "kind", "amount", "currency", "reference", "external_iban", "beneficiary_name", "payer_name",
+    *(f"{side}__{field}" for side in _SIDES
+      for field in ("iban", "customer_id", *(f"customer__{name}" for name in _USER_FIELDS))),
 )
+
+
+@dataclass(frozen=True)
+class _Party:
+    """One side of a transaction: its account's IBAN and, for a customer's account, its holder."""
+
+    iban: str
+    customer_id: int | None
+    name: str  # the holder's display name ("" without a holder)
+
+
+@dataclass(frozen=True)
+class _Transfer:
+    id: int
+    kind: str
+    amount: int
+    currency: str
+    reference: str
+    external_iban: str
+    beneficiary_name: str
+    payer_name: str
+    source: _Party | None
+    destination: _Party | None
 
 
 def concerns_customers(event: dict) -> bool:
@@ -58,8 +84,30 @@ def concerns_customers(event: dict) -> bool:
     return event.get("action") in TRANSACTION_ACTIONS or event.get("action") in ACCOUNT_KINDS
 
 
-def display_name(user) -> str:
-    return user.get_full_name() or user.get_username()
+def _holder_name(first_name: str, last_name: str, username: str) -> str:
+    """A holder's name as customers see it: their full name (AbstractUser.get_full_name), else
+    their username."""
+    return f"{first_name} {last_name}".strip() or username
+
+
+def _party(row: dict, side: str) -> _Party | None:
+    if row[f"{side}__iban"] is None:  # no such account (money from or to another bank)
+        return None
+    customer_id = row[f"{side}__customer_id"]
+    name = _holder_name(*(row[f"{side}__customer__{field}"] for field in _USER_FIELDS)) if customer_id else ""
+    return _Party(iban=row[f"{side}__iban"], customer_id=customer_id, name=name)
+
+
+def _transfers(ids: set[int]) -> dict[int, _Transfer]:
+    """The transactions `ids` with their parties, in one query."""
+    transfers = {}
+    for row in Transaction.objects.filter(pk__in=ids).values(*TRANSACTION_VALUES):
+        transfers[row["id"]] = _Transfer(
+            **{field: row[field] for field in ("id", "kind", "amount", "currency", "reference", "external_iban",
+                                               "beneficiary_name", "payer_name")},
+            source=_party(row, "source"), destination=_party(row, "destination"),
+        )
+    return transfers
 
 
 def _target_ids(events: Iterable[dict], target_type: str) -> set[int]:
@@ -72,11 +120,10 @@ def _occurred_at(event: dict) -> datetime:
     return moment if moment is not None else timezone.now()
 
 
-def _transfer_params(txn: Transaction) -> dict:
+def _transfer_params(txn: _Transfer) -> dict:
     destination = txn.destination
     # Another bank's payee has no Flux name: the one the payer gave (as on their receipt).
-    payee = display_name(destination.customer) if destination is not None and destination.customer \
-        else txn.beneficiary_name
+    payee = destination.name if destination is not None and destination.customer_id else txn.beneficiary_name
     return {
         "amount_minor": txn.amount,
         "currency": txn.currency,
@@ -86,25 +133,25 @@ def _transfer_params(txn: Transaction) -> dict:
     }
 
 
-def _transaction_notifications(event: dict, txn: Transaction) -> list[Notification]:
+def _transaction_notifications(event: dict, txn: _Transfer) -> list[Notification]:
     action, made = event["action"], []
     source, destination = txn.source, txn.destination
-    payer = source.customer if source is not None else None
-    payee = destination.customer if destination is not None else None
-    common = {"event_id": int(event["event_id"]), "created_at": _occurred_at(event), "transaction": txn}
+    payer = source.customer_id if source is not None else None
+    payee = destination.customer_id if destination is not None else None
+    common = {"event_id": int(event["event_id"]), "created_at": _occurred_at(event), "transaction_id": txn.id}
     if action in MONEY_IN_ACTIONS and txn.kind == TransactionKind.TRANSFER and payee is not None \
-            and (payer is None or payer.pk != payee.pk):
-        made.append(Notification(customer=payee, kind=NotificationKind.MONEY_IN, params={
+            and payer != payee:
+        made.append(Notification(customer_id=payee, kind=NotificationKind.MONEY_IN, params={
             "amount_minor": txn.amount,
             "currency": txn.currency,
-            "payer": display_name(payer) if payer is not None else "",
+            "payer": source.name if payer is not None else "",
             "payer_iban": source.iban if source is not None else "",
             "reference": txn.reference,
         }, **common))
     if action in MONEY_IN_ACTIONS and txn.kind == TransactionKind.INCOMING_TRANSFER and payee is not None:
         # Money from another bank (a camt.053 credit, or suspense assigned to the account): the
         # payer as their bank named them. Placed in suspense, it reaches no customer (no payee).
-        made.append(Notification(customer=payee, kind=NotificationKind.MONEY_IN, params={
+        made.append(Notification(customer_id=payee, kind=NotificationKind.MONEY_IN, params={
             "amount_minor": txn.amount,
             "currency": txn.currency,
             "payer": txn.payer_name,
@@ -112,7 +159,8 @@ def _transaction_notifications(event: dict, txn: Transaction) -> list[Notificati
             "reference": txn.reference,
         }, **common))
     if action in OUTCOME_KINDS and txn.kind in TRANSFER_KINDS and payer is not None:
-        made.append(Notification(customer=payer, kind=OUTCOME_KINDS[action], params=_transfer_params(txn), **common))
+        made.append(Notification(customer_id=payer, kind=OUTCOME_KINDS[action], params=_transfer_params(txn),
+                                 **common))
     return made
 
 
@@ -132,8 +180,7 @@ def notifications_for_events(events: list[dict]) -> list[Notification]:
     events = [event for event in events if concerns_customers(event)]
     transaction_events = [event for event in events if event["action"] in TRANSACTION_ACTIONS]
     account_events = [event for event in events if event["action"] in ACCOUNT_KINDS]
-    transactions = Transaction.objects.select_related("source__customer", "destination__customer").only(
-        *TRANSACTION_FIELDS).in_bulk(_target_ids(transaction_events, "transaction")) if transaction_events else {}
+    transactions = _transfers(_target_ids(transaction_events, "transaction")) if transaction_events else {}
     accounts = Account.objects.in_bulk(_target_ids(account_events, "account")) if account_events else {}
     made: list[Notification] = []
     for event in events:

@@ -155,10 +155,10 @@ def test_the_events_parties_are_read_in_one_query_whatever_the_notifications(
 
     with django_assert_num_queries(1):
         made = notifications_for_events(events)
-        texts = [(n.customer.username, text(n).body) for n in made]
+        texts = [(n.customer_id, text(n).body) for n in made]
 
     assert texts == [
-        ("bob", "Alice Liddell sent you 5.00\u00a0EUR."),
-        ("bob", "Alice Liddell sent you 12,000.00\u00a0EUR."),
-        ("alice", "Your transfer of 12,000.00\u00a0EUR to Bob Builder was approved and has been made."),
+        (bob.pk, "Alice Liddell sent you 5.00\u00a0EUR."),
+        (bob.pk, "Alice Liddell sent you 12,000.00\u00a0EUR."),
+        (alice.pk, "Your transfer of 12,000.00\u00a0EUR to Bob Builder was approved and has been made."),
     ]
