@@ -361,8 +361,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase")
     parser.add_argument("--clients", type=lambda text: [int(n) for n in text.split(",")], default=[1, 16, 64])
     parser.add_argument("--hot-clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "4")))
-    parser.add_argument("--pool-max", type=int, default=int(os.environ.get("FLUX_DB_POOL_MAX", "4")))
+    # bin/web's defaults.
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    parser.add_argument("--pool-max", type=int, default=int(os.environ.get("FLUX_DB_POOL_MAX", "8")))
     parser.add_argument("--port", type=int, default=free_port())
     parser.add_argument("--batch-size", type=int, default=100, help="0 to leave the batch phase out")
     parser.add_argument("--batch-clients", type=int, default=16)

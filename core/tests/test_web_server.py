@@ -163,3 +163,36 @@ def test_with_an_access_log_file_the_lines_go_there_and_not_to_the_console(tmp_p
     assert f"a line per request in {access_log}" in console
     assert "GET /api/v1/nowhere/ 404" not in console
     assert "Not Found: /api/v1/nowhere/" in console  # Django's own warning stays on the console
+
+
+@pytest.mark.django_db(transaction=True)
+def test_by_default_two_workers_of_eight_connections():
+    """bin/web's defaults (docs/operations/capacity.md, "Workers"): 2 workers of 8 connections,
+    16 in all, when neither WEB_CONCURRENCY nor FLUX_DB_POOL_MAX is set."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the pool is PostgreSQL's (set DATABASE_URL)")
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if name not in ("WEB_CONCURRENCY", "FLUX_DB_POOL_MAX")}
+    env |= {"DJANGO_SETTINGS_MODULE": "project.settings.test", "DATABASE_URL": database_url_for_subprocess(),
+            "PORT": str(port), "FLUX_HOST": "127.0.0.1", "PYTHON": sys.executable, "FLUX_LOG_SHIPPING": "0",
+            "PROMETHEUS_MULTIPROC_DIR": str(BASE_DIR / "var" / "run" / "metrics" / f"web-{port}")}
+    process = subprocess.Popen([WEB], env=env, cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def pools_max() -> float:
+        # Each request on a new connection: both workers answer some, each sampling its pool.
+        for _ in range(10):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).read()
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                return 0
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("flux_db_pool_max"))
+
+    try:
+        wait_until(lambda: listening_sockets(port) == 2, timeout=60, interval=0.2, message="two workers")
+        wait_until(lambda: pools_max() == 16, timeout=60, interval=1.1, message="two pools of eight")
+        assert listening_sockets(port) == 2
+    finally:
+        stop_process(process)
