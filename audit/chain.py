@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audit.models import AuditLogRecord, ChainHead
 from core.db.insert import insert_all
-from core.db.select import any_of
 
 GENESIS = "0" * 64
 
@@ -61,15 +60,6 @@ def _new_record(event: dict, prev_hash: str, recorded_at: datetime) -> AuditLogR
     )
 
 
-def _stored_event_ids(ids: list[int]) -> set[int]:
-    """Which of these event ids the log holds already (one array parameter: core.db.select.any_of)."""
-    where, params = any_of("event_id", ids)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT event_id FROM {connection.ops.quote_name(AuditLogRecord._meta.db_table)} WHERE {where}",
-                       params)
-        return {event_id for (event_id,) in cursor.fetchall()}
-
-
 def append_batch(events: Sequence[dict]) -> tuple[list[AuditLogRecord], list[int]]:
     """Store events from NATS at the end of the chain, in the order given, exactly once by event id:
     one that is already in the log, or earlier in `events`, is skipped. Returns the new rows (with
@@ -84,7 +74,7 @@ def append_batch(events: Sequence[dict]) -> tuple[list[AuditLogRecord], list[int
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(id=1)
         ids = [int(event["event_id"]) for event in events]
-        seen = _stored_event_ids(ids)
+        seen = set(AuditLogRecord.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
         recorded_at, prev_hash = timezone.now(), head.last_hash
         records: list[AuditLogRecord] = []
         skipped: list[int] = []

@@ -28,14 +28,13 @@ import logging
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.db.models import F
 
 from audit.metrics import EVENTS_PUBLISHED
 from audit.models import AuditEvent, OutboxMessage
 from audit.nats import audit_message, serve_audit_stream, sleep_or_stop
 from audit.selectors import first_waiting_event_ids
-from core.db.select import any_of, select
 from core.metrics import totals
 
 logger = logging.getLogger("flux.audit.relay")
@@ -48,10 +47,7 @@ def pending_events(limit: int) -> list[AuditEvent]:
     """The oldest events still in the outbox: their ids from the outbox, then the events by id
     (audit.selectors.first_waiting_event_ids: a join would read the published history too)."""
     ids = list(first_waiting_event_ids(limit).values_list("event_id", flat=True))
-    if not ids:
-        return []
-    where, params = any_of(AuditEvent._meta.pk.column, ids)
-    return select(AuditEvent, where, params, order_by=connection.ops.quote_name(AuditEvent._meta.pk.column))
+    return list(AuditEvent.objects.filter(pk__in=ids).order_by("id")) if ids else []
 
 
 def next_batch(limit: int) -> list[AuditEvent]:
@@ -62,9 +58,7 @@ def next_batch(limit: int) -> list[AuditEvent]:
 
 def forget(event_ids: list[int]) -> None:
     """JetStream has them: remove them from the outbox."""
-    where, params = any_of(OutboxMessage._meta.get_field("event").column, event_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {connection.ops.quote_name(OutboxMessage._meta.db_table)} WHERE {where}", params)
+    OutboxMessage.objects.filter(event_id__in=event_ids).delete()
 
 
 def note_failed_attempts(event_ids: list[int]) -> None:

@@ -74,15 +74,3 @@ def select[M: Model](
             setattr(instance, name, value)
         found.append(instance)
     return found
-
-
-def any_of(column: str, values: Sequence, *, using: str = "default") -> tuple[str, list]:
-    """SQL for `column` (quoted here) being one of `values`, and its parameters: `= ANY(%s)` with one
-    array on PostgreSQL, `IN (%s, ...)` elsewhere. The ORM's `__in` writes a placeholder per
-    value, which psycopg parses again for every new count (its cache keeps short statements only):
-    with 500 ids, 11 % of the audit relay's CPU under batches (py-spy, issue 11)."""
-    connection = connections[using]
-    quoted = connection.ops.quote_name(column)
-    if connection.vendor == "postgresql":
-        return f"{quoted} = ANY(%s)", [list(values)]
-    return f"{quoted} IN ({', '.join(['%s'] * len(values))})", list(values)
